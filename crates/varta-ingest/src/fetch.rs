@@ -1,0 +1,1 @@
+//! Fetching feeds and pages over HTTP(S). PLACEHOLDER (helper B).

@@ -1,0 +1,2 @@
+//! Readers for every input format.
+pub mod fetch;

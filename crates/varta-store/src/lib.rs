@@ -1,0 +1,1 @@
+//! The Store trait and the embedded SQLite + tantivy implementation.

@@ -1,0 +1,174 @@
+//! Folding text for matching and search, kept apart from the stored original.
+//!
+//! Adversaries dodge filters by mixing scripts ("Укрaїна" with a Latin `a`), by using one of three
+//! Ukrainian apostrophes, or by hiding zero-width characters inside words. Folding maps all of those
+//! to one form, so that the index, the query and later the detectors see the same word.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Apostrophe-like characters that Ukrainian writers use interchangeably inside words.
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '\u{2019}' | '\u{02BC}' | '\u{2018}' | '`' | '\u{00B4}' | '\u{02B9}')
+}
+
+/// Characters that change nothing visible: zero-width, joiners, bidi controls, soft hyphen, BOM.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}')
+}
+
+fn is_cyrillic(c: char) -> bool {
+    matches!(c, '\u{0400}'..='\u{04FF}' | '\u{0500}'..='\u{052F}')
+}
+
+fn is_latin(c: char) -> bool {
+    c.is_ascii_alphabetic() || matches!(c, '\u{00C0}'..='\u{024F}')
+}
+
+/// Lower-case Latin letters and the Cyrillic letters they are drawn like (after case folding, so
+/// upper-case look-alikes such as H/Н and T/Т are covered through their lower-case forms).
+const LOOKALIKES: &[(char, char)] = &[
+    ('a', 'а'),
+    ('b', 'в'),
+    ('c', 'с'),
+    ('e', 'е'),
+    ('h', 'н'),
+    ('i', 'і'),
+    ('j', 'ј'),
+    ('k', 'к'),
+    ('m', 'м'),
+    ('o', 'о'),
+    ('p', 'р'),
+    ('s', 'ѕ'),
+    ('t', 'т'),
+    ('x', 'х'),
+    ('y', 'у'),
+    ('ï', 'ї'),
+];
+
+fn latin_to_cyrillic(c: char) -> char {
+    LOOKALIKES.iter().find(|(l, _)| *l == c).map_or(c, |(_, k)| *k)
+}
+
+fn cyrillic_to_latin(c: char) -> char {
+    LOOKALIKES.iter().find(|(_, k)| *k == c).map_or(c, |(l, _)| *l)
+}
+
+/// Folds a text for search and matching: NFKC, lower case, `ё`→`е`, apostrophes removed inside words
+/// (so "пов'язаних" and "повʼязаних" are one token), invisible characters dropped, and look-alike
+/// letters of the minority script in a word replaced by those of the majority script.
+///
+/// Idempotent: `fold(fold(s)) == fold(s)`.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut word: Vec<char> = Vec::new();
+    // NFKC first so that compatibility forms (full-width letters, ligatures) become plain letters
+    // before case folding; lower-casing can un-normalize a few characters, hence the second pass.
+    for c in s.nfkc().flat_map(char::to_lowercase).nfkc() {
+        if is_invisible(c) {
+            continue;
+        }
+        let c = if c == 'ё' { 'е' } else { c };
+        if c.is_alphanumeric() || is_apostrophe(c) || is_mark(c) {
+            if !is_apostrophe(c) {
+                word.push(c);
+            }
+        } else {
+            flush_word(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush_word(&mut word, &mut out);
+    out
+}
+
+fn is_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}')
+}
+
+fn flush_word(word: &mut Vec<char>, out: &mut String) {
+    let (mut cyr, mut lat) = (0usize, 0usize);
+    for &c in word.iter() {
+        if is_cyrillic(c) {
+            cyr += 1;
+        } else if is_latin(c) {
+            lat += 1;
+        }
+    }
+    if cyr > 0 && lat > 0 {
+        let map: fn(char) -> char = if cyr >= lat { latin_to_cyrillic } else { cyrillic_to_latin };
+        out.extend(word.iter().map(|&c| map(c)));
+    } else {
+        out.extend(word.iter());
+    }
+    word.clear();
+}
+
+/// Splits folded text into search tokens: maximal runs of letters and digits.
+pub fn tokens(folded: &str) -> impl Iterator<Item = (usize, &str)> {
+    folded
+        .split(|c: char| !(c.is_alphanumeric() || is_mark(c)))
+        .filter(|t| !t.is_empty())
+        .map(move |t| (t.as_ptr() as usize - folded.as_ptr() as usize, t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn latin_lookalike_in_cyrillic_word() {
+        assert_eq!(fold("Укрaїна"), fold("Україна"));
+        assert_eq!(fold("УКРАЇНА"), "україна");
+        // a Cyrillic `о` inside an English word folds back to Latin
+        assert_eq!(fold("Zelenskоy"), "zelenskoy");
+    }
+
+    #[test]
+    fn apostrophes_and_yo() {
+        assert_eq!(fold("пов’язаних"), fold("пов'язаних"));
+        assert_eq!(fold("повʼязаних"), "повязаних");
+        assert_eq!(fold("Ёлка"), "елка");
+    }
+
+    #[test]
+    fn invisible_characters_are_dropped() {
+        assert_eq!(fold("Укра\u{200B}їна"), "україна");
+        assert_eq!(fold("a\u{202E}b"), "ab");
+    }
+
+    #[test]
+    fn tokens_split_on_punctuation() {
+        let f = fold("Київ, 16.10 — «Україна»!");
+        let t: Vec<&str> = tokens(&f).map(|(_, t)| t).collect();
+        assert_eq!(t, ["київ", "16", "10", "україна"]);
+    }
+
+    proptest! {
+        #[test]
+        fn fold_is_idempotent(s in "\\PC{0,64}") {
+            let once = fold(&s);
+            prop_assert_eq!(fold(&once), once);
+        }
+
+        #[test]
+        fn fold_is_idempotent_on_mixed_scripts(s in "[a-zA-Zа-яА-ЯіїєґІЇЄҐёЁ'’ʼ\u{200B} .,-]{0,64}") {
+            let once = fold(&s);
+            prop_assert_eq!(fold(&once), once);
+        }
+
+        #[test]
+        fn token_offsets_point_into_text(s in "\\PC{0,64}") {
+            let f = fold(&s);
+            for (off, t) in tokens(&f) {
+                prop_assert_eq!(&f[off..off + t.len()], t);
+            }
+        }
+    }
+}
