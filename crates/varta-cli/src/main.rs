@@ -1,1 +1,443 @@
-fn main() {}
+//! The `varta` command.
+//!
+//! This binary is the only place that uses `anyhow`: it turns the libraries' typed errors into
+//! messages and exit codes, and owns the command line, the configuration file and the output.
+
+mod config;
+mod ingest;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use varta_core::Format;
+use varta_ingest::{FieldMap, IngestOptions};
+use varta_store::{EmbeddedStore, SearchQuery, Store, StoreOptions};
+
+/// Exit codes (documented in `varta --help`).
+const EXIT_NOTHING_READ: u8 = 1;
+const EXIT_FAILURE: u8 = 3;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (for ingest: something was ingested, or everything was already stored)
+  1  nothing could be read (ingest), or the document was not found (show)
+  2  usage error
+  3  the store or the system failed
+
+Examples:
+  varta ingest examples/                      # every format, detected from names and contents
+  varta ingest export/result.json --source telegram:mychannel
+  varta ingest posts.csv --format csv --map text=Body,actor=Account,published_at=Date
+  varta search 'вибори \"втручання\"' --lang uk --since 2018-01-01 --limit 5
+  varta stats --json";
+
+/// Varta reads news pages, feeds, Telegram exports and social posts into one searchable collection,
+/// to detect information operations.
+#[derive(Parser, Debug)]
+#[command(name = "varta", version, after_help = AFTER_HELP)]
+struct Cli {
+    /// Data directory holding the database and the search index.
+    #[arg(
+        long,
+        global = true,
+        env = "VARTA_DATA_DIR",
+        default_value = "varta-data"
+    )]
+    data_dir: PathBuf,
+    /// Configuration file (default: <data dir>/varta.toml when it exists). See `varta config`.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Read files, folders and URLs into the store. Safe to repeat: what is stored already is
+    /// counted as a duplicate and not added again; an interrupted run can simply be run again.
+    ///
+    /// Formats are detected from file names and contents: html (.html, .htm, .html.gz; folders are
+    /// walked recursively), text (.txt, plain text as a scraper left it), rss (RSS 2.0 / Atom, file or
+    /// URL), telegram (Telegram Desktop result.json), cnt-csv (coordination-network-toolkit CSV),
+    /// x-jsonl (X API v2 responses), csv / jsonl (generic, columns mapped by name or --map).
+    Ingest {
+        /// Files, folders, or http(s) URLs.
+        #[arg(required = true, value_name = "PATH_OR_URL")]
+        inputs: Vec<String>,
+        /// Read every input as this format instead of detecting it.
+        #[arg(long, value_parser = parse_format)]
+        format: Option<Format>,
+        /// Generic csv/jsonl: which column fills which field, e.g. `text=Body,actor=Account`.
+        /// Fields: id, text, title, url, actor, actor_name, published_at, lang, repost_of, reply_to,
+        /// forwarded_from, links, hashtags. Common column names are recognised without it.
+        #[arg(long, value_parser = parse_map)]
+        map: Option<FieldMap>,
+        /// Name of the source (platform, channel, tool), overriding the format's default.
+        #[arg(long)]
+        source: Option<String>,
+        /// Allow URLs that resolve to loopback, private or link-local addresses.
+        #[arg(long)]
+        allow_private: bool,
+        /// Print the summary as JSON on the last line of stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Full-text search over titles and texts. Case, Ukrainian apostrophes, ё/е and Latin look-alike
+    /// letters are folded, so "Укрaїна" (with a Latin a) finds "Україна". Words must all match;
+    /// use "quotes" for phrases, OR for alternatives, -word to exclude.
+    Search {
+        query: String,
+        /// Only documents in this language (uk, ru, en, ..., und).
+        #[arg(long)]
+        lang: Option<String>,
+        /// Only documents published at or after this time (2024-03-01 or RFC 3339).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+        /// Only documents published at or before this time (a date includes the whole day).
+        #[arg(long, value_parser = parse_until)]
+        until: Option<DateTime<Utc>>,
+        /// Only documents of this actor: its id (x:123, telegram:channel1) or its handle.
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Print an array of hits as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one document in full.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts of documents, actors, languages and formats.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the configuration in force (with its documentation when it is the default).
+    Config,
+    /// Measure search latency over a file of queries (one a line); prints JSON with the median.
+    #[command(hide = true)]
+    BenchSearch {
+        queries: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse::<Format>().map_err(|e| e.to_string())
+}
+
+fn parse_map(s: &str) -> Result<FieldMap, String> {
+    FieldMap::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_time_arg(s: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
+    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        let t = if end_of_day {
+            d.and_hms_opt(23, 59, 59)
+        } else {
+            d.and_hms_opt(0, 0, 0)
+        };
+        return t
+            .map(|t| t.and_utc())
+            .ok_or_else(|| format!("bad date {s:?}"));
+    }
+    varta_text::dates::parse_datetime(s)
+        .ok_or_else(|| format!("{s:?} is not a date (use 2024-03-01 or RFC 3339)"))
+}
+
+fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_time_arg(s, false)
+}
+
+fn parse_until(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_time_arg(s, true)
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            // A closed pipe (`varta search x | head`) is not a failure.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn open_store(cli_dir: &std::path::Path, cfg: &config::Config) -> Result<EmbeddedStore> {
+    let opts = StoreOptions {
+        index_heap_bytes: cfg.store.index_heap_bytes,
+        index_commit_every: cfg.store.index_commit_every,
+    };
+    EmbeddedStore::open(cli_dir, opts)
+        .with_context(|| format!("opening the store in {}", cli_dir.display()))
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    let cfg = config::Config::load(cli.config.as_deref(), &cli.data_dir)?;
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Config => {
+            if cfg == config::Config::default() {
+                write!(out, "{}", config::DEFAULT_TOML)?;
+            } else {
+                write!(out, "{}", toml::to_string_pretty(&cfg)?)?;
+            }
+            Ok(0)
+        }
+        Command::Ingest {
+            inputs,
+            format,
+            map,
+            source,
+            allow_private,
+            json,
+        } => {
+            let mut store = open_store(&cli.data_dir, &cfg)?;
+            let opts = IngestOptions {
+                format,
+                limits: cfg.limits.to_limits(),
+                source,
+                map: map.unwrap_or_default(),
+                allow_private,
+                collected_at: Utc::now(),
+            };
+            let mut sink = ingest::StoreSink::new(&mut store, cfg.ingest.batch_size, !json);
+            varta_ingest::ingest_paths(&inputs, &opts, &mut sink).context("storing documents")?;
+            let (summary, skipped, elapsed) = sink.finish()?;
+            store.close()?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&summary)?)?;
+            } else {
+                let secs = elapsed.as_secs_f64().max(1e-9);
+                let total = summary.ingested + summary.duplicates;
+                writeln!(
+                    out,
+                    "ingested {}, duplicates {}, failed {}{} in {:.2} s ({:.0} records/s)",
+                    summary.ingested,
+                    summary.duplicates,
+                    summary.failed,
+                    if skipped > 0 {
+                        format!(", skipped {skipped}")
+                    } else {
+                        String::new()
+                    },
+                    secs,
+                    total as f64 / secs
+                )?;
+            }
+            Ok(if summary.ingested + summary.duplicates > 0 {
+                0
+            } else {
+                EXIT_NOTHING_READ
+            })
+        }
+        Command::Search {
+            query,
+            lang,
+            since,
+            until,
+            actor,
+            limit,
+            json,
+        } => {
+            let store = open_store(&cli.data_dir, &cfg)?;
+            let q = SearchQuery {
+                text: query,
+                language: lang,
+                since,
+                until,
+                actor,
+                limit,
+            };
+            let hits = store.search(&q)?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&hits)?)?;
+            } else if hits.is_empty() {
+                writeln!(out, "no results")?;
+            } else {
+                for (i, h) in hits.iter().enumerate() {
+                    let when = h
+                        .published_at
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_default();
+                    writeln!(
+                        out,
+                        "{}. {} [{}] {} {}",
+                        i + 1,
+                        h.title.as_deref().unwrap_or("(untitled)"),
+                        h.language,
+                        when,
+                        h.actor.as_deref().unwrap_or("")
+                    )?;
+                    writeln!(out, "   {}", h.snippet)?;
+                    writeln!(
+                        out,
+                        "   id {}{}",
+                        h.id,
+                        h.url
+                            .as_deref()
+                            .map(|u| format!("  {u}"))
+                            .unwrap_or_default()
+                    )?;
+                }
+            }
+            Ok(0)
+        }
+        Command::Show { id, json } => {
+            let store = open_store(&cli.data_dir, &cfg)?;
+            let Some(doc) = store.get(&id)? else {
+                eprintln!("no document with id {id}");
+                return Ok(EXIT_NOTHING_READ);
+            };
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+                return Ok(0);
+            }
+            let actor = match &doc.actor_id {
+                Some(a) => store.get_actor(a)?,
+                None => None,
+            };
+            writeln!(out, "id:           {}", doc.id)?;
+            writeln!(out, "title:        {}", doc.title.as_deref().unwrap_or(""))?;
+            writeln!(out, "source:       {} ({})", doc.source, doc.format)?;
+            if let Some(a) = &doc.actor_id {
+                let name = actor
+                    .as_ref()
+                    .and_then(|a| a.handle.clone().or(a.display_name.clone()))
+                    .unwrap_or_default();
+                writeln!(out, "actor:        {a} {name}")?;
+            }
+            for (k, v) in [
+                ("author", doc.author.clone()),
+                ("url", doc.url.clone()),
+                ("published:", doc.published_at.map(|t| t.to_rfc3339())),
+                ("repost of", doc.repost_of.clone()),
+                ("reply to", doc.reply_to.clone()),
+                ("forwarded", doc.forwarded_from.clone()),
+            ] {
+                if let Some(v) = v {
+                    writeln!(out, "{:<13} {v}", format!("{}:", k.trim_end_matches(':')))?;
+                }
+            }
+            writeln!(
+                out,
+                "language:     {} ({:.2})",
+                doc.language, doc.language_confidence
+            )?;
+            writeln!(out, "collected:    {}", doc.collected_at.to_rfc3339())?;
+            if !doc.links.is_empty() {
+                writeln!(out, "links:        {}", doc.links.join(" "))?;
+            }
+            if !doc.hashtags.is_empty() {
+                writeln!(out, "hashtags:     {}", doc.hashtags.join(" "))?;
+            }
+            if !doc.mentions.is_empty() {
+                writeln!(out, "mentions:     {}", doc.mentions.join(" "))?;
+            }
+            writeln!(out, "\n{}", doc.text)?;
+            Ok(0)
+        }
+        Command::Stats { json } => {
+            let store = open_store(&cli.data_dir, &cfg)?;
+            let s = store.stats()?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&s)?)?;
+            } else {
+                writeln!(out, "documents  {}", s.documents)?;
+                writeln!(out, "actors     {}", s.actors)?;
+                let fmt = |m: &std::collections::BTreeMap<String, u64>| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                writeln!(out, "languages  {}", fmt(&s.languages))?;
+                writeln!(out, "formats    {}", fmt(&s.formats))?;
+            }
+            Ok(0)
+        }
+        Command::BenchSearch {
+            queries,
+            limit,
+            rounds,
+        } => {
+            let store = open_store(&cli.data_dir, &cfg)?;
+            let text = std::fs::read_to_string(&queries)
+                .with_context(|| format!("reading {}", queries.display()))?;
+            let qs: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            if qs.is_empty() {
+                bail!("no queries in {}", queries.display());
+            }
+            let mut times = Vec::new();
+            let mut hits = 0usize;
+            for round in 0..rounds.max(1) {
+                for q in &qs {
+                    let t = std::time::Instant::now();
+                    let r = store.search(&SearchQuery {
+                        text: q.to_string(),
+                        limit,
+                        ..Default::default()
+                    })?;
+                    // The first round warms the page cache; later rounds are measured.
+                    if round > 0 || rounds <= 1 {
+                        times.push(t.elapsed().as_secs_f64() * 1000.0);
+                        hits += usize::from(!r.is_empty());
+                    }
+                }
+            }
+            times.sort_by(f64::total_cmp);
+            let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+            let report = serde_json::json!({
+                "queries": qs.len(),
+                "measured": times.len(),
+                "with_hits": hits,
+                "median_ms": pct(0.5),
+                "p95_ms": pct(0.95),
+                "max_ms": pct(1.0),
+                "documents": store.stats()?.documents,
+            });
+            writeln!(out, "{report}")?;
+            Ok(0)
+        }
+    }
+}

@@ -65,7 +65,9 @@ impl std::fmt::Display for Format {
 
 /// A format name that is not one of [`Format::ALL`].
 #[derive(Debug, thiserror::Error)]
-#[error("unknown format {0:?} (expected one of: html, text, rss, telegram, cnt-csv, x-jsonl, csv, jsonl)")]
+#[error(
+    "unknown format {0:?} (expected one of: html, text, rss, telegram, cnt-csv, x-jsonl, csv, jsonl)"
+)]
 pub struct UnknownFormat(pub String);
 
 impl std::str::FromStr for Format {
@@ -199,9 +201,18 @@ mod tests {
 
     #[test]
     fn ids_differ_by_basis() {
-        let a = document_id(IdBasis::Native { source: "x", native_id: "1" });
+        let a = document_id(IdBasis::Native {
+            source: "x",
+            native_id: "1",
+        });
         let b = document_id(IdBasis::Url("x"));
         assert_ne!(a, b);
-        assert_eq!(a, document_id(IdBasis::Native { source: "x", native_id: "1" }));
+        assert_eq!(
+            a,
+            document_id(IdBasis::Native {
+                source: "x",
+                native_id: "1"
+            })
+        );
     }
 }

@@ -8,7 +8,10 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Apostrophe-like characters that Ukrainian writers use interchangeably inside words.
 fn is_apostrophe(c: char) -> bool {
-    matches!(c, '\'' | '\u{2019}' | '\u{02BC}' | '\u{2018}' | '`' | '\u{00B4}' | '\u{02B9}')
+    matches!(
+        c,
+        '\'' | '\u{2019}' | '\u{02BC}' | '\u{2018}' | '`' | '\u{00B4}' | '\u{02B9}'
+    )
 }
 
 /// Characters that change nothing visible: zero-width, joiners, bidi controls, soft hyphen, BOM.
@@ -52,11 +55,17 @@ const LOOKALIKES: &[(char, char)] = &[
 ];
 
 fn latin_to_cyrillic(c: char) -> char {
-    LOOKALIKES.iter().find(|(l, _)| *l == c).map_or(c, |(_, k)| *k)
+    LOOKALIKES
+        .iter()
+        .find(|(l, _)| *l == c)
+        .map_or(c, |(_, k)| *k)
 }
 
 fn cyrillic_to_latin(c: char) -> char {
-    LOOKALIKES.iter().find(|(_, k)| *k == c).map_or(c, |(l, _)| *l)
+    LOOKALIKES
+        .iter()
+        .find(|(_, k)| *k == c)
+        .map_or(c, |(l, _)| *l)
 }
 
 /// Folds a text for search and matching: NFKC, lower case, `ё`→`е`, apostrophes removed inside words
@@ -101,7 +110,11 @@ fn flush_word(word: &mut Vec<char>, out: &mut String) {
         }
     }
     if cyr > 0 && lat > 0 {
-        let map: fn(char) -> char = if cyr >= lat { latin_to_cyrillic } else { cyrillic_to_latin };
+        let map: fn(char) -> char = if cyr >= lat {
+            latin_to_cyrillic
+        } else {
+            cyrillic_to_latin
+        };
         out.extend(word.iter().map(|&c| map(c)));
     } else {
         out.extend(word.iter());

@@ -13,23 +13,100 @@ pub struct Guess {
 }
 
 impl Guess {
-    pub const UNDETERMINED: Guess = Guess { lang: "und", confidence: 0.0 };
+    pub const UNDETERMINED: Guess = Guess {
+        lang: "und",
+        confidence: 0.0,
+    };
 }
 
 const UK_WORDS: &[&str] = &[
-    "і", "й", "та", "що", "це", "як", "від", "для", "при", "які", "який", "яка", "також", "його", "її",
-    "він", "вона", "вони", "але", "щоб", "буде", "було", "були", "був", "через", "після", "під", "над",
-    "цього", "року", "україни", "україна", "не", "на", "до", "з", "із", "зі", "у", "в",
+    "і",
+    "й",
+    "та",
+    "що",
+    "це",
+    "як",
+    "від",
+    "для",
+    "при",
+    "які",
+    "який",
+    "яка",
+    "також",
+    "його",
+    "її",
+    "він",
+    "вона",
+    "вони",
+    "але",
+    "щоб",
+    "буде",
+    "було",
+    "були",
+    "був",
+    "через",
+    "після",
+    "під",
+    "над",
+    "цього",
+    "року",
+    "україни",
+    "україна",
+    "не",
+    "на",
+    "до",
+    "з",
+    "із",
+    "зі",
+    "у",
+    "в",
 ];
 const RU_WORDS: &[&str] = &[
-    "и", "что", "это", "как", "от", "для", "при", "которые", "который", "также", "его", "её", "ее",
-    "он", "она", "они", "но", "чтобы", "будет", "было", "были", "был", "через", "после", "под", "над",
-    "этого", "года", "россии", "не", "на", "до", "с", "из", "у", "в", "же", "только", "или", "уже",
+    "и",
+    "что",
+    "это",
+    "как",
+    "от",
+    "для",
+    "при",
+    "которые",
+    "который",
+    "также",
+    "его",
+    "её",
+    "ее",
+    "он",
+    "она",
+    "они",
+    "но",
+    "чтобы",
+    "будет",
+    "было",
+    "были",
+    "был",
+    "через",
+    "после",
+    "под",
+    "над",
+    "этого",
+    "года",
+    "россии",
+    "не",
+    "на",
+    "до",
+    "с",
+    "из",
+    "у",
+    "в",
+    "же",
+    "только",
+    "или",
+    "уже",
 ];
 const EN_WORDS: &[&str] = &[
-    "the", "and", "of", "to", "in", "is", "that", "for", "it", "was", "on", "with", "as", "are", "be",
-    "this", "by", "at", "from", "have", "has", "not", "but", "were", "which", "will", "they", "their",
-    "an", "or", "a", "he", "she", "said", "would", "after",
+    "the", "and", "of", "to", "in", "is", "that", "for", "it", "was", "on", "with", "as", "are",
+    "be", "this", "by", "at", "from", "have", "has", "not", "but", "were", "which", "will", "they",
+    "their", "an", "or", "a", "he", "she", "said", "would", "after",
 ];
 // Words shared by uk and ru ("не", "на", "до", "у", "в", …) are listed in both and cancel out.
 
@@ -88,7 +165,10 @@ pub fn identify(text: &str) -> Guess {
         let share = en_w as f32 / words as f32;
         if en_w >= 1 && share >= 0.08 {
             let confidence = (share * 3.0).min(1.0) * (1.0 - 1.0 / (1.0 + en_w as f32));
-            return Guess { lang: "en", confidence };
+            return Guess {
+                lang: "en",
+                confidence,
+            };
         }
     }
     Guess::UNDETERMINED
@@ -100,9 +180,19 @@ mod tests {
 
     #[test]
     fn tells_uk_ru_en_apart() {
-        assert_eq!(identify("Президент України провів відеоконференцію з представниками компанії").lang, "uk");
-        assert_eq!(identify("Президент России провёл видеоконференцию с представителями компании").lang, "ru");
-        assert_eq!(identify("The president held a video conference with the company's representatives").lang, "en");
+        assert_eq!(
+            identify("Президент України провів відеоконференцію з представниками компанії").lang,
+            "uk"
+        );
+        assert_eq!(
+            identify("Президент России провёл видеоконференцию с представителями компании").lang,
+            "ru"
+        );
+        assert_eq!(
+            identify("The president held a video conference with the company's representatives")
+                .lang,
+            "en"
+        );
     }
 
     #[test]
@@ -114,7 +204,11 @@ mod tests {
 
     #[test]
     fn confidence_in_range() {
-        for t in ["Це дуже важливо для всіх нас", "Это очень важно", "This is very important to us"] {
+        for t in [
+            "Це дуже важливо для всіх нас",
+            "Это очень важно",
+            "This is very important to us",
+        ] {
             let g = identify(t);
             assert!((0.0..=1.0).contains(&g.confidence), "{t}: {g:?}");
         }

@@ -11,8 +11,17 @@ fn is_tracking_param(name: &str) -> bool {
     n.starts_with("utm_")
         || matches!(
             n.as_str(),
-            "fbclid" | "gclid" | "dclid" | "yclid" | "msclkid" | "igshid" | "mc_cid" | "mc_eid" | "_hsenc"
-                | "_hsmi" | "si"
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "yclid"
+                | "msclkid"
+                | "igshid"
+                | "mc_cid"
+                | "mc_eid"
+                | "_hsenc"
+                | "_hsmi"
+                | "si"
         )
 }
 
@@ -74,7 +83,8 @@ pub fn find_urls(text: &str) -> Vec<&str> {
         let rest = &text[i..];
         let starts = rest.starts_with("http://")
             || rest.starts_with("https://")
-            || ((rest.starts_with("www.") || rest.starts_with("WWW.")) && (i == 0 || !is_word_byte(bytes[i - 1])));
+            || ((rest.starts_with("www.") || rest.starts_with("WWW."))
+                && (i == 0 || !is_word_byte(bytes[i - 1])));
         if !starts {
             i += next_char_len(rest);
             continue;
@@ -120,7 +130,8 @@ fn find_tagged(text: &str, sigil: char) -> Vec<String> {
     let mut prev: Option<char> = None;
     let mut it = text.char_indices().peekable();
     while let Some((i, c)) = it.next() {
-        let at_word_start = prev.is_none_or(|p| !(is_tag_char(p) || p == sigil || p == '/' || p == '&'));
+        let at_word_start =
+            prev.is_none_or(|p| !(is_tag_char(p) || p == sigil || p == '/' || p == '&'));
         prev = Some(c);
         if c != sigil || !at_word_start {
             continue;
@@ -179,12 +190,22 @@ mod tests {
     #[test]
     fn normalizes_tracking_case_fragment_slash() {
         assert_eq!(
-            normalize_url("HTTPS://News.Example.COM:443/a/b/?utm_source=tg&id=5&fbclid=x#top").as_deref(),
+            normalize_url("HTTPS://News.Example.COM:443/a/b/?utm_source=tg&id=5&fbclid=x#top")
+                .as_deref(),
             Some("https://news.example.com/a/b?id=5")
         );
-        assert_eq!(normalize_url("https://example.com/").as_deref(), Some("https://example.com"));
-        assert_eq!(normalize_url("https://example.com").as_deref(), Some("https://example.com"));
-        assert_eq!(normalize_url("www.example.com/x/").as_deref(), Some("https://www.example.com/x"));
+        assert_eq!(
+            normalize_url("https://example.com/").as_deref(),
+            Some("https://example.com")
+        );
+        assert_eq!(
+            normalize_url("https://example.com").as_deref(),
+            Some("https://example.com")
+        );
+        assert_eq!(
+            normalize_url("www.example.com/x/").as_deref(),
+            Some("https://www.example.com/x")
+        );
         assert_eq!(normalize_url("ftp://example.com/x"), None);
         assert_eq!(normalize_url("javascript:alert(1)"), None);
         assert_eq!(normalize_url("not a url"), None);
@@ -193,7 +214,14 @@ mod tests {
     #[test]
     fn finds_urls_in_prose() {
         let t = "Дивіться (https://a.example/x?utm_medium=1), також www.b.example/y. І http://c.example/z…";
-        assert_eq!(find_urls(t), ["https://a.example/x?utm_medium=1", "www.b.example/y", "http://c.example/z"]);
+        assert_eq!(
+            find_urls(t),
+            [
+                "https://a.example/x?utm_medium=1",
+                "www.b.example/y",
+                "http://c.example/z"
+            ]
+        );
         assert_eq!(find_urls("«https://d.example/п»"), ["https://d.example/п"]);
     }
 

@@ -1,0 +1,152 @@
+//! The configuration file (`varta.toml`): every tunable with its documented default.
+//!
+//! Looked up at `--config FILE`, else `<data dir>/varta.toml`; a missing file means the defaults.
+//! Unknown keys are errors, so a typo never silently leaves a default in force.
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use varta_ingest::Limits;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub limits: LimitsConfig,
+    pub store: StoreConfig,
+    pub ingest: IngestConfig,
+}
+
+/// Size caps on input (see `varta_ingest::Limits`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_file_bytes: u64,
+    pub max_record_bytes: usize,
+    pub max_decompressed_bytes: u64,
+    pub max_fetch_bytes: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let l = Limits::default();
+        LimitsConfig {
+            max_file_bytes: l.max_file_bytes,
+            max_record_bytes: l.max_record_bytes,
+            max_decompressed_bytes: l.max_decompressed_bytes,
+            max_fetch_bytes: l.max_fetch_bytes,
+        }
+    }
+}
+
+impl LimitsConfig {
+    pub fn to_limits(&self) -> Limits {
+        Limits {
+            max_file_bytes: self.max_file_bytes,
+            max_record_bytes: self.max_record_bytes,
+            max_decompressed_bytes: self.max_decompressed_bytes,
+            max_fetch_bytes: self.max_fetch_bytes,
+        }
+    }
+}
+
+/// The embedded store.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub index_heap_bytes: usize,
+    pub index_commit_every: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        let o = varta_store::StoreOptions::default();
+        StoreConfig {
+            index_heap_bytes: o.index_heap_bytes,
+            index_commit_every: o.index_commit_every,
+        }
+    }
+}
+
+/// Ingestion.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    pub batch_size: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig { batch_size: 5000 }
+    }
+}
+
+/// The documented default configuration, as `varta config` prints it. A test checks that it
+/// parses to exactly [`Config::default`], so this text cannot drift from the code.
+pub const DEFAULT_TOML: &str = r#"# Varta configuration. Put it at <data dir>/varta.toml or pass --config FILE.
+# Every key is optional; these are the defaults.
+
+[limits]
+# Largest file read whole (HTML pages, text files, feeds), in bytes. Streamed formats (CSV, JSON lines,
+# Telegram exports) are not capped as files, only per record.
+max_file_bytes = 67108864
+# Largest single record: a CSV row, a JSON line, one Telegram message. Longer ones are reported and skipped.
+max_record_bytes = 4194304
+# Largest output of decompressing one .gz file; a gzip bomb stops here.
+max_decompressed_bytes = 268435456
+# Largest body fetched from a URL.
+max_fetch_bytes = 33554432
+
+[store]
+# Memory the search index writer may use before writing a segment.
+index_heap_bytes = 134217728
+# Make the index durable after this many new documents (a crash then re-indexes at most this many).
+index_commit_every = 250000
+
+[ingest]
+# Documents stored per database transaction.
+batch_size = 5000
+"#;
+
+impl Config {
+    /// Loads `explicit`, else `<data_dir>/varta.toml` when it exists, else the defaults.
+    pub fn load(explicit: Option<&Path>, data_dir: &Path) -> Result<Config> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let p = data_dir.join("varta.toml");
+                if !p.exists() {
+                    return Ok(Config::default());
+                }
+                p
+            }
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        let cfg: Config =
+            toml::from_str(&text).with_context(|| format!("in config {}", path.display()))?;
+        if cfg.ingest.batch_size == 0 {
+            anyhow::bail!(
+                "in config {}: ingest.batch_size must be at least 1",
+                path.display()
+            );
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_defaults_are_the_defaults() {
+        let parsed: Config = toml::from_str(DEFAULT_TOML).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(toml::from_str::<Config>("[limits]\nmax_file_byte = 1\n").is_err());
+    }
+}

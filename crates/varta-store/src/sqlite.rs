@@ -1,0 +1,385 @@
+//! The SQLite system of record: schema migrations and every SQL statement of the embedded store.
+//!
+//! SQLite runs in WAL mode with `synchronous = NORMAL`: a committed transaction survives the process
+//! being killed at any moment, which is what the crash-safety guarantee of `varta ingest` rests on.
+
+use crate::{Result, Stats, StoreError};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::collections::HashMap;
+use std::path::Path;
+use varta_core::{Actor, Document, Format};
+
+fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sqlite { op, source }
+}
+
+/// Migrations, applied in order, each once, each in its own transaction. Never edit a released one:
+/// add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: documents and actors.
+    "CREATE TABLE documents (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL,
+        format TEXT NOT NULL,
+        actor_id TEXT,
+        native_id TEXT,
+        url TEXT,
+        canonical_url TEXT,
+        title TEXT,
+        author TEXT,
+        text TEXT NOT NULL,
+        raw TEXT,
+        language TEXT NOT NULL,
+        language_confidence REAL NOT NULL,
+        published_at INTEGER,
+        collected_at INTEGER NOT NULL,
+        links TEXT NOT NULL,
+        hashtags TEXT NOT NULL,
+        mentions TEXT NOT NULL,
+        repost_of TEXT,
+        forwarded_from TEXT,
+        reply_to TEXT,
+        content_hash TEXT NOT NULL
+    );
+    CREATE INDEX documents_published_at ON documents (published_at);
+    CREATE INDEX documents_actor ON documents (actor_id, published_at);
+    CREATE TABLE actors (
+        id TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        handle TEXT,
+        display_name TEXT,
+        first_seen INTEGER,
+        last_seen INTEGER
+    );",
+];
+
+/// The current schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) struct Db {
+    conn: Connection,
+}
+
+/// A document as the index needs it, read back in `seq` order for catch-up.
+pub(crate) struct IndexRow {
+    pub seq: i64,
+    pub doc: Document,
+    pub actor_handle: Option<String>,
+}
+
+fn ts(d: Option<DateTime<Utc>>) -> Option<i64> {
+    d.map(|d| d.timestamp())
+}
+
+fn from_ts(t: Option<i64>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t, 0))
+}
+
+fn to_json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_string())
+}
+
+const DOC_COLUMNS: &str = "seq, id, source, format, actor_id, native_id, url, canonical_url, title, author, text, \
+     raw, language, language_confidence, published_at, collected_at, links, hashtags, mentions, repost_of, \
+     forwarded_from, reply_to, content_hash";
+
+fn row_to_doc(row: &Row<'_>) -> rusqlite::Result<(i64, Result<Document>)> {
+    let seq: i64 = row.get(0)?;
+    let id: String = row.get(1)?;
+    let format: String = row.get(3)?;
+    let list = |i: usize, column: &'static str, id: &str| -> Result<Vec<String>> {
+        let s: String = row.get(i).map_err(sql("read row"))?;
+        serde_json::from_str(&s).map_err(|e| StoreError::CorruptRow {
+            id: id.to_string(),
+            column,
+            message: e.to_string(),
+        })
+    };
+    let build = || -> Result<Document> {
+        Ok(Document {
+            format: format
+                .parse::<Format>()
+                .map_err(|e| StoreError::CorruptRow {
+                    id: id.clone(),
+                    column: "format",
+                    message: e.to_string(),
+                })?,
+            source: row.get(2).map_err(sql("read row"))?,
+            actor_id: row.get(4).map_err(sql("read row"))?,
+            native_id: row.get(5).map_err(sql("read row"))?,
+            url: row.get(6).map_err(sql("read row"))?,
+            canonical_url: row.get(7).map_err(sql("read row"))?,
+            title: row.get(8).map_err(sql("read row"))?,
+            author: row.get(9).map_err(sql("read row"))?,
+            text: row.get(10).map_err(sql("read row"))?,
+            raw: row.get(11).map_err(sql("read row"))?,
+            language: row.get(12).map_err(sql("read row"))?,
+            language_confidence: row.get::<_, f64>(13).map_err(sql("read row"))? as f32,
+            published_at: from_ts(row.get(14).map_err(sql("read row"))?),
+            collected_at: from_ts(row.get(15).map_err(sql("read row"))?).unwrap_or_default(),
+            links: list(16, "links", &id)?,
+            hashtags: list(17, "hashtags", &id)?,
+            mentions: list(18, "mentions", &id)?,
+            repost_of: row.get(19).map_err(sql("read row"))?,
+            forwarded_from: row.get(20).map_err(sql("read row"))?,
+            reply_to: row.get(21).map_err(sql("read row"))?,
+            content_hash: row.get(22).map_err(sql("read row"))?,
+            id: id.clone(),
+        })
+    };
+    Ok((seq, build()))
+}
+
+impl Db {
+    pub(crate) fn open(path: &Path) -> Result<Db> {
+        let conn = Connection::open(path).map_err(sql("open"))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;
+             PRAGMA cache_size = -65536;",
+        )
+        .map_err(sql("configure"))?;
+        let mut db = Db { conn };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            )
+            .map_err(sql("create schema_migrations"))?;
+        let current: i64 = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql("read schema version"))?;
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                known: SCHEMA_VERSION,
+            });
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let version = i as i64 + 1;
+            let tx = self.conn.transaction().map_err(sql("begin migration"))?;
+            tx.execute_batch(m).map_err(sql("apply migration"))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                params![version, Utc::now().timestamp()],
+            )
+            .map_err(sql("record migration"))?;
+            tx.commit().map_err(sql("commit migration"))?;
+            tracing::info!(version, "applied schema migration");
+        }
+        Ok(())
+    }
+
+    /// Inserts the documents not yet stored and updates their actors, in one transaction. Returns, in
+    /// input order, the `seq` given to each new document (`None` for a duplicate).
+    pub(crate) fn insert(
+        &mut self,
+        docs: &[Document],
+        actors: &[Actor],
+    ) -> Result<Vec<Option<i64>>> {
+        let tx = self.conn.transaction().map_err(sql("begin batch"))?;
+        let mut out = Vec::with_capacity(docs.len());
+        let mut seen_actors: HashMap<&str, (Option<i64>, Option<i64>)> = HashMap::new();
+        {
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO documents (id, source, format, actor_id, native_id, url, canonical_url, title, \
+                     author, text, raw, language, language_confidence, published_at, collected_at, links, \
+                     hashtags, mentions, repost_of, forwarded_from, reply_to, content_hash) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+                     ?19, ?20, ?21, ?22) ON CONFLICT (id) DO NOTHING",
+                )
+                .map_err(sql("prepare insert"))?;
+            for d in docs {
+                let n = ins
+                    .execute(params![
+                        d.id,
+                        d.source,
+                        d.format.as_str(),
+                        d.actor_id,
+                        d.native_id,
+                        d.url,
+                        d.canonical_url,
+                        d.title,
+                        d.author,
+                        d.text,
+                        d.raw,
+                        d.language,
+                        f64::from(d.language_confidence),
+                        ts(d.published_at),
+                        d.collected_at.timestamp(),
+                        to_json(&d.links),
+                        to_json(&d.hashtags),
+                        to_json(&d.mentions),
+                        d.repost_of,
+                        d.forwarded_from,
+                        d.reply_to,
+                        d.content_hash,
+                    ])
+                    .map_err(sql("insert document"))?;
+                if n == 1 {
+                    out.push(Some(tx.last_insert_rowid()));
+                    // Actors are updated only from documents stored now, so that replaying an input
+                    // after a crash applies exactly the updates an uninterrupted run would have.
+                    if let Some(a) = &d.actor_id {
+                        let t = ts(d.published_at);
+                        let e = seen_actors.entry(a.as_str()).or_insert((t, t));
+                        e.0 = min_opt(e.0, t);
+                        e.1 = max_opt(e.1, t);
+                    }
+                } else {
+                    out.push(None);
+                }
+            }
+            let mut up = tx
+                .prepare_cached(
+                    "INSERT INTO actors (id, platform, handle, display_name, first_seen, last_seen) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET \
+                     handle = COALESCE(excluded.handle, actors.handle), \
+                     display_name = COALESCE(excluded.display_name, actors.display_name), \
+                     first_seen = CASE WHEN actors.first_seen IS NULL OR excluded.first_seen < actors.first_seen \
+                                  THEN COALESCE(excluded.first_seen, actors.first_seen) ELSE actors.first_seen END, \
+                     last_seen = CASE WHEN actors.last_seen IS NULL OR excluded.last_seen > actors.last_seen \
+                                 THEN COALESCE(excluded.last_seen, actors.last_seen) ELSE actors.last_seen END",
+                )
+                .map_err(sql("prepare actor upsert"))?;
+            for a in actors {
+                let Some(&(first, last)) = seen_actors.get(a.id.as_str()) else {
+                    continue;
+                };
+                up.execute(params![
+                    a.id,
+                    a.platform,
+                    a.handle,
+                    a.display_name,
+                    first,
+                    last
+                ])
+                .map_err(sql("upsert actor"))?;
+                // One upsert per actor per batch, whatever its number of documents.
+                seen_actors.remove(a.id.as_str());
+            }
+        }
+        tx.commit().map_err(sql("commit batch"))?;
+        Ok(out)
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Result<Option<Document>> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1"
+            ))
+            .map_err(sql("prepare get"))?;
+        let found = st
+            .query_row([id], row_to_doc)
+            .optional()
+            .map_err(sql("get document"))?;
+        found.map(|(_, d)| d).transpose()
+    }
+
+    pub(crate) fn get_actor(&self, id: &str) -> Result<Option<Actor>> {
+        self.conn
+            .query_row(
+                "SELECT id, platform, handle, display_name, first_seen, last_seen FROM actors WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(Actor {
+                        id: r.get(0)?,
+                        platform: r.get(1)?,
+                        handle: r.get(2)?,
+                        display_name: r.get(3)?,
+                        first_seen: from_ts(r.get(4)?),
+                        last_seen: from_ts(r.get(5)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql("get actor"))
+    }
+
+    pub(crate) fn max_seq(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM documents", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql("read max seq"))
+    }
+
+    /// Calls `f` for every document with `seq > after`, in `seq` order, with its actor's handle.
+    pub(crate) fn for_each_after(
+        &self,
+        after: i64,
+        mut f: impl FnMut(IndexRow) -> Result<()>,
+    ) -> Result<()> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {DOC_COLUMNS}, (SELECT handle FROM actors WHERE actors.id = documents.actor_id) \
+                 FROM documents WHERE seq > ?1 ORDER BY seq"
+            ))
+            .map_err(sql("prepare scan"))?;
+        let mut rows = st.query([after]).map_err(sql("scan documents"))?;
+        while let Some(row) = rows.next().map_err(sql("scan documents"))? {
+            let (seq, doc) = row_to_doc(row).map_err(sql("scan documents"))?;
+            let actor_handle: Option<String> = row.get(23).map_err(sql("scan documents"))?;
+            f(IndexRow {
+                seq,
+                doc: doc?,
+                actor_handle,
+            })?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stats(&self) -> Result<Stats> {
+        let count = |q: &str| -> Result<u64> {
+            self.conn
+                .query_row(q, [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(sql("count"))
+        };
+        let group = |q: &str| -> Result<std::collections::BTreeMap<String, u64>> {
+            let mut st = self.conn.prepare(q).map_err(sql("prepare stats"))?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })
+                .map_err(sql("stats"))?;
+            rows.collect::<rusqlite::Result<_>>().map_err(sql("stats"))
+        };
+        Ok(Stats {
+            documents: count("SELECT COUNT(*) FROM documents")?,
+            actors: count("SELECT COUNT(*) FROM actors")?,
+            languages: group("SELECT language, COUNT(*) FROM documents GROUP BY language")?,
+            formats: group("SELECT format, COUNT(*) FROM documents GROUP BY format")?,
+        })
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
