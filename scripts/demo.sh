@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Varta's main job on the bundled sample data, with the embedded store: ingest every example
+# (all eight formats), print the collection's stats, and run a sample search.
+# Data goes to $VARTA_DATA_DIR, else ./varta-data. Running it again adds nothing (all duplicates).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build -q -p varta-cli
+varta=target/debug/varta
+export VARTA_DATA_DIR="${VARTA_DATA_DIR:-varta-data}"
+
+echo "== varta ingest examples/"
+"$varta" ingest examples/
+echo
+echo "== varta stats"
+"$varta" stats
+echo
+echo "== varta search 'Укрaїна' --limit 3   (a Latin 'a' inside: folding still finds 'Україна')"
+"$varta" search 'Укрaїна' --limit 3
