@@ -407,6 +407,14 @@ impl Env {
         .expect("reading documents")
     }
 
+    /// Titles of the stored documents, in storage order.
+    fn titles(&self) -> Vec<String> {
+        self.documents()
+            .into_iter()
+            .filter_map(|d| d.title)
+            .collect()
+    }
+
     /// Sorted native ids of the stored documents.
     fn native_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
@@ -613,6 +621,28 @@ fn truncated_json_line() {
     assert_eq!(env.native_ids(), sorted(&["j1", "j2", "j4", "j5"]));
 }
 
+/// One Telegram message over the record cap (from the config): the messages before it are kept and
+/// the error names the message and the limit.
+#[test]
+fn oversized_telegram_message() {
+    let env = Env::new();
+    let cfg = env.config("[limits]\nmax_record_bytes = 4096\n");
+    let export = telegram_export(3).replace(
+        "Telegram message number 2:",
+        &format!("Telegram message number 2: {}", "padding ".repeat(2000)),
+    );
+    let file = env.write("result.json", export);
+    let (run, sum) = env.ingest(Some(&cfg), &[&file]);
+    run.assert_code(0);
+    assert_eq!((sum.ingested, sum.failed), (1, 1), "{sum:#?}");
+    sum.expect_error(
+        "result.json",
+        Rec::Is("message 2"),
+        &["exceeds the limit", "4096"],
+    );
+    assert_eq!(env.native_ids(), sorted(&["101"]));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Invalid UTF-8
 // ---------------------------------------------------------------------------------------------
@@ -793,6 +823,7 @@ fn binary_garbage_named_html() {
     run.assert_code(0);
     assert_eq!((sum.ingested, sum.failed), (1, 1), "{sum:#?}");
     sum.expect_error("page.html", Rec::WholeFile, &["binary data"]);
+    assert_eq!(env.titles(), ["Grid restored in Kharkiv"]);
 }
 
 #[test]
@@ -821,7 +852,8 @@ fn billion_laughs_feed_is_not_expanded() {
             "nothing ingested and no error naming the feed: {sum:#?}"
         );
     }
-    let lols = "lol".repeat(1000);
+    // Even one level of expansion (&lol1; is ten "lol"s) would show as ten in a row.
+    let lols = "lol".repeat(10);
     for d in env.documents() {
         for (what, s) in [
             ("title", d.title.as_deref().unwrap_or("")),
@@ -835,6 +867,12 @@ fn billion_laughs_feed_is_not_expanded() {
                 s.len()
             );
         }
+    }
+    if sum.ingested > 0 {
+        assert!(
+            env.native_ids().contains(&"laugh-2".to_string()),
+            "the feed was read but its ordinary item is missing: {sum:#?}"
+        );
     }
     run.assert_peak_rss_below(200);
     assert!(
@@ -872,6 +910,7 @@ fn gzip_bomb_page() {
             .any(|w| e.message.contains(w)),
         "the error should name the limit: {e:?}"
     );
+    assert_eq!(env.titles(), ["Grid restored in Kharkiv"]);
     run.assert_peak_rss_below(300);
 
     // A decompression cap below the file cap: the bomb is refused as a bomb.
@@ -886,6 +925,7 @@ fn gzip_bomb_page() {
         Rec::WholeFile,
         &["max_decompressed_bytes", "gzip bomb"],
     );
+    assert_eq!(env2.titles(), ["Grid restored in Kharkiv"]);
     run.assert_peak_rss_below(100);
 }
 

@@ -12,7 +12,9 @@ use std::io::Read;
 use std::path::PathBuf;
 
 fn shared() -> PathBuf {
-    let p = std::env::var_os("VARTA_SHARED").map(PathBuf::from).unwrap_or_else(|| repo_root().join("../shared"));
+    let p = std::env::var_os("VARTA_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared"));
     assert!(
         p.join("DESIGN.md").exists(),
         "../shared is missing at {} (set VARTA_SHARED): this suite must not be skipped",
@@ -23,7 +25,11 @@ fn shared() -> PathBuf {
 
 fn words(s: &str) -> HashMap<String, usize> {
     let mut m = HashMap::new();
-    for w in s.to_lowercase().split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()) {
+    for w in s
+        .to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+    {
         *m.entry(w.to_string()).or_insert(0) += 1;
     }
     m
@@ -32,23 +38,36 @@ fn words(s: &str) -> HashMap<String, usize> {
 /// Bag-of-words F1 as `shared/peers/score_extraction.py` computes it.
 fn f1(pred: &str, gold: &str) -> f64 {
     let (p, g) = (words(pred), words(gold));
-    let overlap: usize = p.iter().map(|(w, n)| (*n).min(*g.get(w).unwrap_or(&0))).sum();
-    let (np, ng) = (p.values().sum::<usize>().max(1), g.values().sum::<usize>().max(1));
+    let overlap: usize = p
+        .iter()
+        .map(|(w, n)| (*n).min(*g.get(w).unwrap_or(&0)))
+        .sum();
+    let (np, ng) = (
+        p.values().sum::<usize>().max(1),
+        g.values().sum::<usize>().max(1),
+    );
     let (pr, rc) = (overlap as f64 / np as f64, overlap as f64 / ng as f64);
-    if pr + rc == 0.0 { 0.0 } else { 2.0 * pr * rc / (pr + rc) }
+    if pr + rc == 0.0 {
+        0.0
+    } else {
+        2.0 * pr * rc / (pr + rc)
+    }
 }
 
 #[test]
 fn extraction_gold_set_f1() {
     let dir = shared().join("eval/extraction");
     let gold: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("ground-truth.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ground-truth.json")).unwrap())
+            .unwrap();
     let gold = gold.as_object().unwrap();
     let mut total = 0.0;
     for (id, g) in gold {
         let path = dir.join("aeb-html").join(format!("{id}.html.gz"));
         let mut bytes = Vec::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()).read_to_end(&mut bytes).unwrap();
+        flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+            .read_to_end(&mut bytes)
+            .unwrap();
         let (html, _) = varta_text::encoding::decode_html(&bytes, None);
         let ex = varta_text::html::extract(&html, chrono::Utc::now());
         total += f1(&ex.text, g["articleBody"].as_str().unwrap_or(""));
@@ -56,17 +75,28 @@ fn extraction_gold_set_f1() {
     let macro_f1 = total / gold.len() as f64;
     eprintln!("extraction F1 over {} pages: {macro_f1:.4}", gold.len());
     // trafilatura 2.3.1 scores 0.948 on this set (shared/README.md).
-    assert!(macro_f1 >= 0.948, "extraction F1 {macro_f1:.4} is below trafilatura's 0.948");
+    assert!(
+        macro_f1 >= 0.948,
+        "extraction F1 {macro_f1:.4} is below trafilatura's 0.948"
+    );
 }
 
 #[test]
 fn extraction_pages_ingest_without_failures() {
     let data = tempfile::tempdir().unwrap();
-    let (code, s) = ingest_json(data.path(), &[&shared().join("eval/extraction/aeb-html")], &[]);
+    let (code, s) = ingest_json(
+        data.path(),
+        &[&shared().join("eval/extraction/aeb-html")],
+        &[],
+    );
     assert_eq!(code, 0);
     assert_eq!(s["failed"], 0, "{s}");
     // Pages sharing a canonical URL would be one document; the set has 181 distinct pages.
-    assert_eq!(s["ingested"].as_u64().unwrap() + s["duplicates"].as_u64().unwrap(), 181, "{s}");
+    assert_eq!(
+        s["ingested"].as_u64().unwrap() + s["duplicates"].as_u64().unwrap(),
+        181,
+        "{s}"
+    );
 }
 
 #[test]
@@ -79,7 +109,11 @@ fn coordination_dataset_ingests_every_post() {
     assert_eq!(s["failed"], 0, "{s}");
     // Every distinct user_id is one actor.
     let text = std::fs::read_to_string(&csv).unwrap();
-    let users: HashSet<&str> = text.lines().skip(1).filter_map(|l| l.split(',').nth(1)).collect();
+    let users: HashSet<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1))
+        .collect();
     let stats = json(&varta(data.path(), &["stats", "--json"]));
     assert_eq!(stats["actors"].as_u64().unwrap() as usize, users.len());
     assert_eq!(stats["formats"]["cnt-csv"], 20_000);
@@ -90,14 +124,23 @@ fn seeds_as_text() {
     let data = tempfile::tempdir().unwrap();
     let (code, s) = ingest_json(data.path(), &[&shared().join("seeds")], &[]);
     assert_eq!((code, s["ingested"].as_u64()), (0, Some(2)), "{s}");
-    let hits = json(&varta(data.path(), &["search", "Клімкін Брюсселі", "--json"]));
+    let hits = json(&varta(
+        data.path(),
+        &["search", "Клімкін Брюсселі", "--json"],
+    ));
     let hit = &hits.as_array().unwrap()[0];
     assert_eq!(hit["published_at"], "2018-10-16T14:07:00Z");
     assert_eq!(
         hit["title"],
         "Павло Клімкін у Брюсселі взяв участь у конференції високого рівня «Втручання у вибори в цифрову еру»"
     );
-    let doc = json(&varta(data.path(), &["show", "--json", hit["id"].as_str().unwrap()]));
+    let doc = json(&varta(
+        data.path(),
+        &["show", "--json", hit["id"].as_str().unwrap()],
+    ));
     let text = doc["text"].as_str().unwrap();
-    assert!(!text.contains("Outdated Browser") && !text.contains("людей використовує"), "{text}");
+    assert!(
+        !text.contains("Outdated Browser") && !text.contains("людей використовує"),
+        "{text}"
+    );
 }
