@@ -53,7 +53,7 @@ pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 /// A list written as a JSON array or as one string separated by spaces or commas.
 pub(crate) fn list_of(v: &Value) -> Vec<String> {
     match v {
-        Value::Array(a) => a.iter().filter_map(|x| scalar(x)).collect(),
+        Value::Array(a) => a.iter().filter_map(scalar).collect(),
         Value::String(s) => s
             .split(|c: char| c.is_whitespace() || c == ',')
             .filter(|x| !x.is_empty())
@@ -188,10 +188,10 @@ pub fn detect_format(name: &str, head: &[u8]) -> Option<Format> {
         .get(..trimmed.len().min(1024))
         .unwrap_or(trimmed)
         .to_ascii_lowercase();
-    if low.starts_with("<?xml") || low.starts_with("<rss") || low.starts_with("<feed") {
-        if low.contains("<rss") || low.contains("<feed") || low.contains("<rdf") || ext == "xml" {
-            return Some(Format::Rss);
-        }
+    if (low.starts_with("<?xml") || low.starts_with("<rss") || low.starts_with("<feed"))
+        && (low.contains("<rss") || low.contains("<feed") || low.contains("<rdf") || ext == "xml")
+    {
+        return Some(Format::Rss);
     }
     if low.starts_with("<!doctype html")
         || low.starts_with("<html")
