@@ -1,9 +1,16 @@
 //! `varta ingest`: readers into the store, in batches, with progress and a summary.
+//!
+//! Reading and converting records runs on the calling thread while a writer thread stores batches
+//! (and tantivy indexes on its own thread), so ingest keeps both cores busy. Batches are stored
+//! strictly in the order they were read, which crash recovery relies on.
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 use varta_core::{Actor, Document};
 use varta_ingest::{RecordError, Sink, SinkError};
@@ -23,72 +30,51 @@ const MAX_KEPT_ERRORS: usize = 1000;
 /// Errors printed as they happen when not in `--json` mode.
 const MAX_PRINTED_ERRORS: u64 = 20;
 
-pub struct StoreSink<'a> {
-    store: &'a mut EmbeddedStore,
+type Batch = (Vec<Document>, Vec<Actor>);
+
+#[derive(Default)]
+struct Counters {
+    ingested: AtomicU64,
+    duplicates: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Counters {
+    fn message(&self) -> String {
+        format!(
+            "new {}, duplicates {}, errors {}",
+            self.ingested.load(Ordering::Relaxed),
+            self.duplicates.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed)
+        )
+    }
+}
+
+struct StoreSink {
+    tx: SyncSender<Batch>,
     batch_size: usize,
     docs: Vec<Document>,
     actors: HashMap<String, Actor>,
-    pub summary: Summary,
-    pub skipped: u64,
+    errors: Vec<RecordError>,
+    skipped: u64,
+    counters: Arc<Counters>,
     progress: ProgressBar,
     print_errors: bool,
-    started: Instant,
 }
 
-impl<'a> StoreSink<'a> {
-    pub fn new(store: &'a mut EmbeddedStore, batch_size: usize, print_errors: bool) -> Self {
-        // Hidden when stderr is not a terminal (CI, pipes, scripts).
-        let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        progress.set_style(
-            ProgressStyle::with_template("{spinner} {elapsed} {pos} records ({per_sec}) {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        progress.enable_steady_tick(Duration::from_millis(200));
-        StoreSink {
-            store,
-            batch_size,
-            docs: Vec::with_capacity(batch_size),
-            actors: HashMap::new(),
-            summary: Summary::default(),
-            skipped: 0,
-            progress,
-            print_errors,
-            started: Instant::now(),
-        }
-    }
-
-    fn write_batch(&mut self) -> Result<(), varta_store::StoreError> {
+impl StoreSink {
+    fn send(&mut self) -> Result<(), SinkError> {
         if self.docs.is_empty() {
             return Ok(());
         }
+        let docs = std::mem::replace(&mut self.docs, Vec::with_capacity(self.batch_size));
         let actors: Vec<Actor> = self.actors.drain().map(|(_, a)| a).collect();
-        let outcome = self.store.put_batch(&self.docs, &actors)?;
-        self.summary.ingested += outcome.new_count() as u64;
-        self.summary.duplicates += outcome.duplicate_count() as u64;
-        self.progress.inc(self.docs.len() as u64);
-        self.docs.clear();
-        self.set_message();
-        Ok(())
-    }
-
-    fn set_message(&self) {
-        let s = &self.summary;
-        self.progress.set_message(format!(
-            "new {}, duplicates {}, errors {}",
-            s.ingested, s.duplicates, s.failed
-        ));
-    }
-
-    /// Stores what is pending and makes it searchable.
-    pub fn finish(mut self) -> Result<(Summary, u64, Duration)> {
-        self.write_batch()?;
-        self.store.flush()?;
-        self.progress.finish_and_clear();
-        Ok((self.summary, self.skipped, self.started.elapsed()))
+        // The writer only hangs up when the store failed; its error is reported after the join.
+        self.tx.send((docs, actors)).map_err(|_| SinkError("the store stopped accepting documents".into()))
     }
 }
 
-impl Sink for StoreSink<'_> {
+impl Sink for StoreSink {
     fn document(&mut self, doc: Document, actor: Option<Actor>) -> Result<(), SinkError> {
         if let Some(a) = actor {
             // The latest record's view of an actor wins within a batch, as it would across batches.
@@ -96,28 +82,96 @@ impl Sink for StoreSink<'_> {
         }
         self.docs.push(doc);
         if self.docs.len() >= self.batch_size {
-            self.write_batch().map_err(|e| SinkError(Box::new(e)))?;
+            self.send()?;
         }
         Ok(())
     }
 
     fn error(&mut self, error: RecordError) {
-        self.summary.failed += 1;
-        if self.print_errors && self.summary.failed <= MAX_PRINTED_ERRORS {
+        let failed = self.counters.failed.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.print_errors && failed <= MAX_PRINTED_ERRORS {
             self.progress.suspend(|| eprintln!("error: {error}"));
-        } else if self.print_errors && self.summary.failed == MAX_PRINTED_ERRORS + 1 {
-            self.progress
-                .suspend(|| eprintln!("error: (more errors follow; the summary counts them all)"));
+        } else if self.print_errors && failed == MAX_PRINTED_ERRORS + 1 {
+            self.progress.suspend(|| eprintln!("error: (more errors follow; the summary counts them all)"));
         }
         tracing::debug!(%error, "record failed");
-        if self.summary.errors.len() < MAX_KEPT_ERRORS {
-            self.summary.errors.push(error);
+        if self.errors.len() < MAX_KEPT_ERRORS {
+            self.errors.push(error);
         }
-        self.set_message();
+        self.progress.set_message(self.counters.message());
     }
 
     fn skipped(&mut self, what: &str) {
         self.skipped += 1;
         tracing::debug!(what, "skipped");
     }
+}
+
+/// What one ingest did.
+pub struct Outcome {
+    pub summary: Summary,
+    pub skipped: u64,
+    pub elapsed: Duration,
+}
+
+/// Runs `read` (the readers) against a sink that stores into `store` on a writer thread.
+pub fn run(
+    store: &mut EmbeddedStore,
+    batch_size: usize,
+    print_errors: bool,
+    read: impl FnOnce(&mut dyn Sink) -> Result<(), SinkError>,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    // Hidden when stderr is not a terminal (CI, pipes, scripts).
+    let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {pos} records ({per_sec}) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    progress.enable_steady_tick(Duration::from_millis(200));
+    let counters = Arc::new(Counters::default());
+
+    std::thread::scope(|scope| -> Result<Outcome> {
+        // Two batches in flight: enough to overlap reading with storing, little memory.
+        let (tx, rx) = sync_channel::<Batch>(2);
+        let (pb, c) = (progress.clone(), counters.clone());
+        let writer = scope.spawn(move || -> Result<(), varta_store::StoreError> {
+            for (docs, actors) in rx {
+                let outcome = store.put_batch(&docs, &actors)?;
+                c.ingested.fetch_add(outcome.new_count() as u64, Ordering::Relaxed);
+                c.duplicates.fetch_add(outcome.duplicate_count() as u64, Ordering::Relaxed);
+                pb.inc(docs.len() as u64);
+                pb.set_message(c.message());
+            }
+            store.flush()
+        });
+        let mut sink = StoreSink {
+            tx,
+            batch_size,
+            docs: Vec::with_capacity(batch_size),
+            actors: HashMap::new(),
+            errors: Vec::new(),
+            skipped: 0,
+            counters: counters.clone(),
+            progress: progress.clone(),
+            print_errors,
+        };
+        let read_result = read(&mut sink).and_then(|()| sink.send());
+        let StoreSink { tx, errors, skipped, .. } = sink;
+        drop(tx);
+        let stored = writer.join().map_err(|_| anyhow!("the store writer thread panicked"))?;
+        progress.finish_and_clear();
+        stored?;
+        read_result.map_err(|e| anyhow!("storing documents: {e}"))?;
+        Ok(Outcome {
+            summary: Summary {
+                ingested: counters.ingested.load(Ordering::Relaxed),
+                duplicates: counters.duplicates.load(Ordering::Relaxed),
+                failed: counters.failed.load(Ordering::Relaxed),
+                errors,
+            },
+            skipped,
+            elapsed: started.elapsed(),
+        })
+    })
 }

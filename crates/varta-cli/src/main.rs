@@ -237,9 +237,10 @@ fn run(cli: Cli) -> Result<u8> {
                 allow_private,
                 collected_at: Utc::now(),
             };
-            let mut sink = ingest::StoreSink::new(&mut store, cfg.ingest.batch_size, !json);
-            varta_ingest::ingest_paths(&inputs, &opts, &mut sink).context("storing documents")?;
-            let (summary, skipped, elapsed) = sink.finish()?;
+            let ingest::Outcome { summary, skipped, elapsed } =
+                ingest::run(&mut store, cfg.ingest.batch_size, !json, |sink| {
+                    varta_ingest::ingest_paths(&inputs, &opts, sink)
+                })?;
             store.close()?;
             if json {
                 writeln!(out, "{}", serde_json::to_string(&summary)?)?;

@@ -24,6 +24,9 @@ fn idx(op: &'static str) -> impl FnOnce(tantivy::TantivyError) -> StoreError {
 
 /// Name under which [`FoldingTokenizer`] is registered.
 const TOKENIZER: &str = "varta_fold";
+/// Indexing threads. Tokenizing and folding is the costliest part of ingest; two threads keep up
+/// with the reader on this project's two-core machines.
+const INDEX_THREADS: usize = 2;
 /// Longer tokens are not words anyone searches for; tantivy would reject them past 64 KiB anyway.
 const MAX_TOKEN_BYTES: usize = 200;
 
@@ -38,7 +41,7 @@ pub(crate) struct FoldingTokenStream {
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric()
+    varta_text::fold::is_alnum(c)
         || matches!(
             c,
             '\'' | '\u{2019}' | '\u{02BC}' | '\u{2018}' | '`' | '\u{00B4}' | '\u{02B9}'
@@ -54,8 +57,9 @@ impl Tokenizer for FoldingTokenizer {
         let mut tokens = Vec::new();
         let mut position = 0usize;
         let mut start: Option<usize> = None;
+        let mut folded = String::new();
         let mut emit = |s: usize, e: usize, tokens: &mut Vec<Token>| {
-            let folded = varta_text::fold::fold(&text[s..e]);
+            varta_text::fold::fold_word(&text[s..e], &mut folded);
             for (_, t) in varta_text::fold::tokens(&folded) {
                 if t.len() > MAX_TOKEN_BYTES {
                     continue;
@@ -222,7 +226,7 @@ impl SearchIndex {
         if self.writer.is_none() {
             let w = self
                 .index
-                .writer_with_num_threads(1, self.writer_heap_bytes)
+                .writer_with_num_threads(INDEX_THREADS, self.writer_heap_bytes)
                 .map_err(idx("open writer"))?;
             self.writer = Some(w);
         }

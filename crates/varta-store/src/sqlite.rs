@@ -140,7 +140,8 @@ impl Db {
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -65536;
+             PRAGMA wal_autocheckpoint = 16384;",
         )
         .map_err(sql("configure"))?;
         let mut db = Db { conn };

@@ -4,7 +4,43 @@
 //! Ukrainian apostrophes, or by hiding zero-width characters inside words. Folding maps all of those
 //! to one form, so that the index, the query and later the detectors see the same word.
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+/// `char::is_alphanumeric` with fast paths for ASCII and Cyrillic, nearly all of what Varta reads:
+/// the general lookup is a binary search over Unicode tables and showed up as the hottest function
+/// of ingest.
+#[inline]
+pub fn is_alnum(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    match c as u32 {
+        0x0400..=0x0481 | 0x048A..=0x052F => true,
+        0x0482..=0x0489 => false,
+        _ => c.is_alphanumeric(),
+    }
+}
+
+/// True when `s` is certainly in NFKC: ASCII and the Cyrillic block (precomposed letters that NFC
+/// composes back) are answered without the Unicode tables; anything else asks the quick check.
+fn is_plainly_nfkc(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii() || matches!(c as u32, 0x0400..=0x0482 | 0x048A..=0x04FF))
+        || is_nfkc_quick(s.chars()) == IsNormalized::Yes
+}
+
+/// `char::is_alphabetic` with the same fast paths as [`is_alnum`].
+#[inline]
+pub fn is_alpha(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    match c as u32 {
+        0x0400..=0x0481 | 0x048A..=0x052F => true,
+        0x0482..=0x0489 => false,
+        _ => c.is_alphabetic(),
+    }
+}
 
 /// Apostrophe-like characters that Ukrainian writers use interchangeably inside words.
 fn is_apostrophe(c: char) -> bool {
@@ -78,12 +114,24 @@ pub fn fold(s: &str) -> String {
     let mut word: Vec<char> = Vec::new();
     // NFKC first so that compatibility forms (full-width letters, ligatures) become plain letters
     // before case folding; lower-casing can un-normalize a few characters, hence the second pass.
-    for c in s.nfkc().flat_map(char::to_lowercase).nfkc() {
+    // Both passes are skipped when the quick check says the text is already normalized (almost
+    // always: plain Cyrillic and Latin are).
+    let lowered: String = if is_plainly_nfkc(s) {
+        s.chars().flat_map(char::to_lowercase).collect()
+    } else {
+        s.nfkc().flat_map(char::to_lowercase).collect()
+    };
+    let normalized: Cow<'_, str> = if is_plainly_nfkc(&lowered) {
+        Cow::Borrowed(&lowered)
+    } else {
+        Cow::Owned(lowered.nfkc().collect())
+    };
+    for c in normalized.chars() {
         if is_invisible(c) {
             continue;
         }
         let c = if c == 'ё' { 'е' } else { c };
-        if c.is_alphanumeric() || is_apostrophe(c) || is_mark(c) {
+        if is_alnum(c) || is_apostrophe(c) || is_mark(c) {
             if !is_apostrophe(c) {
                 word.push(c);
             }
@@ -122,10 +170,39 @@ fn flush_word(word: &mut Vec<char>, out: &mut String) {
     word.clear();
 }
 
+/// Folds one word (a run of letters, digits, apostrophes, marks and invisible characters, as the
+/// search tokenizer cuts them) into `out`, which is cleared first. Equal to [`fold`] of the word;
+/// a word of plain lower- or upper-case letters of one script, the common case, skips the Unicode
+/// normalization machinery.
+pub fn fold_word(word: &str, out: &mut String) {
+    out.clear();
+    let mut cyr = false;
+    let mut lat = false;
+    let plain = word.chars().all(|c| {
+        if c.is_ascii_alphanumeric() {
+            lat |= c.is_ascii_alphabetic();
+            true
+        } else if matches!(c as u32, 0x0410..=0x044F | 0x0400..=0x040F | 0x0450..=0x045F | 0x0490..=0x0491) {
+            cyr = true;
+            true
+        } else {
+            false
+        }
+    });
+    if plain && !(cyr && lat) {
+        for c in word.chars() {
+            let l = if c.is_ascii() { c.to_ascii_lowercase() } else { c.to_lowercase().next().unwrap_or(c) };
+            out.push(if l == 'ё' { 'е' } else { l });
+        }
+    } else {
+        out.push_str(&fold(word));
+    }
+}
+
 /// Splits folded text into search tokens: maximal runs of letters and digits.
 pub fn tokens(folded: &str) -> impl Iterator<Item = (usize, &str)> {
     folded
-        .split(|c: char| !(c.is_alphanumeric() || is_mark(c)))
+        .split(|c: char| !(is_alnum(c) || is_mark(c)))
         .filter(|t| !t.is_empty())
         .map(move |t| (t.as_ptr() as usize - folded.as_ptr() as usize, t))
 }
@@ -151,6 +228,19 @@ mod tests {
     }
 
     #[test]
+    fn fast_character_classes_agree_with_std() {
+        for c in (0..0x3000u32).filter_map(char::from_u32) {
+            assert_eq!(is_alnum(c), c.is_alphanumeric(), "{c:?}");
+            assert_eq!(is_alpha(c), c.is_alphabetic(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn compatibility_forms_fold() {
+        assert_eq!(fold("ＵＫＲ ﬁ"), "ukr fi");
+    }
+
+    #[test]
     fn invisible_characters_are_dropped() {
         assert_eq!(fold("Укра\u{200B}їна"), "україна");
         assert_eq!(fold("a\u{202E}b"), "ab");
@@ -164,6 +254,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn fold_word_equals_fold(s in "[a-zA-Z0-9а-яА-ЯіїєґІЇЄҐёЁЀѐ'’ʼ\u{200B}\u{0301}]{0,24}") {
+            let mut out = String::new();
+            fold_word(&s, &mut out);
+            prop_assert_eq!(out, fold(&s));
+        }
+
         #[test]
         fn fold_is_idempotent(s in "\\PC{0,64}") {
             let once = fold(&s);

@@ -120,7 +120,7 @@ fn is_word_byte(b: u8) -> bool {
 }
 
 fn is_tag_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+    crate::fold::is_alnum(c) || c == '_'
 }
 
 /// Words that follow `sigil` (`#` for hashtags, `@` for mentions) at a word start, lower-cased,
@@ -148,7 +148,7 @@ fn find_tagged(text: &str, sigil: char) -> Vec<String> {
         }
         let tag = &text[start..end];
         // "#1" is a numbering, not a hashtag; a tag needs a letter.
-        if tag.chars().any(char::is_alphabetic) {
+        if tag.chars().any(crate::fold::is_alpha) {
             let tag = tag.to_lowercase();
             if !out.contains(&tag) {
                 out.push(tag);
