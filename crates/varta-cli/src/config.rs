@@ -99,9 +99,9 @@ max_fetch_bytes = 33554432
 
 [store]
 # Memory the search index writer may use before writing a segment.
-index_heap_bytes = 134217728
+index_heap_bytes = 268435456
 # Make the index durable after this many new documents (a crash then re-indexes at most this many).
-index_commit_every = 250000
+index_commit_every = 1000000
 
 [ingest]
 # Documents stored per database transaction.

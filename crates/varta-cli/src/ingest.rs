@@ -70,7 +70,9 @@ impl StoreSink {
         let docs = std::mem::replace(&mut self.docs, Vec::with_capacity(self.batch_size));
         let actors: Vec<Actor> = self.actors.drain().map(|(_, a)| a).collect();
         // The writer only hangs up when the store failed; its error is reported after the join.
-        self.tx.send((docs, actors)).map_err(|_| SinkError("the store stopped accepting documents".into()))
+        self.tx
+            .send((docs, actors))
+            .map_err(|_| SinkError("the store stopped accepting documents".into()))
     }
 }
 
@@ -92,7 +94,8 @@ impl Sink for StoreSink {
         if self.print_errors && failed <= MAX_PRINTED_ERRORS {
             self.progress.suspend(|| eprintln!("error: {error}"));
         } else if self.print_errors && failed == MAX_PRINTED_ERRORS + 1 {
-            self.progress.suspend(|| eprintln!("error: (more errors follow; the summary counts them all)"));
+            self.progress
+                .suspend(|| eprintln!("error: (more errors follow; the summary counts them all)"));
         }
         tracing::debug!(%error, "record failed");
         if self.errors.len() < MAX_KEPT_ERRORS {
@@ -138,8 +141,10 @@ pub fn run(
         let writer = scope.spawn(move || -> Result<(), varta_store::StoreError> {
             for (docs, actors) in rx {
                 let outcome = store.put_batch(&docs, &actors)?;
-                c.ingested.fetch_add(outcome.new_count() as u64, Ordering::Relaxed);
-                c.duplicates.fetch_add(outcome.duplicate_count() as u64, Ordering::Relaxed);
+                c.ingested
+                    .fetch_add(outcome.new_count() as u64, Ordering::Relaxed);
+                c.duplicates
+                    .fetch_add(outcome.duplicate_count() as u64, Ordering::Relaxed);
                 pb.inc(docs.len() as u64);
                 pb.set_message(c.message());
             }
@@ -157,9 +162,16 @@ pub fn run(
             print_errors,
         };
         let read_result = read(&mut sink).and_then(|()| sink.send());
-        let StoreSink { tx, errors, skipped, .. } = sink;
+        let StoreSink {
+            tx,
+            errors,
+            skipped,
+            ..
+        } = sink;
         drop(tx);
-        let stored = writer.join().map_err(|_| anyhow!("the store writer thread panicked"))?;
+        let stored = writer
+            .join()
+            .map_err(|_| anyhow!("the store writer thread panicked"))?;
         progress.finish_and_clear();
         stored?;
         read_result.map_err(|e| anyhow!("storing documents: {e}"))?;

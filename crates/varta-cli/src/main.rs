@@ -237,10 +237,13 @@ fn run(cli: Cli) -> Result<u8> {
                 allow_private,
                 collected_at: Utc::now(),
             };
-            let ingest::Outcome { summary, skipped, elapsed } =
-                ingest::run(&mut store, cfg.ingest.batch_size, !json, |sink| {
-                    varta_ingest::ingest_paths(&inputs, &opts, sink)
-                })?;
+            let ingest::Outcome {
+                summary,
+                skipped,
+                elapsed,
+            } = ingest::run(&mut store, cfg.ingest.batch_size, !json, |sink| {
+                varta_ingest::ingest_paths(&inputs, &opts, sink)
+            })?;
             store.close()?;
             if json {
                 writeln!(out, "{}", serde_json::to_string(&summary)?)?;

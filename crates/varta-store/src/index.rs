@@ -27,6 +27,8 @@ const TOKENIZER: &str = "varta_fold";
 /// Indexing threads. Tokenizing and folding is the costliest part of ingest; two threads keep up
 /// with the reader on this project's two-core machines.
 const INDEX_THREADS: usize = 2;
+/// Past this many segments, closing the writer waits for merges.
+const MAX_SEGMENTS_WITHOUT_MERGE: usize = 12;
 /// Longer tokens are not words anyone searches for; tantivy would reject them past 64 KiB anyway.
 const MAX_TOKEN_BYTES: usize = 200;
 
@@ -276,10 +278,19 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Waits for background merges so the index is left in few segments.
+    /// Closes the writer. Background merges are waited for only when many segments have piled up:
+    /// after a large ingest the wait can take a fifth of the run, and an unfinished merge is harmless
+    /// (its files are collected by the next writer), but many segments slow every search.
     pub(crate) fn close(&mut self) -> Result<()> {
         if let Some(w) = self.writer.take() {
-            w.wait_merging_threads().map_err(idx("finish merges"))?;
+            let segments = self
+                .index
+                .searchable_segment_ids()
+                .map_err(idx("list segments"))?
+                .len();
+            if segments > MAX_SEGMENTS_WITHOUT_MERGE {
+                w.wait_merging_threads().map_err(idx("finish merges"))?;
+            }
         }
         Ok(())
     }

@@ -25,7 +25,8 @@ pub fn is_alnum(c: char) -> bool {
 /// True when `s` is certainly in NFKC: ASCII and the Cyrillic block (precomposed letters that NFC
 /// composes back) are answered without the Unicode tables; anything else asks the quick check.
 fn is_plainly_nfkc(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii() || matches!(c as u32, 0x0400..=0x0482 | 0x048A..=0x04FF))
+    s.chars()
+        .all(|c| c.is_ascii() || matches!(c as u32, 0x0400..=0x0482 | 0x048A..=0x04FF))
         || is_nfkc_quick(s.chars()) == IsNormalized::Yes
 }
 
@@ -191,7 +192,11 @@ pub fn fold_word(word: &str, out: &mut String) {
     });
     if plain && !(cyr && lat) {
         for c in word.chars() {
-            let l = if c.is_ascii() { c.to_ascii_lowercase() } else { c.to_lowercase().next().unwrap_or(c) };
+            let l = if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            };
             out.push(if l == 'ё' { 'е' } else { l });
         }
     } else {

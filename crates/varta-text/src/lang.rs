@@ -187,16 +187,25 @@ const EN_WORDS: &[&str] = &[
 ];
 // Words shared by uk and ru ("не", "на", "до", "у", "в", …) are listed in both and cancel out.
 
-/// The word lists, sorted once for binary search (a linear scan of each list per word was a
-/// measurable share of ingest time).
-fn word_lists() -> &'static [Vec<&'static str>; 3] {
-    static LISTS: std::sync::OnceLock<[Vec<&'static str>; 3]> = std::sync::OnceLock::new();
-    LISTS.get_or_init(|| {
-        [UK_WORDS, RU_WORDS, EN_WORDS].map(|l| {
-            let mut v = l.to_vec();
-            v.sort_unstable();
-            v
-        })
+const UK: u8 = 1;
+const RU: u8 = 2;
+const EN: u8 = 4;
+const MAX_LISTED_CHARS: usize = 9;
+
+/// Every listed word with the languages it belongs to: one hash lookup per word (string
+/// comparisons against the lists were a tenth of ingest time).
+fn word_table() -> &'static rustc_hash::FxHashMap<&'static str, u8> {
+    static TABLE: std::sync::OnceLock<rustc_hash::FxHashMap<&'static str, u8>> =
+        std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = rustc_hash::FxHashMap::default();
+        for (list, flag) in [(UK_WORDS, UK), (RU_WORDS, RU), (EN_WORDS, EN)] {
+            for w in list {
+                debug_assert!(w.chars().count() <= MAX_LISTED_CHARS);
+                *t.entry(*w).or_insert(0) |= flag;
+            }
+        }
+        t
     })
 }
 
@@ -222,28 +231,33 @@ pub fn identify(text: &str) -> Guess {
         .take(400)
     {
         words += 1;
-        lower.clear();
-        lower.extend(word.chars().flat_map(char::to_lowercase));
-        for c in lower.chars() {
+        let mut chars = 0usize;
+        for c in word.chars() {
+            chars += 1;
             match c {
-                'і' | 'ї' | 'є' | 'ґ' => {
+                'і' | 'ї' | 'є' | 'ґ' | 'І' | 'Ї' | 'Є' | 'Ґ' => {
                     uk_letters += 1;
                     cyr += 1;
                 }
-                'ы' | 'э' | 'ъ' | 'ё' => {
+                'ы' | 'э' | 'ъ' | 'ё' | 'Ы' | 'Э' | 'Ъ' | 'Ё' => {
                     ru_letters += 1;
                     cyr += 1;
                 }
                 '\u{0400}'..='\u{04FF}' => cyr += 1,
-                'a'..='z' => lat += 1,
+                'a'..='z' | 'A'..='Z' => lat += 1,
                 _ => {}
             }
         }
-        let w = lower.as_str();
-        let [uk, ru, en] = word_lists();
-        uk_w += u32::from(uk.binary_search(&w).is_ok());
-        ru_w += u32::from(ru.binary_search(&w).is_ok());
-        en_w += u32::from(en.binary_search(&w).is_ok());
+        // No listed word is longer than this; longer words need no lower-casing or lookup.
+        if chars <= MAX_LISTED_CHARS {
+            lower.clear();
+            lower.extend(word.chars().flat_map(char::to_lowercase));
+            if let Some(&flags) = word_table().get(lower.as_str()) {
+                uk_w += u32::from(flags & UK != 0);
+                ru_w += u32::from(flags & RU != 0);
+                en_w += u32::from(flags & EN != 0);
+            }
+        }
     }
     let letters = cyr + lat;
     if letters < 8 {
