@@ -98,7 +98,8 @@ max_decompressed_bytes = 268435456
 max_fetch_bytes = 33554432
 
 [store]
-# Memory the search index writer may use before writing a segment.
+# Memory the search index writer may use before writing a segment (at least 15000000; from 30000000
+# on, two indexing threads share it).
 index_heap_bytes = 268435456
 # Make the index durable after this many new documents (a crash then re-indexes at most this many).
 index_commit_every = 1000000
@@ -125,6 +126,12 @@ impl Config {
             .with_context(|| format!("reading config {}", path.display()))?;
         let cfg: Config =
             toml::from_str(&text).with_context(|| format!("in config {}", path.display()))?;
+        if cfg.store.index_heap_bytes < 15_000_000 {
+            anyhow::bail!(
+                "in config {}: store.index_heap_bytes must be at least 15000000",
+                path.display()
+            );
+        }
         if cfg.ingest.batch_size == 0 {
             anyhow::bail!(
                 "in config {}: ingest.batch_size must be at least 1",

@@ -55,7 +55,7 @@ fn write_posts(path: &Path, n: usize) {
 /// Small batches and frequent index commits, so that kills land inside and between both commits.
 fn write_config(dir: &Path) -> PathBuf {
     let p = dir.join("crash.toml");
-    std::fs::write(&p, "[ingest]\nbatch_size = 250\n[store]\nindex_commit_every = 1500\nindex_heap_bytes = 20000000\n").unwrap();
+    std::fs::write(&p, "[ingest]\nbatch_size = 250\n[store]\nindex_commit_every = 1500\nindex_heap_bytes = 40000000\n").unwrap();
     p
 }
 

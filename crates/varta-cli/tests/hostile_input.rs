@@ -621,8 +621,8 @@ fn truncated_json_line() {
     assert_eq!(env.native_ids(), sorted(&["j1", "j2", "j4", "j5"]));
 }
 
-/// One Telegram message over the record cap (from the config): the messages before it are kept and
-/// the error names the message and the limit.
+/// One Telegram message over the record cap (from the config): it is skipped without being stored,
+/// the error names the message and the limit, and the messages around it are kept.
 #[test]
 fn oversized_telegram_message() {
     let env = Env::new();
@@ -634,13 +634,13 @@ fn oversized_telegram_message() {
     let file = env.write("result.json", export);
     let (run, sum) = env.ingest(Some(&cfg), &[&file]);
     run.assert_code(0);
-    assert_eq!((sum.ingested, sum.failed), (1, 1), "{sum:#?}");
+    assert_eq!((sum.ingested, sum.failed), (2, 1), "{sum:#?}");
     sum.expect_error(
         "result.json",
         Rec::Is("message 2"),
         &["exceeds the limit", "4096"],
     );
-    assert_eq!(env.native_ids(), sorted(&["101"]));
+    assert_eq!(env.native_ids(), sorted(&["101", "103"]));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            index_heap_bytes: 128 << 20,
-            index_commit_every: 250_000,
+            index_heap_bytes: 256 << 20,
+            index_commit_every: 1_000_000,
         }
     }
 }

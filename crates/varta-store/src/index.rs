@@ -27,6 +27,8 @@ const TOKENIZER: &str = "varta_fold";
 /// Indexing threads. Tokenizing and folding is the costliest part of ingest; two threads keep up
 /// with the reader on this project's two-core machines.
 const INDEX_THREADS: usize = 2;
+/// tantivy's minimum heap per indexing thread.
+pub(crate) const MIN_HEAP_PER_THREAD: usize = 15_000_000;
 /// Past this many segments, closing the writer waits for merges.
 const MAX_SEGMENTS_WITHOUT_MERGE: usize = 12;
 /// Longer tokens are not words anyone searches for; tantivy would reject them past 64 KiB anyway.
@@ -226,9 +228,11 @@ impl SearchIndex {
 
     fn writer(&mut self) -> Result<&mut IndexWriter> {
         if self.writer.is_none() {
+            // tantivy wants at least 15 MB of heap per indexing thread; a small budget gets one.
+            let threads = (self.writer_heap_bytes / MIN_HEAP_PER_THREAD).clamp(1, INDEX_THREADS);
             let w = self
                 .index
-                .writer_with_num_threads(INDEX_THREADS, self.writer_heap_bytes)
+                .writer_with_num_threads(threads, self.writer_heap_bytes)
                 .map_err(idx("open writer"))?;
             self.writer = Some(w);
         }

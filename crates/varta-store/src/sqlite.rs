@@ -43,8 +43,8 @@ const MIGRATIONS: &[&str] = &[
         reply_to TEXT,
         content_hash TEXT NOT NULL
     );
-    CREATE INDEX documents_published_at ON documents (published_at);
-    CREATE INDEX documents_actor ON documents (actor_id, published_at);
+    -- No secondary indexes yet: every one costs ingest time, and nothing queries by time or actor
+    -- in SQL so far (search filters run in the index). Detectors add the ones they need.
     CREATE TABLE actors (
         id TEXT PRIMARY KEY,
         platform TEXT NOT NULL,

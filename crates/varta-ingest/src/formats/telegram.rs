@@ -1,151 +1,273 @@
 //! Telegram Desktop exports (`result.json` of one chat or channel).
 //!
-//! A channel's export can be gigabytes in one JSON document, so it is parsed as a stream: the
-//! messages array is walked element by element and each message is converted and handed on before
-//! the next is read. A counter on the bytes read caps each message at the record limit.
+//! A channel's export can be gigabytes in one JSON document, so it is not parsed whole. A small
+//! structural scanner (strings, escapes, brackets) walks the bytes: it reads the chat's header
+//! fields up to the `"messages"` array, then cuts the array into one byte slice per message, each
+//! parsed on its own. A message over the record limit is skipped without being stored, a malformed
+//! message is one error, and the next message is read normally; only a file that ends inside a
+//! message stops early.
 
 use super::{Ctx, Flow, parse_time, scalar};
 use crate::{DocBuilder, RecordError, Sink, SinkError};
-use serde::Deserializer as _;
-use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use std::cell::Cell;
-use std::io::Read;
-use std::rc::Rc;
+use std::io::BufRead;
 use varta_core::{Actor, Format, actor_id};
 
-/// Counts bytes read since the last mark and refuses to read a record past the limit.
-struct Capped<R> {
-    inner: R,
-    since_mark: Rc<Cell<u64>>,
-    limit: u64,
+/// One element of the messages array.
+enum Element {
+    Bytes(Vec<u8>),
+    TooLong(u64),
 }
 
-impl<R: Read> Read for Capped<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let total = self.since_mark.get() + n as u64;
-        self.since_mark.set(total);
-        if total > self.limit {
-            return Err(std::io::Error::other(format!(
-                "record exceeds the limit of {} bytes",
-                self.limit
-            )));
+/// Byte-level walker over the export.
+struct Scanner<R> {
+    inner: R,
+    max: usize,
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+impl<R: BufRead> Scanner<R> {
+    fn next_byte(&mut self) -> std::io::Result<Option<u8>> {
+        let b = match self.inner.fill_buf()?.first() {
+            Some(&b) => b,
+            None => return Ok(None),
+        };
+        self.inner.consume(1);
+        Ok(Some(b))
+    }
+
+    /// Reads up to the `[` that opens the top-level `"messages"` array; returns the bytes before
+    /// the `"messages"` key (the chat's header fields).
+    fn header(&mut self) -> Result<Vec<u8>, String> {
+        let mut hdr: Vec<u8> = Vec::new();
+        let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+        let mut str_start = 0usize;
+        // 0: nothing; 1: just read the key "messages" at depth 1; 2: and its colon.
+        let mut found = 0u8;
+        let mut key_start = 0usize;
+        loop {
+            let Some(b) = self.next_byte().map_err(|e| format!("read error: {e}"))? else {
+                return Err(
+                    "the file ends before a \"messages\" array: not a Telegram Desktop chat export"
+                        .into(),
+                );
+            };
+            if hdr.len() > self.max {
+                return Err(format!(
+                    "no \"messages\" array within the first {} bytes",
+                    self.max
+                ));
+            }
+            if hdr.is_empty() && depth == 0 && !in_str {
+                // A byte-order mark or whitespace may precede the object.
+                if is_ws(b) || matches!(b, 0xEF | 0xBB | 0xBF) {
+                    continue;
+                }
+                if b != b'{' {
+                    return Err("not a JSON object: not a Telegram Desktop chat export".into());
+                }
+            }
+            hdr.push(b);
+            if in_str {
+                if esc {
+                    esc = false;
+                } else if b == b'\\' {
+                    esc = true;
+                } else if b == b'"' {
+                    in_str = false;
+                    if depth == 1 && &hdr[str_start..hdr.len()] == b"\"messages\"" {
+                        found = 1;
+                        key_start = str_start;
+                    }
+                }
+                continue;
+            }
+            match b {
+                b'"' => {
+                    in_str = true;
+                    str_start = hdr.len() - 1;
+                    found = 0;
+                }
+                b':' if found == 1 && depth == 1 => found = 2,
+                b'[' if found == 2 && depth == 1 => {
+                    hdr.truncate(key_start);
+                    return Ok(hdr);
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    found = 0;
+                }
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Err(
+                            "no \"messages\" array: not a Telegram Desktop chat export".into()
+                        );
+                    }
+                }
+                _ if is_ws(b) => {}
+                _ => found = 0,
+            }
         }
-        Ok(n)
+    }
+
+    /// The next element of the messages array, `Ok(None)` after its closing `]`.
+    fn next_element(&mut self) -> Result<Option<Element>, String> {
+        let first = loop {
+            match self.next_byte().map_err(|e| format!("read error: {e}"))? {
+                None => return Err("the file ends inside the messages array".into()),
+                Some(b) if is_ws(b) || b == b',' => continue,
+                Some(b']') => return Ok(None),
+                Some(b) => break b,
+            }
+        };
+        let mut buf = vec![first];
+        let mut len: u64 = 1;
+        let (mut depth, mut in_str, mut esc) = (0usize, first == b'"', false);
+        if matches!(first, b'{' | b'[') {
+            depth = 1;
+        }
+        let scalar = depth == 0 && !in_str;
+        loop {
+            if depth == 0 && !in_str && !scalar {
+                break;
+            }
+            let chunk = self
+                .inner
+                .fill_buf()
+                .map_err(|e| format!("read error: {e}"))?;
+            if chunk.is_empty() {
+                return Err("the file ends inside this message".into());
+            }
+            let mut used = 0;
+            let mut done = false;
+            for &b in chunk {
+                if scalar && !in_str && (b == b',' || b == b']' || is_ws(b)) {
+                    done = true;
+                    break;
+                }
+                used += 1;
+                if in_str {
+                    if esc {
+                        esc = false;
+                    } else if b == b'\\' {
+                        esc = true;
+                    } else if b == b'"' {
+                        in_str = false;
+                        if depth == 0 {
+                            done = true;
+                            break;
+                        }
+                    }
+                } else {
+                    match b {
+                        b'"' => in_str = true,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                done = true;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if buf.len() <= self.max {
+                let room = (self.max + 1 - buf.len()).min(used);
+                buf.extend_from_slice(&chunk[..room]);
+            }
+            len += used as u64;
+            self.inner.consume(used);
+            if done {
+                break;
+            }
+        }
+        if len > self.max as u64 {
+            return Ok(Some(Element::TooLong(len)));
+        }
+        Ok(Some(Element::Bytes(buf)))
     }
 }
 
 struct State<'c, 's> {
     ctx: &'c Ctx<'c>,
     sink: &'s mut dyn Sink,
-    since_mark: Rc<Cell<u64>>,
     chat_name: Option<String>,
     chat_id: Option<String>,
     /// Index of the message being read (1-based), for error messages.
     index: u64,
-    stopped: Option<SinkError>,
 }
 
 /// Reads a Telegram Desktop export.
-pub(crate) fn read<R: Read>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn Sink) -> Flow {
-    let since_mark = Rc::new(Cell::new(0));
-    // Nothing before the messages array is a record; give it a generous cap of its own.
-    let capped = Capped {
-        inner: std::io::BufReader::with_capacity(64 * 1024, reader),
-        since_mark: since_mark.clone(),
-        limit: ctx.limits.max_record_bytes as u64,
+pub(crate) fn read<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn Sink) -> Flow {
+    let mut scanner = Scanner {
+        inner: reader,
+        max: ctx.limits.max_record_bytes,
     };
-    let mut de = serde_json::Deserializer::from_reader(capped);
-    let mut state = State {
-        ctx,
-        sink,
-        since_mark,
-        chat_name: None,
-        chat_id: None,
-        index: 0,
-        stopped: None,
-    };
-    let result = (&mut de).deserialize_map(&mut state);
-    if let Some(e) = state.stopped.take() {
-        return Err(e);
-    }
-    let trailing = result.and_then(|_| de.end());
-    if let Err(e) = trailing {
-        let record = if state.index == 0 {
-            None
-        } else {
-            Some(format!("message {}", state.index))
-        };
-        state.sink.error(RecordError {
+    let file_error = |sink: &mut dyn Sink, record: Option<String>, message: String| {
+        sink.error(RecordError {
             file: ctx.file.to_string(),
             record,
-            message: format!("{e}; the rest of this file was not read"),
+            message,
         });
+    };
+    let header = match scanner.header() {
+        Ok(h) => h,
+        Err(e) => {
+            file_error(sink, None, e);
+            return Ok(());
+        }
+    };
+    // The header is the object's opening up to the "messages" key; closed, it parses on its own.
+    let mut closed = header;
+    while closed.last().is_some_and(|b| is_ws(*b) || *b == b',') {
+        closed.pop();
     }
-    Ok(())
-}
-
-impl<'de> Visitor<'de> for &mut State<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a Telegram Desktop export object with a \"messages\" array")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut saw_messages = false;
-        while let Some(key) = map.next_key::<String>()? {
-            self.since_mark.set(0);
-            match key.as_str() {
-                "name" => self.chat_name = map.next_value::<Option<String>>()?,
-                "id" => self.chat_id = map.next_value::<Option<Value>>()?.as_ref().and_then(scalar),
-                "messages" => {
-                    saw_messages = true;
-                    map.next_value_seed(Messages(&mut *self))?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
+    closed.push(b'}');
+    let head: Value = serde_json::from_slice(&closed).unwrap_or(Value::Null);
+    let mut st = State {
+        ctx,
+        sink,
+        chat_name: head.get("name").and_then(Value::as_str).map(str::to_string),
+        chat_id: head.get("id").and_then(scalar),
+        index: 0,
+    };
+    loop {
+        match scanner.next_element() {
+            Ok(None) => return Ok(()),
+            Ok(Some(Element::TooLong(len))) => {
+                st.index += 1;
+                let limit = ctx.limits.max_record_bytes;
+                let record = Some(format!("message {}", st.index));
+                file_error(
+                    st.sink,
+                    record,
+                    format!("message of {len} bytes exceeds the limit of {limit} bytes"),
+                );
+            }
+            Ok(Some(Element::Bytes(bytes))) => {
+                st.index += 1;
+                match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(v) => st.message(v)?,
+                    Err(e) => {
+                        let record = Some(format!("message {}", st.index));
+                        file_error(st.sink, record, format!("not valid JSON: {e}"));
+                    }
                 }
             }
-        }
-        if !saw_messages {
-            return Err(A::Error::custom(
-                "no \"messages\" array: not a Telegram Desktop chat export",
-            ));
-        }
-        Ok(())
-    }
-}
-
-struct Messages<'a, 'c, 's>(&'a mut State<'c, 's>);
-
-impl<'de> DeserializeSeed<'de> for Messages<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Messages<'_, '_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an array of messages")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let st = self.0;
-        loop {
-            st.since_mark.set(0);
-            st.index += 1;
-            let Some(msg) = seq.next_element::<Value>()? else {
-                st.index -= 1;
+            Err(e) => {
+                let record = Some(format!("message {}", st.index + 1));
+                file_error(
+                    st.sink,
+                    record,
+                    format!("{e}; the rest of this file was not read"),
+                );
                 return Ok(());
-            };
-            if let Err(e) = st.message(msg) {
-                st.stopped = Some(e);
-                return Err(A::Error::custom("stopped: the store failed"));
             }
         }
     }
