@@ -32,17 +32,20 @@ const MAX_PRINTED_ERRORS: u64 = 20;
 
 type Batch = (Vec<Document>, Vec<Actor>);
 
-#[derive(Default)]
 struct Counters {
     ingested: AtomicU64,
     duplicates: AtomicU64,
     failed: AtomicU64,
+    started: Instant,
 }
 
 impl Counters {
     fn message(&self) -> String {
+        let stored =
+            self.ingested.load(Ordering::Relaxed) + self.duplicates.load(Ordering::Relaxed);
+        let rate = stored as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
         format!(
-            "new {}, duplicates {}, errors {}",
+            "({rate:.0}/s): new {}, duplicates {}, errors {}",
             self.ingested.load(Ordering::Relaxed),
             self.duplicates.load(Ordering::Relaxed),
             self.failed.load(Ordering::Relaxed)
@@ -128,11 +131,16 @@ pub fn run(
     // Hidden when stderr is not a terminal (CI, pipes, scripts).
     let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     progress.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed} {pos} records ({per_sec}) {msg}")
+        ProgressStyle::with_template("{spinner} {elapsed} {pos} records {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     progress.enable_steady_tick(Duration::from_millis(200));
-    let counters = Arc::new(Counters::default());
+    let counters = Arc::new(Counters {
+        ingested: AtomicU64::new(0),
+        duplicates: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        started,
+    });
 
     std::thread::scope(|scope| -> Result<Outcome> {
         // Two batches in flight: enough to overlap reading with storing, little memory.
