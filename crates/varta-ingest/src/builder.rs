@@ -37,6 +37,22 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// Tags the source listed (with or without their sigil) followed by those found in the text,
+/// lower-cased, without repeats.
+fn tags(listed: &[String], sigil: char, found: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in listed
+        .iter()
+        .map(|t| t.trim_start_matches(sigil).to_lowercase())
+        .chain(found)
+    {
+        if !t.is_empty() && !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
 /// Normalizes a declared language tag ("uk-UA", "ru_RU", "EN") to its primary subtag.
 fn primary_subtag(tag: &str) -> Option<String> {
     let p = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
@@ -78,7 +94,7 @@ impl DocBuilder {
     pub fn build(self) -> Document {
         let title = non_empty(self.title);
         let text = self.text;
-        let mut explicit_links = self.links;
+        let explicit_links = self.links;
         let canonical_url = self
             .canonical_url
             .as_deref()
@@ -87,30 +103,9 @@ impl DocBuilder {
         let found = links::find_urls(&text);
         let all_links =
             links::normalize_all(explicit_links.iter().map(String::as_str).chain(found));
-        explicit_links.clear();
 
-        let mut hashtags: Vec<String> = Vec::new();
-        for h in self
-            .hashtags
-            .iter()
-            .map(|h| h.trim_start_matches('#').to_lowercase())
-            .chain(links::find_hashtags(&text))
-        {
-            if !h.is_empty() && !hashtags.contains(&h) {
-                hashtags.push(h);
-            }
-        }
-        let mut mentions: Vec<String> = Vec::new();
-        for m in self
-            .mentions
-            .iter()
-            .map(|m| m.trim_start_matches('@').to_lowercase())
-            .chain(links::find_mentions(&text))
-        {
-            if !m.is_empty() && !mentions.contains(&m) {
-                mentions.push(m);
-            }
-        }
+        let hashtags = tags(&self.hashtags, '#', links::find_hashtags(&text));
+        let mentions = tags(&self.mentions, '@', links::find_mentions(&text));
 
         // Titles help identification of short posts with a headline; the text decides.
         let mut guess = lang::identify(&text);

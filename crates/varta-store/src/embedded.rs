@@ -71,18 +71,9 @@ impl EmbeddedStore {
         );
         let index = &mut self.index;
         self.db.for_each_after(from, |row| {
-            let d = &row.doc;
             index.add(
                 row.seq,
-                &IndexDoc {
-                    id: &d.id,
-                    title: d.title.as_deref(),
-                    text: &d.text,
-                    lang: &d.language,
-                    actor_id: d.actor_id.as_deref(),
-                    actor_handle: row.actor_handle.as_deref(),
-                    published: d.published_at.map(|t| t.timestamp()),
-                },
+                &IndexDoc::of(&row.doc, row.actor_handle.as_deref()),
             )
         })?;
         self.index.commit()
@@ -112,18 +103,7 @@ impl Store for EmbeddedStore {
             inserted.push(seq.is_some());
             let Some(seq) = *seq else { continue };
             let actor_handle = d.actor_id.as_deref().and_then(|a| handles.get(a).copied());
-            self.index.add(
-                seq,
-                &IndexDoc {
-                    id: &d.id,
-                    title: d.title.as_deref(),
-                    text: &d.text,
-                    lang: &d.language,
-                    actor_id: d.actor_id.as_deref(),
-                    actor_handle,
-                    published: d.published_at.map(|t| t.timestamp()),
-                },
-            )?;
+            self.index.add(seq, &IndexDoc::of(d, actor_handle))?;
             self.added_since_commit += 1;
         }
         if self.added_since_commit >= self.options.index_commit_every {

@@ -155,6 +155,20 @@ pub(crate) struct IndexDoc<'a> {
     pub published: Option<i64>,
 }
 
+impl<'a> IndexDoc<'a> {
+    pub(crate) fn of(d: &'a varta_core::Document, actor_handle: Option<&'a str>) -> IndexDoc<'a> {
+        IndexDoc {
+            id: &d.id,
+            title: d.title.as_deref(),
+            text: &d.text,
+            lang: &d.language,
+            actor_id: d.actor_id.as_deref(),
+            actor_handle,
+            published: d.published_at.map(|t| t.timestamp()),
+        }
+    }
+}
+
 pub(crate) struct SearchIndex {
     index: Index,
     fields: Fields,

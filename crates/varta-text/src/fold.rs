@@ -142,7 +142,13 @@ pub fn fold(s: &str) -> String {
         }
     }
     flush_word(&mut word, &mut out);
-    out
+    // Dropping an apostrophe or an invisible character can bring two combining marks together out
+    // of canonical order; normalize once more so that folding stays idempotent.
+    if is_plainly_nfkc(&out) {
+        out
+    } else {
+        out.nfkc().collect()
+    }
 }
 
 fn is_mark(c: char) -> bool {
