@@ -65,14 +65,6 @@ pub(crate) fn parse_record(
     Ok(fields)
 }
 
-fn record_error(ctx: &Ctx<'_>, line: u64, message: impl Into<String>) -> RecordError {
-    RecordError {
-        file: ctx.file.to_string(),
-        record: Some(format!("line {line}")),
-        message: message.into(),
-    }
-}
-
 /// Yields each parsed row (after the header) with its line number, reporting unreadable rows.
 fn rows<R: BufRead>(
     ctx: &Ctx<'_>,
@@ -100,8 +92,7 @@ fn rows<R: BufRead>(
         match item {
             Item::TooLong { line, len } => {
                 let limit = ctx.limits.max_record_bytes;
-                sink.error(record_error(
-                    ctx,
+                sink.error(ctx.line_error(
                     line,
                     format!("row of {len} bytes exceeds the limit of {limit} bytes"),
                 ));
@@ -116,7 +107,7 @@ fn rows<R: BufRead>(
                 let fields = match parse_record(&mut rdr, &bytes) {
                     Ok(f) => f,
                     Err(e) => {
-                        sink.error(record_error(ctx, line, e));
+                        sink.error(ctx.line_error(line, e));
                         if !header_seen {
                             return Ok(());
                         }
@@ -166,11 +157,7 @@ pub(crate) fn read_cnt<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn Sink
         },
         |line, f, sink| {
             if f.len() != CNT_HEADER.len() {
-                sink.error(record_error(
-                    ctx,
-                    line,
-                    format!("expected 8 fields, found {}", f.len()),
-                ));
+                sink.error(ctx.line_error(line, format!("expected 8 fields, found {}", f.len())));
                 return Ok(());
             }
             let published_at = if f[6].trim().is_empty() {
@@ -179,21 +166,15 @@ pub(crate) fn read_cnt<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn Sink
                 match parse_time(&f[6]) {
                     Some(t) => Some(t),
                     None => {
-                        sink.error(record_error(
-                            ctx,
-                            line,
-                            format!("timestamp {:?} is not a time", f[6]),
-                        ));
+                        sink.error(
+                            ctx.line_error(line, format!("timestamp {:?} is not a time", f[6])),
+                        );
                         return Ok(());
                     }
                 }
             };
             if f[0].trim().is_empty() || f[1].trim().is_empty() {
-                sink.error(record_error(
-                    ctx,
-                    line,
-                    "message_id and user_id must not be empty",
-                ));
+                sink.error(ctx.line_error(line, "message_id and user_id must not be empty"));
                 return Ok(());
             }
             let actor = actor_id(&source, f[1].trim());
@@ -235,8 +216,7 @@ pub(crate) fn read_generic<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn 
             let layout = layout.borrow();
             let (width, cols) = (layout.0, &layout.1);
             if f.len() != width {
-                sink.error(record_error(
-                    ctx,
+                sink.error(ctx.line_error(
                     line,
                     format!(
                         "expected {width} fields as in the header, found {}",
@@ -255,7 +235,7 @@ pub(crate) fn read_generic<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn 
             }) {
                 Ok((doc, actor)) => ctx.emit(sink, doc, actor),
                 Err(e) => {
-                    sink.error(record_error(ctx, line, e));
+                    sink.error(ctx.line_error(line, e));
                     Ok(())
                 }
             }

@@ -8,14 +8,6 @@ use std::collections::HashMap;
 use std::io::BufRead;
 use varta_core::{Actor, Format, actor_id};
 
-fn line_error(ctx: &Ctx<'_>, line: u64, message: impl Into<String>) -> RecordError {
-    RecordError {
-        file: ctx.file.to_string(),
-        record: Some(format!("line {line}")),
-        message: message.into(),
-    }
-}
-
 /// Calls `f` with each line parsed as JSON, reporting lines that are too long or not JSON.
 fn each_json<R: BufRead>(
     ctx: &Ctx<'_>,
@@ -37,8 +29,7 @@ fn each_json<R: BufRead>(
             }
             Ok(Some(Item::TooLong { line, len })) => {
                 let limit = ctx.limits.max_record_bytes;
-                sink.error(line_error(
-                    ctx,
+                sink.error(ctx.line_error(
                     line,
                     format!("line of {len} bytes exceeds the limit of {limit} bytes"),
                 ));
@@ -50,7 +41,7 @@ fn each_json<R: BufRead>(
                 let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
                 match serde_json::from_slice::<Value>(bytes) {
                     Ok(v) => f(line, v, sink)?,
-                    Err(e) => sink.error(line_error(ctx, line, format!("not valid JSON: {e}"))),
+                    Err(e) => sink.error(ctx.line_error(line, format!("not valid JSON: {e}"))),
                 }
             }
         }
@@ -62,7 +53,7 @@ pub(crate) fn read_generic<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn 
     let source = ctx.source.unwrap_or("jsonl").to_string();
     each_json(ctx, reader, sink, |line, v, sink| {
         if !v.is_object() {
-            sink.error(line_error(ctx, line, "expected a JSON object"));
+            sink.error(ctx.line_error(line, "expected a JSON object"));
             return Ok(());
         }
         match mapped_document(ctx, &source, Format::Jsonl, |f| {
@@ -70,7 +61,7 @@ pub(crate) fn read_generic<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn 
         }) {
             Ok((doc, actor)) => ctx.emit(sink, doc, actor),
             Err(e) => {
-                sink.error(line_error(ctx, line, e));
+                sink.error(ctx.line_error(line, e));
                 Ok(())
             }
         }
@@ -99,21 +90,17 @@ pub(crate) fn read_x<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn Sink) 
             Some(Value::Array(a)) => a.iter().collect(),
             Some(o @ Value::Object(_)) => vec![o],
             Some(_) => {
-                sink.error(line_error(
-                    ctx,
-                    line,
-                    "\"data\" is neither a tweet nor a list of tweets",
-                ));
+                sink.error(
+                    ctx.line_error(line, "\"data\" is neither a tweet nor a list of tweets"),
+                );
                 return Ok(());
             }
             None if v.get("id").is_some() && v.get("text").is_some() => vec![&v],
             None if v.get("errors").is_some() || v.get("meta").is_some() => Vec::new(),
             None => {
-                sink.error(line_error(
-                    ctx,
-                    line,
-                    "neither an X API v2 response (\"data\") nor a tweet",
-                ));
+                sink.error(
+                    ctx.line_error(line, "neither an X API v2 response (\"data\") nor a tweet"),
+                );
                 return Ok(());
             }
         };

@@ -30,6 +30,15 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// An error for one line (or the record starting on it) of this file.
+    pub(crate) fn line_error(&self, line: u64, message: impl Into<String>) -> crate::RecordError {
+        crate::RecordError {
+            file: self.file.to_string(),
+            record: Some(format!("line {line}")),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn emit(&self, sink: &mut dyn Sink, doc: Document, actor: Option<Actor>) -> Flow {
         sink.document(doc, actor)
     }
