@@ -88,6 +88,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Extract the main text and metadata of HTML pages (files, folders, .html.gz), as ingest does,
+    /// without storing them. With --jsonl, one JSON object a line: id (the file name up to its first
+    /// '.'), url, title, author, published_at (RFC 3339 or null), language, text (paragraphs separated
+    /// by blank lines).
+    Extract {
+        #[arg(required = true, value_name = "PATH")]
+        inputs: Vec<PathBuf>,
+        #[arg(long)]
+        jsonl: bool,
+    },
     /// Full-text search over titles and texts. Case, Ukrainian apostrophes, ё/е and Latin look-alike
     /// letters are folded, so "Укрaїна" (with a Latin a) finds "Україна". Words must all match;
     /// use "quotes" for phrases, OR for alternatives, -word to exclude.
@@ -270,6 +280,60 @@ fn run(cli: Cli) -> Result<u8> {
             } else {
                 EXIT_NOTHING_READ
             })
+        }
+        Command::Extract { inputs, jsonl } => {
+            let opts = IngestOptions {
+                limits: cfg.limits.to_limits(),
+                ..IngestOptions::default()
+            };
+            let (mut ok, mut failed) = (0u64, 0u64);
+            let mut io_result: std::io::Result<()> = Ok(());
+            varta_ingest::extract_pages(&inputs, &opts, |path, doc| {
+                if io_result.is_err() {
+                    return;
+                }
+                let doc = match doc {
+                    Ok(d) => d,
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("error: {e}");
+                        return;
+                    }
+                };
+                ok += 1;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let id = name.split('.').next().unwrap_or("").to_string();
+                io_result = if jsonl {
+                    let published = doc
+                        .published_at
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                    let line = serde_json::json!({
+                        "id": id,
+                        "url": doc.url,
+                        "title": doc.title,
+                        "author": doc.author,
+                        "published_at": published,
+                        "language": doc.language,
+                        "text": doc.text,
+                    });
+                    writeln!(out, "{line}")
+                } else {
+                    let when = doc.published_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+                    writeln!(
+                        out,
+                        "== {id}: {} [{}] {when}\n{}\n",
+                        doc.title.as_deref().unwrap_or("(untitled)"),
+                        doc.language,
+                        doc.text
+                    )
+                };
+            });
+            io_result?;
+            tracing::info!(ok, failed, "extracted");
+            Ok(if ok > 0 { 0 } else { EXIT_NOTHING_READ })
         }
         Command::Search {
             query,

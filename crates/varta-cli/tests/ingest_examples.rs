@@ -298,3 +298,66 @@ fn config_prints_documented_defaults() {
     assert_eq!(bad.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("max_record_byte"));
 }
+
+#[test]
+fn extract_prints_one_json_line_per_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = varta(
+        dir.path(),
+        &[
+            "extract",
+            "--jsonl",
+            examples().join("html").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        6,
+        "one line per page, .html.gz and subfolders included"
+    );
+    for l in &lines {
+        for k in [
+            "id",
+            "url",
+            "title",
+            "author",
+            "published_at",
+            "language",
+            "text",
+        ] {
+            assert!(l.get(k).is_some(), "{k} missing: {l}");
+        }
+        assert!(!l["text"].as_str().unwrap().is_empty());
+    }
+    let klimkin = lines
+        .iter()
+        .find(|l| l["id"] == "mfa-klimkin-brussels-2018")
+        .expect("id is the file name");
+    assert_eq!(klimkin["published_at"], "2018-10-16T14:07:00Z");
+    assert!(
+        klimkin["text"].as_str().unwrap().contains("\n\n"),
+        "paragraphs are kept"
+    );
+    assert!(
+        !klimkin["text"]
+            .as_str()
+            .unwrap()
+            .contains("Outdated Browser")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["id"] == "uk-ukrenergo-16-hours-fake" && l["language"] == "uk")
+    );
+    // Nothing was stored.
+    assert!(!dir.path().join("varta.sqlite3").exists());
+}

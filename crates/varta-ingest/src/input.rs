@@ -380,6 +380,58 @@ fn ingest_dir(dir: &Path, opts: &IngestOptions, sink: &mut dyn Sink) -> Flow {
     Ok(())
 }
 
+/// Extracts every HTML page named: files (read as HTML whatever their name), folders (walked
+/// recursively, pages recognised by name, `.html.gz` included). Calls `f` in walk order with each
+/// page's path and its document or error; pages are converted in parallel, exactly as `ingest`
+/// converts them.
+pub fn extract_pages(
+    inputs: &[PathBuf],
+    opts: &IngestOptions,
+    mut f: impl FnMut(&Path, Result<varta_core::Document, RecordError>),
+) {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let walker = walkdir::WalkDir::new(input)
+                .follow_links(false)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                });
+            for entry in walker {
+                match entry {
+                    Ok(e) if e.file_type().is_file() => {
+                        if detect_format(&inner_name(e.path()), b"") == Some(Format::Html) {
+                            files.push(e.into_path());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => f(
+                        input,
+                        Err(RecordError {
+                            file: display(input),
+                            record: None,
+                            message: e.to_string(),
+                        }),
+                    ),
+                }
+            }
+        } else {
+            files.push(input.clone());
+        }
+    }
+    for chunk in files.chunks(PAGE_CHUNK) {
+        let converted: Vec<Converted> = chunk
+            .par_iter()
+            .map(|p| convert_whole(p, Format::Html, opts))
+            .collect();
+        for (path, c) in chunk.iter().zip(converted) {
+            f(path, c.map(|(doc, _)| doc));
+        }
+    }
+}
+
 fn ingest_url(url: &str, opts: &IngestOptions, sink: &mut dyn Sink) -> Flow {
     let policy = FetchPolicy {
         allow_private: opts.allow_private,
