@@ -81,11 +81,7 @@ fn rows<R: BufRead>(
             Ok(Some(i)) => i,
             Ok(None) => return Ok(()),
             Err(e) => {
-                sink.error(RecordError {
-                    file: ctx.file.into(),
-                    record: None,
-                    message: format!("read error: {e}"),
-                });
+                sink.error(ctx.file_error(format!("read error: {e}")));
                 return Ok(());
             }
         };

@@ -27,11 +27,7 @@ pub(crate) fn read(ctx: &Ctx<'_>, bytes: &[u8], sink: &mut dyn Sink) -> Flow {
     let feed = match feed_rs::parser::parse(bytes) {
         Ok(f) => f,
         Err(e) => {
-            sink.error(RecordError {
-                file: ctx.file.to_string(),
-                record: None,
-                message: format!("not a readable RSS or Atom feed: {e}"),
-            });
+            sink.error(ctx.file_error(format!("not a readable RSS or Atom feed: {e}")));
             return Ok(());
         }
     };

@@ -20,11 +20,7 @@ fn each_json<R: BufRead>(
         match lines.next_item() {
             Ok(None) => return Ok(()),
             Err(e) => {
-                sink.error(RecordError {
-                    file: ctx.file.into(),
-                    record: None,
-                    message: format!("read error: {e}"),
-                });
+                sink.error(ctx.file_error(format!("read error: {e}")));
                 return Ok(());
             }
             Ok(Some(Item::TooLong { line, len })) => {

@@ -30,6 +30,15 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// An error for the whole file (it could not be read, or read no further).
+    pub(crate) fn file_error(&self, message: impl Into<String>) -> crate::RecordError {
+        crate::RecordError {
+            file: self.file.to_string(),
+            record: None,
+            message: message.into(),
+        }
+    }
+
     /// An error for one line (or the record starting on it) of this file.
     pub(crate) fn line_error(&self, line: u64, message: impl Into<String>) -> crate::RecordError {
         crate::RecordError {

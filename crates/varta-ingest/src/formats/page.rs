@@ -23,14 +23,6 @@ pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
     controls * 20 > head.len().max(1)
 }
 
-fn whole_file_error(ctx: &Ctx<'_>, message: impl Into<String>) -> RecordError {
-    RecordError {
-        file: ctx.file.to_string(),
-        record: None,
-        message: message.into(),
-    }
-}
-
 fn site_actor(url: Option<&str>) -> Option<Actor> {
     let host = url::Url::parse(url?)
         .ok()?
@@ -50,12 +42,12 @@ fn site_actor(url: Option<&str>) -> Option<Actor> {
 /// An HTML page to a document.
 pub(crate) fn html(ctx: &Ctx<'_>, bytes: &[u8]) -> Converted {
     if looks_binary(bytes) {
-        return Err(whole_file_error(ctx, "binary data, not an HTML page"));
+        return Err(ctx.file_error("binary data, not an HTML page"));
     }
     let (html, _enc) = varta_text::encoding::decode_html(bytes, ctx.http_charset);
     let ex = varta_text::html::extract(&html, ctx.collected_at);
     if ex.text.trim().is_empty() && ex.title.is_none() {
-        return Err(whole_file_error(ctx, "no text found in the page"));
+        return Err(ctx.file_error("no text found in the page"));
     }
     let base = ctx.url.and_then(|u| url::Url::parse(u).ok());
     let canonical = ex.canonical_url.as_deref().map(|c| match &base {
@@ -92,15 +84,12 @@ pub(crate) fn html(ctx: &Ctx<'_>, bytes: &[u8]) -> Converted {
 /// A plain-text file with scraper leftovers to a document.
 pub(crate) fn text(ctx: &Ctx<'_>, bytes: &[u8]) -> Converted {
     if looks_binary(bytes) {
-        return Err(whole_file_error(ctx, "binary data, not text"));
+        return Err(ctx.file_error("binary data, not text"));
     }
     let (raw, _enc) = varta_text::encoding::decode_text(bytes);
     let clean = varta_text::plaintext::clean(&raw, ctx.collected_at);
     if clean.text.trim().is_empty() {
-        return Err(whole_file_error(
-            ctx,
-            "no text left after removing boilerplate",
-        ));
+        return Err(ctx.file_error("no text left after removing boilerplate"));
     }
     let mut b = DocBuilder::new(ctx.source.unwrap_or("text"), Format::Text, ctx.collected_at);
     b.title = clean.title;

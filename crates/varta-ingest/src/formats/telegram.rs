@@ -19,6 +19,43 @@ enum Element {
     TooLong(u64),
 }
 
+/// What one byte is to JSON's string syntax: all the scanner needs to tell structural brackets from
+/// brackets inside text.
+#[derive(Clone, Copy, PartialEq)]
+enum Str {
+    Outside,
+    Opened,
+    Inside,
+    Closed,
+}
+
+#[derive(Default)]
+struct Strings {
+    inside: bool,
+    escaped: bool,
+}
+
+impl Strings {
+    fn step(&mut self, b: u8) -> Str {
+        if !self.inside {
+            if b == b'"' {
+                self.inside = true;
+                return Str::Opened;
+            }
+            return Str::Outside;
+        }
+        if self.escaped {
+            self.escaped = false;
+        } else if b == b'\\' {
+            self.escaped = true;
+        } else if b == b'"' {
+            self.inside = false;
+            return Str::Closed;
+        }
+        Str::Inside
+    }
+}
+
 /// Byte-level walker over the export.
 struct Scanner<R> {
     inner: R,
@@ -43,7 +80,8 @@ impl<R: BufRead> Scanner<R> {
     /// the `"messages"` key (the chat's header fields).
     fn header(&mut self) -> Result<Vec<u8>, String> {
         let mut hdr: Vec<u8> = Vec::new();
-        let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+        let mut depth = 0usize;
+        let mut strings = Strings::default();
         let mut str_start = 0usize;
         // 0: nothing; 1: just read the key "messages" at depth 1; 2: and its colon.
         let mut found = 0u8;
@@ -61,7 +99,7 @@ impl<R: BufRead> Scanner<R> {
                     self.max
                 ));
             }
-            if hdr.is_empty() && depth == 0 && !in_str {
+            if hdr.is_empty() && depth == 0 && !strings.inside {
                 // A byte-order mark or whitespace may precede the object.
                 if is_ws(b) || matches!(b, 0xEF | 0xBB | 0xBF) {
                     continue;
@@ -71,26 +109,23 @@ impl<R: BufRead> Scanner<R> {
                 }
             }
             hdr.push(b);
-            if in_str {
-                if esc {
-                    esc = false;
-                } else if b == b'\\' {
-                    esc = true;
-                } else if b == b'"' {
-                    in_str = false;
+            match strings.step(b) {
+                Str::Inside => continue,
+                Str::Opened => {
+                    str_start = hdr.len() - 1;
+                    found = 0;
+                    continue;
+                }
+                Str::Closed => {
                     if depth == 1 && &hdr[str_start..hdr.len()] == b"\"messages\"" {
                         found = 1;
                         key_start = str_start;
                     }
+                    continue;
                 }
-                continue;
+                Str::Outside => {}
             }
             match b {
-                b'"' => {
-                    in_str = true;
-                    str_start = hdr.len() - 1;
-                    found = 0;
-                }
                 b':' if found == 1 && depth == 1 => found = 2,
                 b'[' if found == 2 && depth == 1 => {
                     hdr.truncate(key_start);
@@ -126,13 +161,12 @@ impl<R: BufRead> Scanner<R> {
         };
         let mut buf = vec![first];
         let mut len: u64 = 1;
-        let (mut depth, mut in_str, mut esc) = (0usize, first == b'"', false);
-        if matches!(first, b'{' | b'[') {
-            depth = 1;
-        }
-        let scalar = depth == 0 && !in_str;
+        let mut strings = Strings::default();
+        strings.step(first);
+        let mut depth = usize::from(matches!(first, b'{' | b'['));
+        let scalar = depth == 0 && !strings.inside;
         loop {
-            if depth == 0 && !in_str && !scalar {
+            if depth == 0 && !strings.inside && !scalar {
                 break;
             }
             let chunk = self
@@ -145,36 +179,25 @@ impl<R: BufRead> Scanner<R> {
             let mut used = 0;
             let mut done = false;
             for &b in chunk {
-                if scalar && !in_str && (b == b',' || b == b']' || is_ws(b)) {
+                if scalar && !strings.inside && (b == b',' || b == b']' || is_ws(b)) {
                     done = true;
                     break;
                 }
                 used += 1;
-                if in_str {
-                    if esc {
-                        esc = false;
-                    } else if b == b'\\' {
-                        esc = true;
-                    } else if b == b'"' {
-                        in_str = false;
+                match (strings.step(b), b) {
+                    (Str::Closed, _) if depth == 0 => {
+                        done = true;
+                        break;
+                    }
+                    (Str::Outside, b'{' | b'[') => depth += 1,
+                    (Str::Outside, b'}' | b']') => {
+                        depth = depth.saturating_sub(1);
                         if depth == 0 {
                             done = true;
                             break;
                         }
                     }
-                } else {
-                    match b {
-                        b'"' => in_str = true,
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth = depth.saturating_sub(1);
-                            if depth == 0 {
-                                done = true;
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
+                    _ => {}
                 }
             }
             if buf.len() <= self.max {
