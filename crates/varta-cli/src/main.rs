@@ -5,6 +5,7 @@
 
 mod config;
 mod ingest;
+mod lang;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -97,6 +98,18 @@ enum Command {
         inputs: Vec<PathBuf>,
         #[arg(long)]
         jsonl: bool,
+    },
+    /// Identify the language of each line on stdin: one JSON object a line, {"lang", "confidence"},
+    /// in input order. Languages: uk, ru, en, be, bg, kk, pl, de, fr, es; "und" when a line has too
+    /// few letters. With --tsv, measure instead: reads `lang<TAB>text` lines after a header line
+    /// and prints {"texts", "accuracy", "texts_per_s"}.
+    Lang {
+        /// A labelled file to score (e.g. ../shared/eval/lid/dev.tsv).
+        #[arg(long, value_name = "FILE")]
+        tsv: Option<PathBuf>,
+        /// With --tsv: print every misidentified line on stderr.
+        #[arg(long, requires = "tsv")]
+        errors: bool,
     },
     /// Full-text search over titles and texts. Case, Ukrainian apostrophes, ё/е and Latin look-alike
     /// letters are folded, so "Укрaїна" (with a Latin a) finds "Україна". Words must all match;
@@ -334,6 +347,13 @@ fn run(cli: Cli) -> Result<u8> {
             io_result?;
             tracing::info!(ok, failed, "extracted");
             Ok(if ok > 0 { 0 } else { EXIT_NOTHING_READ })
+        }
+        Command::Lang { tsv, errors } => {
+            let max = cfg.limits.to_limits().max_record_bytes;
+            match tsv {
+                Some(path) => lang::tsv(&path, &mut out, max, errors),
+                None => lang::each_line(std::io::stdin().lock(), &mut out, max),
+            }
         }
         Command::Search {
             query,

@@ -15,6 +15,7 @@ mod mapping;
 pub use builder::DocBuilder;
 pub use formats::detect_format;
 pub use input::{IngestOptions, extract_pages, ingest_paths};
+pub use lines::{BoundedLines, Item as LineItem};
 pub use mapping::FieldMap;
 
 use serde::Serialize;

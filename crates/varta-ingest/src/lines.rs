@@ -7,14 +7,14 @@
 use std::io::BufRead;
 
 /// One record of a line-structured file.
-pub(crate) enum Item {
+pub enum Item {
     /// A record and the number of the line it starts on (1-based). The line terminator is removed.
     Record { line: u64, bytes: Vec<u8> },
     /// A record longer than the cap, skipped; `len` is its full length.
     TooLong { line: u64, len: u64 },
 }
 
-pub(crate) struct BoundedLines<R> {
+pub struct BoundedLines<R> {
     inner: R,
     max: usize,
     line: u64,
@@ -24,7 +24,7 @@ pub(crate) struct BoundedLines<R> {
 }
 
 impl<R: BufRead> BoundedLines<R> {
-    pub(crate) fn new(inner: R, max: usize) -> Self {
+    pub fn new(inner: R, max: usize) -> Self {
         BoundedLines {
             inner,
             max,
@@ -42,7 +42,7 @@ impl<R: BufRead> BoundedLines<R> {
     }
 
     /// The next record, `Ok(None)` at the end.
-    pub(crate) fn next_item(&mut self) -> std::io::Result<Option<Item>> {
+    pub fn next_item(&mut self) -> std::io::Result<Option<Item>> {
         if self.done {
             return Ok(None);
         }
