@@ -149,6 +149,19 @@ enum Command {
     Config,
     /// Measure search latency over a file of queries (one a line); prints JSON with the median.
     #[command(hide = true)]
+    /// Times page conversion (decoding, extraction, metadata, language) on one thread over a
+    /// folder of pages held in memory, as `shared/peers/extract_peer.py` times its peers; writes
+    /// {"id","text"} lines for `score_extraction.py` and prints {"pages","seconds","pages_per_s"}.
+    #[command(hide = true)]
+    BenchExtract {
+        dir: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Convert every page this many times (the figure is per page converted).
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
+    },
+    #[command(hide = true)]
     BenchSearch {
         queries: PathBuf,
         #[arg(long, default_value_t = 10)]
@@ -478,6 +491,72 @@ fn run(cli: Cli) -> Result<u8> {
                 writeln!(out, "languages  {}", fmt(&s.languages))?;
                 writeln!(out, "formats    {}", fmt(&s.formats))?;
             }
+            Ok(0)
+        }
+        Command::BenchExtract {
+            dir,
+            out: path,
+            rounds,
+        } => {
+            let opts = IngestOptions {
+                limits: cfg.limits.to_limits(),
+                ..IngestOptions::default()
+            };
+            let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .with_context(|| format!("reading {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            names.sort();
+            let mut pages = Vec::with_capacity(names.len());
+            for p in &names {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                let id = name
+                    .unwrap_or_default()
+                    .split('.')
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                pages.push((
+                    id,
+                    p.display().to_string(),
+                    varta_ingest::read_file(p, &opts.limits).map_err(|e| anyhow::anyhow!("{e}"))?,
+                ));
+            }
+            if pages.is_empty() {
+                bail!("no pages in {}", dir.display());
+            }
+            // lingua loads its models on first use, once per process: not part of a page's cost.
+            varta_text::lang::preload();
+            let start = std::time::Instant::now();
+            let mut texts = Vec::with_capacity(pages.len());
+            for round in 0..rounds.max(1) {
+                for (id, file, bytes) in &pages {
+                    let text = match varta_ingest::page_document(file, bytes, &opts) {
+                        Ok(doc) => doc.text,
+                        Err(_) => String::new(),
+                    };
+                    if round == 0 {
+                        texts.push((id, text));
+                    }
+                }
+            }
+            let secs = start.elapsed().as_secs_f64().max(1e-9);
+            let mut w = std::io::BufWriter::new(
+                std::fs::File::create(&path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            );
+            for (id, text) in texts {
+                writeln!(w, "{}", serde_json::json!({"id": id, "text": text}))?;
+            }
+            w.flush()?;
+            let n = pages.len() * rounds.max(1);
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"pages": n, "seconds": (secs * 1000.0).round() / 1000.0,
+                    "pages_per_s": (n as f64 / secs * 10.0).round() / 10.0})
+            )?;
             Ok(0)
         }
         Command::BenchSearch {

@@ -238,6 +238,26 @@ fn ctx<'a>(file: &'a str, opts: &'a IngestOptions) -> Ctx<'a> {
     }
 }
 
+/// One HTML page already in memory to its document, exactly as ingest and `extract_pages`
+/// convert it (encoding, extraction, metadata, language). `file` names the page in errors. For
+/// benchmarks that must time conversion apart from reading and decompressing.
+pub fn page_document(
+    file: &str,
+    bytes: &[u8],
+    opts: &IngestOptions,
+) -> Result<varta_core::Document, RecordError> {
+    page::html(&ctx(file, opts), bytes).map(|(doc, _)| doc)
+}
+
+/// The bytes of a file as ingest reads it: `.gz` decompressed, size limits applied.
+pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, RecordError> {
+    read_whole(path, limits).map_err(|message| RecordError {
+        file: display(path),
+        record: None,
+        message,
+    })
+}
+
 fn convert_whole(path: &Path, format: Format, opts: &IngestOptions) -> Converted {
     let file = display(path);
     let c = ctx(&file, opts);

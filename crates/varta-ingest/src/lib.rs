@@ -14,7 +14,7 @@ mod mapping;
 
 pub use builder::DocBuilder;
 pub use formats::detect_format;
-pub use input::{IngestOptions, extract_pages, ingest_paths};
+pub use input::{IngestOptions, extract_pages, ingest_paths, page_document, read_file};
 pub use lines::{BoundedLines, Item as LineItem};
 pub use mapping::FieldMap;
 

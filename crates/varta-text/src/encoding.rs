@@ -208,6 +208,7 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
     let mut rest = bytes;
     loop {
         match std::str::from_utf8(rest) {
+            Ok(_) if bad == 0 => return true,
             Ok(s) => {
                 good_multibyte += s.bytes().filter(|b| *b >= 0xC0).count();
                 break;
@@ -228,7 +229,7 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
 }
 
 fn memchr_byte(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|b| *b == needle)
+    memchr::memchr(needle, hay)
 }
 
 fn find_sub(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -1,7 +1,7 @@
 //! HTML page to main text and metadata.
 //!
 //! Ingestion meets hundreds of thousands of pages, many hostile or broken, so extraction is one
-//! streaming pass over html5ever's tokenizer with no DOM: a bounded stack of open elements
+//! streaming pass over a purpose-built tokenizer (`tokenizer.rs`) with no DOM: a bounded stack of open elements
 //! (depth-capped, tolerant of unclosed and misnested tags) records a flat list of text blocks
 //! (paragraphs, headings, list items, cells, text directly inside a `div`) and a skeleton of the
 //! elements around them (parent, the range of blocks each one holds, class/id hints). Metadata
@@ -20,14 +20,9 @@
 //! against the gold article bodies (see `tests/extraction_eval.rs`).
 
 use crate::dates::{find_strong_date_in_text, parse_datetime};
+use crate::tokenizer::{self, Raw, Tag};
 use chrono::{DateTime, Utc};
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
 use html5ever::{LocalName, local_name};
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
@@ -87,25 +82,10 @@ pub fn fragment_text(html: &str) -> String {
 /// Runs the tokenizer over the whole (capped) input and returns what the scan collected.
 fn scan(html: &str) -> Scan {
     let html = truncate_at_char(html, MAX_INPUT_BYTES);
-    let tokenizer = Tokenizer::new(
-        Sink {
-            state: RefCell::new(Scan::new()),
-        },
-        TokenizerOpts::default(),
-    );
-    let input = BufferQueue::default();
-    input.push_back(StrTendril::from_slice(html));
-    // The sink never asks to pause for scripts, so one call consumes the whole input; the loop
-    // only guards against a future tokenizer that pauses anyway.
-    for _ in 0..1000 {
-        match tokenizer.feed(&input) {
-            html5ever::TokenizerResult::Done => break,
-            _ if input.is_empty() => break,
-            _ => {}
-        }
-    }
-    tokenizer.end();
-    tokenizer.sink.state.into_inner()
+    let mut scan = Scan::new();
+    tokenizer::tokenize(html, &mut scan);
+    scan.flush();
+    scan
 }
 
 fn truncate_at_char(s: &str, max: usize) -> &str {
@@ -119,25 +99,17 @@ fn truncate_at_char(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-struct Sink {
-    state: RefCell<Scan>,
-}
+impl tokenizer::Handler for Scan {
+    fn start_tag(&mut self, tag: &Tag<'_>) -> Option<Raw> {
+        Scan::start_tag(self, tag)
+    }
 
-impl TokenSink for Sink {
-    type Handle = ();
+    fn end_tag(&mut self, name: &LocalName) {
+        Scan::end_tag(self, name)
+    }
 
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        let mut scan = self.state.borrow_mut();
-        match token {
-            Token::TagToken(tag) => match tag.kind {
-                TagKind::StartTag => return scan.start_tag(&tag),
-                TagKind::EndTag => scan.end_tag(&tag),
-            },
-            Token::CharacterTokens(text) => scan.text(&text),
-            Token::EOFToken => scan.flush(),
-            _ => {}
-        }
-        TokenSinkResult::Continue
+    fn text(&mut self, text: &str) {
+        Scan::text(self, text)
     }
 }
 
@@ -296,16 +268,16 @@ impl Scan {
         self.stack.last().map_or(0, |f| f.flags)
     }
 
-    fn start_tag(&mut self, tag: &Tag) -> TokenSinkResult<()> {
+    fn start_tag(&mut self, tag: &Tag<'_>) -> Option<Raw> {
         let name = &tag.name;
         match *name {
             local_name!("meta") => {
                 self.meta_tag(tag);
-                return TokenSinkResult::Continue;
+                return None;
             }
             local_name!("link") => {
                 self.link_tag(tag);
-                return TokenSinkResult::Continue;
+                return None;
             }
             local_name!("html") => {
                 if self.meta.html_lang.is_none() {
@@ -313,15 +285,15 @@ impl Scan {
                         .filter(|l| !l.is_empty())
                         .map(str::to_owned);
                 }
-                return TokenSinkResult::Continue;
+                return None;
             }
             local_name!("br") => {
                 self.flush();
-                return TokenSinkResult::Continue;
+                return None;
             }
             local_name!("hr") => {
                 self.flush();
-                return TokenSinkResult::Continue;
+                return None;
             }
             _ => {}
         }
@@ -329,22 +301,22 @@ impl Scan {
             self.date_attrs(tag);
         }
         if is_void(name) {
-            return TokenSinkResult::Continue;
+            return None;
         }
         let parent_flags = self.top_flags();
         if tag.self_closing && parent_flags & F_FOREIGN != 0 {
-            return TokenSinkResult::Continue;
+            return None;
         }
         let raw = match *name {
-            local_name!("script") => Some(RawKind::ScriptData),
+            local_name!("script") => Some(Raw::Text),
             local_name!("style")
             | local_name!("xmp")
             | local_name!("iframe")
             | local_name!("noembed")
             | local_name!("noframes")
-            | local_name!("noscript") => Some(RawKind::Rawtext),
+            | local_name!("noscript") => Some(Raw::Text),
             local_name!("title") | local_name!("textarea") if parent_flags & F_FOREIGN == 0 => {
-                Some(RawKind::Rcdata)
+                Some(Raw::Rcdata)
             }
             _ => None,
         };
@@ -352,7 +324,7 @@ impl Scan {
         // their text, and their text must not leak into the page text.
         if self.stack.len() >= MAX_DEPTH && raw.is_none() {
             self.overflow += 1;
-            return TokenSinkResult::Continue;
+            return None;
         }
         let kind = kind_of(name);
         self.close_implied(name, kind);
@@ -360,13 +332,10 @@ impl Scan {
             self.flush();
         }
         self.push(tag, kind, raw.is_some());
-        match raw {
-            Some(k) => TokenSinkResult::RawData(k),
-            None => TokenSinkResult::Continue,
-        }
+        raw
     }
 
-    fn push(&mut self, tag: &Tag, kind: Kind, raw: bool) {
+    fn push(&mut self, tag: &Tag<'_>, kind: Kind, raw: bool) {
         let name = &tag.name;
         let (mut flags, parent_elem, parent_block, parent_bad) = match self.stack.last() {
             Some(f) => (f.flags, f.elem, f.block_elem, f.bad_elem),
@@ -508,8 +477,7 @@ impl Scan {
         }
     }
 
-    fn end_tag(&mut self, tag: &Tag) {
-        let name = &tag.name;
+    fn end_tag(&mut self, name: &LocalName) {
         match *name {
             // Browsers read both as line breaks.
             local_name!("br") | local_name!("p")
@@ -670,7 +638,7 @@ impl Scan {
         self.cur_commas = 0;
     }
 
-    fn meta_tag(&mut self, tag: &Tag) {
+    fn meta_tag(&mut self, tag: &Tag<'_>) {
         let Some(content) = attr(tag, local_name!("content"))
             .map(str::trim)
             .filter(|c| !c.is_empty())
@@ -716,7 +684,7 @@ impl Scan {
         }
     }
 
-    fn link_tag(&mut self, tag: &Tag) {
+    fn link_tag(&mut self, tag: &Tag<'_>) {
         let rel = attr(tag, local_name!("rel")).unwrap_or_default();
         if self.meta.canonical.is_none()
             && rel
@@ -731,7 +699,7 @@ impl Scan {
     }
 
     /// `<time datetime>` and `itemprop="datePublished"` on any element.
-    fn date_attrs(&mut self, tag: &Tag) {
+    fn date_attrs(&mut self, tag: &Tag<'_>) {
         if self.meta.published.len() >= 32 {
             return;
         }
@@ -747,7 +715,7 @@ impl Scan {
             let publish_hint = attr(tag, local_name!("class")).is_some_and(|c| {
                 let c = c.to_ascii_lowercase();
                 c.contains("publish") || c.contains("posted")
-            }) || tag.attrs.iter().any(|a| &*a.name.local == "pubdate");
+            }) || tag.attrs.iter().any(|a| &*a.name == "pubdate");
             self.meta
                 .published
                 .push((if publish_hint { 5 } else { 6 }, v.to_owned()));
@@ -823,11 +791,8 @@ fn push_capped(buf: &mut String, s: &str) {
     buf.push_str(truncate_at_char(s, room));
 }
 
-fn attr(tag: &Tag, name: LocalName) -> Option<&str> {
-    tag.attrs
-        .iter()
-        .find(|a| a.name.local == name)
-        .map(|a| &*a.value)
+fn attr<'t>(tag: &'t Tag<'_>, name: LocalName) -> Option<&'t str> {
+    tag.attrs.iter().find(|a| a.name == name).map(|a| &*a.value)
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
@@ -1061,15 +1026,11 @@ const W_BODY: u8 = 1 << 3;
 const W_POSITIVE: u8 = 1 << 4;
 const W_NEGATIVE: u8 = 1 << 5;
 
-/// Hint words and their list flags, indexed by the word's first byte.
-type HintTable = Vec<Vec<(&'static [u8], u8)>>;
-
-/// All hint words, grouped by their first byte, so that one scan over a class value finds every
-/// list's words; testing each word with `contains` cost a fifth of the extraction time.
-fn hint_table() -> &'static HintTable {
-    static TABLE: OnceLock<HintTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut table: HintTable = vec![Vec::new(); 256];
+/// All hint words in one automaton, so that one pass over a class value finds every list's words
+/// (testing each word with `contains` cost a fifth of the extraction time), with each word's flag.
+fn hint_matcher() -> &'static (aho_corasick::AhoCorasick, Vec<u8>) {
+    static MATCHER: OnceLock<(aho_corasick::AhoCorasick, Vec<u8>)> = OnceLock::new();
+    MATCHER.get_or_init(|| {
         let lists: [(&[&'static str], u8); 6] = [
             (&BAD_WORDS, W_BAD),
             (&SOFT_BAD_WORDS, W_SOFT_BAD),
@@ -1078,39 +1039,38 @@ fn hint_table() -> &'static HintTable {
             (&POSITIVE_WORDS, W_POSITIVE),
             (&NEGATIVE_WORDS, W_NEGATIVE),
         ];
-        for (words, flag) in lists {
-            for w in words {
-                let bytes = w.as_bytes();
-                if let Some(&first) = bytes.first() {
-                    table[usize::from(first)].push((bytes, flag));
-                }
+        let mut words = Vec::new();
+        let mut flags = Vec::new();
+        for (list, flag) in lists {
+            for w in list {
+                words.push(*w);
+                flags.push(flag);
             }
         }
-        table
+        // The word lists are constants: building the automaton from them cannot fail.
+        #[allow(clippy::expect_used)]
+        let ac = aho_corasick::AhoCorasick::new(&words).expect("hint word automaton");
+        (ac, flags)
     })
 }
 
 /// Which word lists have a word occurring in `value` (lowercase ASCII).
 fn word_flags(value: &[u8]) -> u8 {
-    let table = hint_table();
+    let (ac, word_flag) = hint_matcher();
     let mut flags = 0u8;
-    for i in 0..value.len() {
-        for (word, flag) in &table[usize::from(value[i])] {
-            if flags & flag == 0 && value[i..].starts_with(word) {
-                flags |= flag;
-            }
-        }
+    for m in ac.find_overlapping_iter(value) {
+        flags |= word_flag[m.pattern().as_usize()];
     }
     flags
 }
 
 /// Readability's class/id weight of an element, and whether it is boilerplate.
-fn class_hints(tag: &Tag) -> (i16, bool) {
+fn class_hints(tag: &Tag<'_>) -> (i16, bool) {
     let mut weight = 0i16;
     let mut bad = false;
     let mut body = false;
     for a in &tag.attrs {
-        let local = &a.name.local;
+        let local = &a.name;
         match *local {
             local_name!("itemprop") => {
                 body |= a.value.trim().eq_ignore_ascii_case("articleBody");

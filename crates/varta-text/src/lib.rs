@@ -11,3 +11,4 @@ pub mod html;
 pub mod lang;
 pub mod links;
 pub mod plaintext;
+mod tokenizer;
