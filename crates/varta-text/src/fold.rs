@@ -264,7 +264,71 @@ mod tests {
         assert_eq!(t, ["київ", "16", "10", "україна"]);
     }
 
+    /// Disguises `clean` the way filter dodgers do: in each word, fewer than half of the letters that
+    /// have a look-alike in the other script are swapped for it (keeping case), zero-width and
+    /// bidi characters are slipped in, and apostrophes are exchanged for their look-alikes.
+    fn disguise(clean: &str, swap: &[bool], hide: &[u8]) -> String {
+        let mut out = String::new();
+        let mut k = 0usize;
+        for word in clean.split(' ') {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+            let mut swapped = 0usize;
+            for c in word.chars() {
+                k += 1;
+                let lower = c.to_lowercase().next().unwrap_or(c);
+                let other = if is_cyrillic(lower) {
+                    cyrillic_to_latin(lower)
+                } else {
+                    latin_to_cyrillic(lower)
+                };
+                let d = if other != lower && swapped * 2 + 2 < letters && swap[k % swap.len()] {
+                    swapped += 1;
+                    if c.is_uppercase() {
+                        other.to_uppercase().next().unwrap_or(other)
+                    } else {
+                        other
+                    }
+                } else if c == '’' {
+                    ['\'', 'ʼ', '’', '`'][k % 4]
+                } else {
+                    c
+                };
+                out.push(d);
+                match hide[k % hide.len()] {
+                    1 => out.push('\u{200B}'),
+                    2 => out.push('\u{202E}'),
+                    3 => out.push('\u{00AD}'),
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn disguise_really_mixes_scripts() {
+        let d = disguise("Україна переможе", &[true], &[0]);
+        assert_ne!(d, "Україна переможе");
+        assert!(d.chars().any(|c| c.is_ascii_alphabetic()), "{d}");
+        assert_eq!(fold(&d), fold("Україна переможе"));
+    }
+
     proptest! {
+        /// A homoglyph-disguised text folds to the fold of its clean form, for Cyrillic words
+        /// with Latin look-alikes and Latin words with Cyrillic ones.
+        #[test]
+        fn disguised_text_folds_to_clean(
+            clean in "[абвгдеєжзиіїйклмнопрстуфхцчшщьюяАБВЕІКМНОРСТХУ’]{1,12}( [абвгдеєжзиіїйклмнопрстуфхцчшщьюяАВЕІКМНОРСТХ]{1,12}| [a-zA-Z]{1,12}){0,8}",
+            swap in proptest::collection::vec(any::<bool>(), 1..16),
+            hide in proptest::collection::vec(0u8..6, 1..16),
+        ) {
+            let disguised = disguise(&clean, &swap, &hide);
+            prop_assert_eq!(fold(&disguised), fold(&clean), "disguised as {:?}", disguised);
+        }
+
         #[test]
         fn fold_word_equals_fold(s in "[a-zA-Z0-9а-яА-ЯіїєґІЇЄҐёЁЀѐ'’ʼ\u{200B}\u{0301}]{0,24}") {
             let mut out = String::new();
