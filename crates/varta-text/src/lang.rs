@@ -631,9 +631,32 @@ pub fn identify(text: &str) -> Guess {
         return g;
     }
     if e.cyr + e.lat < MIN_LETTERS {
-        return Guess::UNDETERMINED;
+        return hashtags_only(text);
     }
     second_pass(text, &e)
+}
+
+/// A post that is nothing but hashtags ("#ДумкиВголос #ДиваннаФілософія") still shows its language
+/// when the tags are Cyrillic; Latin tags are too often English slogans in any language's post.
+fn hashtags_only(text: &str) -> Guess {
+    if !text.contains('#') {
+        return Guess::UNDETERMINED;
+    }
+    let untagged: String = text
+        .split_whitespace()
+        .filter_map(|t| t.strip_prefix('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (first, e) = first_pass(&untagged);
+    if e.cyr + e.lat < MIN_LETTERS || e.cyr * 10 < (e.cyr + e.lat) * 6 {
+        return Guess::UNDETERMINED;
+    }
+    let g = first.unwrap_or_else(|| second_pass(&untagged, &e));
+    if matches!(g.lang, "uk" | "ru" | "be" | "bg" | "kk") {
+        g
+    } else {
+        Guess::UNDETERMINED
+    }
 }
 
 #[cfg(test)]
@@ -677,6 +700,15 @@ mod tests {
     fn links_and_handles_do_not_count() {
         let g = identify("Україна переможе! #Перемога @NewsUA https://t.example/a?utm_source=x");
         assert_eq!(g.lang, "uk");
+    }
+
+    #[test]
+    fn cyrillic_hashtags_alone_tell_the_language() {
+        assert_eq!(
+            identify("#ДумкиВголос #ДиваннаФілософія #ШкідливіПоради").lang,
+            "uk"
+        );
+        assert_eq!(identify("#StandWithUkraine #news #breaking").lang, "und");
     }
 
     #[test]
