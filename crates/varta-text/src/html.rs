@@ -762,10 +762,23 @@ impl Scan {
                 }
             }
         }
-        let published_at = choose_date(&meta, &ld).or_else(|| {
-            let probe: String = text.chars().take(DATE_PROBE_CHARS).collect();
-            find_strong_date_in_text(&probe, collected_at)
-        });
+        // A byline's date line is dropped from the text but is the best prose date there is, when
+        // it sits with the article (among its blocks or right around them, not in a sidebar).
+        let dateline = match (keep.first(), keep.last()) {
+            (Some(&first), Some(&last)) => self
+                .blocks
+                .get(first.saturating_sub(5)..(last + 3).min(self.blocks.len()))
+                .unwrap_or_default()
+                .iter()
+                .find(|b| b.chars < 120 && is_dateline(&b.text)),
+            _ => None,
+        };
+        let published_at = choose_date(&meta, &ld)
+            .or_else(|| dateline.and_then(|b| find_strong_date_in_text(&b.text, collected_at)))
+            .or_else(|| {
+                let probe: String = text.chars().take(DATE_PROBE_CHARS).collect();
+                find_strong_date_in_text(&probe, collected_at)
+            });
         let author = [&meta.author, &meta.article_author]
             .into_iter()
             .flatten()
@@ -1392,7 +1405,34 @@ fn keep_block(b: &Block) -> bool {
     if b.chars < 60 && is_stock_phrase(&b.text) {
         return false;
     }
+    if b.chars < 120 && is_dateline(&b.text) {
+        return false;
+    }
     true
+}
+
+/// A byline's date line ("Опубліковано 3 березня 2024 року о 11:00 · Читати 4 хв", "Updated
+/// 16 Oct 2018, 17:07"): the date is metadata, not article text.
+fn is_dateline(s: &str) -> bool {
+    const LEADS: [&str; 12] = [
+        "опубліковано",
+        "оновлено",
+        "дата публікації",
+        "опубликовано",
+        "обновлено",
+        "дата публикации",
+        "published",
+        "updated",
+        "posted",
+        "last updated",
+        "first published",
+        "publié",
+    ];
+    let t = s.trim_start().to_lowercase();
+    LEADS.iter().any(|l| {
+        t.strip_prefix(l)
+            .is_some_and(|rest| rest.starts_with([' ', ':', '\u{a0}']) || rest.is_empty())
+    }) && t.chars().any(|c| c.is_ascii_digit())
 }
 
 fn is_stock_phrase(s: &str) -> bool {
@@ -1698,6 +1738,25 @@ mod tests {
         );
         assert_eq!(e.title.as_deref(), Some("Заголовок статті"));
         assert_eq!(e.language_hint.as_deref(), Some("uk"));
+    }
+
+    #[test]
+    fn dateline_is_metadata_not_text() {
+        let page = article_page(
+            "",
+            "<p class=\"meta\">Опубліковано 16 жовтня 2018 року о 17:07 · Читати 4 хв</p>",
+        );
+        let e = extract(&page, now());
+        assert_eq!(e.text, format!("{PARA1}\n\n{PARA2} source\n\n{PARA3}"));
+        assert_eq!(
+            e.published_at.map(|t| t.to_rfc3339()),
+            Some("2018-10-16T14:07:00+00:00".to_string())
+        );
+        // A paragraph that merely starts with the word stays.
+        assert!(!is_dateline("Published reports say nothing"));
+        assert!(is_dateline(
+            "Updated 10:01 pm PST, Tuesday, November 19, 2019"
+        ));
     }
 
     #[test]
