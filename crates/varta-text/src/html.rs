@@ -1408,7 +1408,31 @@ fn keep_block(b: &Block) -> bool {
     if b.chars < 120 && is_dateline(&b.text) {
         return false;
     }
+    if b.chars < 200 && is_call_to_follow(&b.text) {
+        return false;
+    }
     true
+}
+
+/// The line under many Ukrainian and Russian articles asking readers to follow the outlet
+/// ("Підписуйтесь на наш Telegram-канал …"), and tag lists ("Теги: …").
+fn is_call_to_follow(s: &str) -> bool {
+    const LEADS: [&str; 12] = [
+        "підписуйтесь на",
+        "підписуйтеся на",
+        "підпишіться на",
+        "подписывайтесь на",
+        "подпишитесь на",
+        "follow us on",
+        "subscribe to our",
+        "теги:",
+        "теги ",
+        "тэги:",
+        "мітки:",
+        "tags:",
+    ];
+    let t = s.trim_start().to_lowercase();
+    LEADS.iter().any(|l| t.starts_with(l))
 }
 
 /// A byline's date line ("Опубліковано 3 березня 2024 року о 11:00 · Читати 4 хв", "Updated
@@ -1752,6 +1776,10 @@ mod tests {
             e.published_at.map(|t| t.to_rfc3339()),
             Some("2018-10-16T14:07:00+00:00".to_string())
         );
+        assert!(is_call_to_follow(
+            "Підписуйтесь на наш Telegram-канал, щоб першими знати новини"
+        ));
+        assert!(!is_call_to_follow("Підписання угоди відбулося вчора"));
         // A paragraph that merely starts with the word stays.
         assert!(!is_dateline("Published reports say nothing"));
         assert!(is_dateline(
