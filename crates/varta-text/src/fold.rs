@@ -177,6 +177,38 @@ fn flush_word(word: &mut Vec<char>, out: &mut String) {
     word.clear();
 }
 
+/// The word with its Latin letters replaced by the Cyrillic letters they are drawn like, when it
+/// has Latin letters and every one of them has a look-alike ("a" → "а", "нa" → "на", "ce" → "се");
+/// `None` otherwise. Folding decides a word by its own majority script and cannot decide "a" or
+/// a tie; detectors use this where the text around the word is Cyrillic.
+pub fn lookalikes_to_cyrillic(word: &str) -> Option<String> {
+    swap_lookalikes(word, is_latin, latin_to_cyrillic)
+}
+
+/// [`lookalikes_to_cyrillic`] the other way: Cyrillic look-alikes in a word of a Latin text.
+pub fn lookalikes_to_latin(word: &str) -> Option<String> {
+    swap_lookalikes(word, is_cyrillic, cyrillic_to_latin)
+}
+
+fn swap_lookalikes(word: &str, from: fn(char) -> bool, map: fn(char) -> char) -> Option<String> {
+    let mut any = false;
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        if from(c) {
+            let l = c.to_lowercase().next().unwrap_or(c);
+            let k = map(l);
+            if k == l {
+                return None;
+            }
+            any = true;
+            out.push(k);
+        } else {
+            out.push(c);
+        }
+    }
+    any.then_some(out)
+}
+
 /// Folds one word (a run of letters, digits, apostrophes, marks and invisible characters, as the
 /// search tokenizer cuts them) into `out`, which is cleared first. Equal to [`fold`] of the word;
 /// a word of plain lower- or upper-case letters of one script, the common case, skips the Unicode
@@ -229,6 +261,16 @@ mod tests {
         assert_eq!(fold("УКРАЇНА"), "україна");
         // a Cyrillic `о` inside an English word folds back to Latin
         assert_eq!(fold("Zelenskоy"), "zelenskoy");
+    }
+
+    #[test]
+    fn short_latin_words_as_cyrillic() {
+        assert_eq!(lookalikes_to_cyrillic("a").as_deref(), Some("а"));
+        assert_eq!(lookalikes_to_cyrillic("I").as_deref(), Some("і"));
+        assert_eq!(lookalikes_to_cyrillic("нa").as_deref(), Some("на"));
+        assert_eq!(lookalikes_to_cyrillic("of"), None);
+        assert_eq!(lookalikes_to_cyrillic("на"), None);
+        assert_eq!(lookalikes_to_latin("оf").as_deref(), Some("of"));
     }
 
     #[test]

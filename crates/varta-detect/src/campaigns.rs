@@ -1,0 +1,1 @@
+//! Copy-paste campaigns: connected groups of near-duplicate documents from several actors.

@@ -1,0 +1,9 @@
+//! Detectors over documents: what no single post shows, but the collection does.
+//!
+//! `neardup` finds pairs of near-duplicate texts at corpus scale (shingles, one-permutation MinHash
+//! with densification, LSH banding, exact Jaccard verification); `campaigns` groups them into
+//! copy-paste campaigns with their origin and spread. Both are pure functions over texts and
+//! document metadata: the store and the command line feed them and keep their findings.
+
+pub mod campaigns;
+pub mod neardup;

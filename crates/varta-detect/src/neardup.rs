@@ -1,0 +1,784 @@
+//! Near-duplicate texts at corpus scale: shingles, signatures, LSH banding, exact verification.
+//!
+//! A text is folded as search folds it (case, Latin/Cyrillic look-alikes, apostrophes, ё, invisible
+//! characters), stripped of links, @handles and #hashtags (inserted to dodge filters, they say
+//! nothing about the text), and cut into word 3-gram shingles, or character 5-grams when it has
+//! fewer than [`SHORT_TEXT_WORDS`] words. Its signature is one-permutation MinHash: one hash per
+//! shingle, the minimum per bin over [`NUM_HASHES`] bins, empty bins filled by optimal densification
+//! (Shrivastava, 2017), which costs one hash per shingle instead of one per shingle and
+//! permutation. Signatures are cut into bands of `rows` values; two texts sharing a band are
+//! candidates, and every candidate pair is verified by the exact Jaccard similarity of its shingle
+//! sets, so the pairs reported are exact and only recall depends on chance. `rows` is chosen for the
+//! threshold so that a pair exactly at the threshold is a candidate with probability ≥ 0.995.
+//!
+//! Texts with identical shingle sets (plain copies, the bulk of a campaign) are banded once, so a
+//! thousand copies cost one signature lookup rather than half a million candidate pairs.
+//!
+//! The index is incremental: [`Index::add`] appends texts and [`Index::pairs_since`] finds the pairs
+//! that involve texts added since a given point, without redoing the older ones.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+/// Signature length: 128 one-permutation bins.
+pub const NUM_HASHES: usize = 128;
+/// Texts with fewer words than this are shingled by characters.
+pub const SHORT_TEXT_WORDS: usize = 12;
+const WORD_NGRAM: usize = 3;
+const CHAR_NGRAM: usize = 5;
+/// Containment is not trusted below this many shingles in the smaller text.
+pub const MIN_CONTAINED_SHINGLES: usize = 10;
+
+/// A text's shingles: hashed, sorted, without repeats.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shingles {
+    hashes: Vec<u64>,
+}
+
+impl Shingles {
+    /// Shingles of a raw text (folded and cleaned here).
+    pub fn of_text(text: &str) -> Shingles {
+        let cleaned = strip_tags_and_links(text);
+        let folded = varta_text::fold::fold(&cleaned);
+        let mut words: Vec<std::borrow::Cow<'_, str>> = varta_text::fold::tokens(&folded)
+            .map(|(_, t)| std::borrow::Cow::Borrowed(t))
+            .collect();
+        by_text_script(&mut words);
+        let mut hashes: Vec<u64> = if words.len() >= SHORT_TEXT_WORDS {
+            let word_hashes: Vec<u64> = words.iter().map(|w| hash_bytes(w.as_bytes())).collect();
+            word_hashes
+                .windows(WORD_NGRAM)
+                .map(|w| mix(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42)))
+                .collect()
+        } else {
+            let joined = words.join(" ");
+            let chars: Vec<(usize, char)> = joined.char_indices().collect();
+            if chars.len() < CHAR_NGRAM {
+                if joined.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![hash_bytes(joined.as_bytes())]
+                }
+            } else {
+                (0..=chars.len() - CHAR_NGRAM)
+                    .map(|i| {
+                        let start = chars[i].0;
+                        let end = chars.get(i + CHAR_NGRAM).map_or(joined.len(), |c| c.0);
+                        // Character shingles live in their own hash space: a short text never
+                        // matches a long one by accident of hashing.
+                        mix(hash_bytes(&joined.as_bytes()[start..end]) ^ 0x5bd1_e995)
+                    })
+                    .collect()
+            }
+        };
+        hashes.sort_unstable();
+        hashes.dedup();
+        Shingles { hashes }
+    }
+
+    /// Shingles from hashes computed elsewhere (tests, stored sets).
+    pub fn from_hashes(mut hashes: Vec<u64>) -> Shingles {
+        hashes.sort_unstable();
+        hashes.dedup();
+        Shingles { hashes }
+    }
+
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    pub fn hashes(&self) -> &[u64] {
+        &self.hashes
+    }
+
+    /// Exact Jaccard similarity of two shingle sets (0 when both are empty).
+    pub fn jaccard(&self, other: &Shingles) -> f64 {
+        jaccard(&self.hashes, &other.hashes)
+    }
+
+    /// One-permutation MinHash signature with optimal densification; `None` for an empty set.
+    pub fn signature(&self) -> Option<[u32; NUM_HASHES]> {
+        if self.hashes.is_empty() {
+            return None;
+        }
+        let mut sig = [u32::MAX; NUM_HASHES];
+        let mut filled = [false; NUM_HASHES];
+        for &h in &self.hashes {
+            // The high bits choose the bin, the low bits are the value compared within it.
+            let bin = (((h >> 32) * NUM_HASHES as u64) >> 32) as usize;
+            let v = h as u32;
+            if v <= sig[bin] {
+                sig[bin] = v;
+            }
+            filled[bin] = true;
+        }
+        if filled.iter().all(|f| *f) {
+            return Some(sig);
+        }
+        let original = sig;
+        for i in 0..NUM_HASHES {
+            if filled[i] {
+                continue;
+            }
+            // Optimal densification: probe bins by a hash of (bin, attempt), the same sequence for
+            // every text, until a filled one is found; at least one bin is filled.
+            for attempt in 1u64.. {
+                let j = (mix((i as u64) << 32 | attempt) % NUM_HASHES as u64) as usize;
+                if filled[j] {
+                    sig[i] = original[j];
+                    break;
+                }
+            }
+        }
+        Some(sig)
+    }
+}
+
+/// Look-alike letters read by the script of the whole text: in a mostly Cyrillic text, a word whose
+/// Latin letters all have Cyrillic look-alikes ("a", "нa", a tie that folding gave to neither) is
+/// a disguised Cyrillic word, and the other way round in a Latin text.
+fn by_text_script(words: &mut [std::borrow::Cow<'_, str>]) {
+    let (mut cyr, mut lat) = (0usize, 0usize);
+    for w in words.iter() {
+        for c in w.chars() {
+            if matches!(c, '\u{0400}'..='\u{04FF}') {
+                cyr += 1;
+            } else if c.is_ascii_alphabetic() {
+                lat += 1;
+            }
+        }
+    }
+    let cyrillic_text = cyr > lat;
+    for w in words.iter_mut() {
+        // Most words are all of the text's script: skip them without allocating.
+        let foreign = if cyrillic_text {
+            w.bytes().any(|b| b.is_ascii_alphabetic())
+        } else {
+            !w.is_ascii()
+        };
+        if !foreign {
+            continue;
+        }
+        let swapped = if cyrillic_text {
+            varta_text::fold::lookalikes_to_cyrillic(w)
+        } else {
+            varta_text::fold::lookalikes_to_latin(w)
+        };
+        if let Some(c) = swapped {
+            *w = std::borrow::Cow::Owned(c);
+        }
+    }
+}
+
+/// Exact Jaccard similarity of two sorted, repeat-free slices.
+pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 0.0;
+    }
+    let common = overlap(a, b);
+    common as f64 / (a.len() + b.len() - common) as f64
+}
+
+/// Size of the intersection of two sorted, repeat-free slices.
+pub fn overlap(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    common
+}
+
+/// Removes links, @handles and #hashtags, keeping line breaks.
+fn strip_tags_and_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        for token in line.split_whitespace() {
+            let lower_start =
+                token.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '@' && c != '#');
+            if lower_start.starts_with('@')
+                || lower_start.starts_with('#')
+                || token.contains("://")
+                || lower_start.starts_with("www.")
+            {
+                continue;
+            }
+            out.push_str(token);
+            out.push(' ');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// FNV-1a over the bytes, then a strong finalizer: fast on short words, well mixed.
+fn hash_bytes(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &x in b {
+        h ^= u64::from(x);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    mix(h)
+}
+
+/// The splitmix64 finalizer.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// How signatures are cut for a threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Banding {
+    pub bands: usize,
+    pub rows: usize,
+}
+
+impl Banding {
+    /// The most selective banding (most rows per band) under which a pair exactly at `threshold`
+    /// becomes a candidate with probability at least 0.995.
+    pub fn for_threshold(threshold: f64) -> Banding {
+        let t = threshold.clamp(0.01, 1.0);
+        let mut best = Banding {
+            bands: NUM_HASHES,
+            rows: 1,
+        };
+        for rows in 1..=16 {
+            let bands = NUM_HASHES / rows;
+            let p = 1.0 - (1.0 - t.powi(rows as i32)).powi(bands as i32);
+            if p >= 0.995 {
+                best = Banding { bands, rows };
+            }
+        }
+        best
+    }
+
+    /// Probability that a pair of Jaccard similarity `j` becomes a candidate.
+    pub fn candidate_probability(&self, j: f64) -> f64 {
+        1.0 - (1.0 - j.powi(self.rows as i32)).powi(self.bands as i32)
+    }
+}
+
+/// A verified pair: positions in the index (`a < b`), their exact Jaccard similarity and the
+/// share of the smaller set found in the larger (containment).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pair {
+    pub a: u32,
+    pub b: u32,
+    pub jaccard: f64,
+    pub containment: f64,
+}
+
+/// Counts of one [`Index::pairs_since`] run, for reports and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PairStats {
+    /// Distinct candidate pairs verified.
+    pub candidates: u64,
+    /// Texts banded (one per group of identical shingle sets).
+    pub banded: u64,
+}
+
+/// An incremental near-duplicate index.
+pub struct Index {
+    threshold: f64,
+    /// Also report pairs whose smaller text is this much contained in the larger (a copy cut
+    /// short), when the smaller has at least [`MIN_CONTAINED_SHINGLES`] shingles.
+    containment: Option<f64>,
+    banding: Banding,
+    sets: Vec<Shingles>,
+    /// Band keys, `bands` per text, text-major; empty for texts without shingles.
+    keys: Vec<u64>,
+    /// The first text with the same shingle set, for each text.
+    canonical: Vec<u32>,
+    by_set: FxHashMap<u64, u32>,
+}
+
+impl Index {
+    /// An empty index reporting pairs with Jaccard ≥ `threshold`.
+    pub fn new(threshold: f64) -> Index {
+        Index {
+            threshold,
+            containment: None,
+            banding: Banding::for_threshold(threshold),
+            sets: Vec::new(),
+            keys: Vec::new(),
+            canonical: Vec::new(),
+            by_set: FxHashMap::default(),
+        }
+    }
+
+    /// An index that also reports copies cut short: pairs whose smaller text is at least
+    /// `containment` contained in the larger. Candidates are banded for 0.9 × `threshold`, so
+    /// that a copy cut to half (Jaccard just under 0.5) is still found at the default 0.5.
+    pub fn with_containment(threshold: f64, containment: f64) -> Index {
+        Index {
+            containment: Some(containment),
+            banding: Banding::for_threshold(threshold * 0.9),
+            ..Index::new(threshold)
+        }
+    }
+
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    pub fn banding(&self) -> Banding {
+        self.banding
+    }
+
+    pub fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+
+    /// The shingle set of text `i`.
+    pub fn shingles(&self, i: u32) -> &Shingles {
+        &self.sets[i as usize]
+    }
+
+    /// Band keys of a shingle set (empty when it has no shingles).
+    pub fn band_keys(&self, s: &Shingles) -> Vec<u64> {
+        let Some(sig) = s.signature() else {
+            return Vec::new();
+        };
+        let Banding { bands, rows } = self.banding;
+        (0..bands)
+            .map(|b| {
+                let mut h = mix(b as u64 + 1);
+                for &v in &sig[b * rows..(b + 1) * rows] {
+                    h = mix(h ^ u64::from(v));
+                }
+                h
+            })
+            .collect()
+    }
+
+    /// Appends a text; returns its position. Texts are numbered in the order they are added.
+    pub fn add(&mut self, s: Shingles) -> u32 {
+        let keys = self.band_keys(&s);
+        self.add_with_keys(s, &keys)
+    }
+
+    /// [`Index::add`] with band keys computed beforehand (in parallel, by [`Index::band_keys`]).
+    pub fn add_with_keys(&mut self, s: Shingles, keys: &[u64]) -> u32 {
+        let i = u32::try_from(self.sets.len()).unwrap_or(u32::MAX);
+        let bands = self.banding.bands;
+        if keys.len() == bands {
+            self.keys.extend_from_slice(keys);
+        } else {
+            self.keys.extend(std::iter::repeat_n(0, bands));
+        }
+        let set_key = if s.is_empty() { 0 } else { set_hash(&s) };
+        let canon = if s.is_empty() {
+            i
+        } else {
+            *self.by_set.entry(set_key).or_insert(i)
+        };
+        // A hash collision between different sets must not merge them.
+        let canon = if canon != i && self.sets[canon as usize] != s {
+            i
+        } else {
+            canon
+        };
+        self.canonical.push(canon);
+        self.sets.push(s);
+        i
+    }
+
+    /// Every pair with Jaccard ≥ the threshold that involves a text at position ≥ `first_new`
+    /// (0: all pairs), sorted by `(a, b)`.
+    pub fn pairs_since(&self, first_new: u32) -> (Vec<Pair>, PairStats) {
+        let n = self.sets.len();
+        let bands = self.banding.bands;
+        // Representatives: the first text of each group of identical sets.
+        let reps: Vec<u32> = (0..n as u32)
+            .filter(|&i| self.canonical[i as usize] == i && !self.sets[i as usize].is_empty())
+            .collect();
+        let mut members: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for i in 0..n as u32 {
+            let c = self.canonical[i as usize];
+            if c != i {
+                members.entry(c).or_default().push(i);
+            }
+        }
+        // A group is new when any of its texts is.
+        let group_is_new = |rep: u32| {
+            rep >= first_new
+                || members
+                    .get(&rep)
+                    .is_some_and(|m| m.iter().any(|&x| x >= first_new))
+        };
+        let candidates: Vec<u64> = (0..bands)
+            .into_par_iter()
+            .map(|band| {
+                let mut col: Vec<(u64, u32)> = reps
+                    .iter()
+                    .map(|&r| (self.keys[r as usize * bands + band], r))
+                    .collect();
+                col.sort_unstable();
+                let mut out = Vec::new();
+                let mut start = 0;
+                while start < col.len() {
+                    let mut end = start + 1;
+                    while end < col.len() && col[end].0 == col[start].0 {
+                        end += 1;
+                    }
+                    let run = &col[start..end];
+                    if run.len() > 1 && run.iter().any(|&(_, r)| group_is_new(r)) {
+                        for x in 0..run.len() {
+                            for y in x + 1..run.len() {
+                                let (a, b) = (run[x].1, run[y].1);
+                                if group_is_new(a) || group_is_new(b) {
+                                    out.push(u64::from(a.min(b)) << 32 | u64::from(a.max(b)));
+                                }
+                            }
+                        }
+                    }
+                    start = end;
+                }
+                out.sort_unstable();
+                out.dedup();
+                out
+            })
+            .reduce(Vec::new, |mut a, b| {
+                a.extend(b);
+                a
+            });
+        let mut candidates = candidates;
+        candidates.par_sort_unstable();
+        candidates.dedup();
+        let stats = PairStats {
+            candidates: candidates.len() as u64,
+            banded: reps.len() as u64,
+        };
+        let t = self.threshold;
+        let verified: Vec<Pair> = candidates
+            .par_iter()
+            .filter_map(|&c| {
+                let (a, b) = ((c >> 32) as u32, c as u32);
+                let (sa, sb) = (&self.sets[a as usize], &self.sets[b as usize]);
+                let (la, lb) = (sa.len(), sb.len());
+                let (small, large) = (la.min(lb), la.max(lb));
+                let contained_ok = self.containment.filter(|_| small >= MIN_CONTAINED_SHINGLES);
+                // Jaccard never exceeds the ratio of the sizes.
+                if contained_ok.is_none() && (small as f64) < t * large as f64 {
+                    return None;
+                }
+                let common = overlap(sa.hashes(), sb.hashes());
+                let j = common as f64 / (la + lb - common) as f64;
+                let contained = common as f64 / small.max(1) as f64;
+                let keep = j >= t || contained_ok.is_some_and(|c| contained >= c);
+                keep.then_some(Pair {
+                    a,
+                    b,
+                    jaccard: j,
+                    containment: contained,
+                })
+            })
+            .collect();
+        // Expand groups of identical texts: each member pairs as its representative does, and
+        // members of a group pair with each other at 1.0.
+        let group = |rep: u32| -> Vec<u32> {
+            let mut g = vec![rep];
+            if let Some(m) = members.get(&rep) {
+                g.extend(m);
+            }
+            g
+        };
+        let mut pairs: Vec<Pair> = Vec::new();
+        for p in &verified {
+            for &x in &group(p.a) {
+                for &y in &group(p.b) {
+                    if x.max(y) >= first_new {
+                        pairs.push(Pair {
+                            a: x.min(y),
+                            b: x.max(y),
+                            ..*p
+                        });
+                    }
+                }
+            }
+        }
+        for (&rep, m) in &members {
+            if !group_is_new(rep) {
+                continue;
+            }
+            let mut g = vec![rep];
+            g.extend(m);
+            for x in 0..g.len() {
+                for y in x + 1..g.len() {
+                    let (a, b) = (g[x].min(g[y]), g[x].max(g[y]));
+                    if b >= first_new {
+                        pairs.push(Pair {
+                            a,
+                            b,
+                            jaccard: 1.0,
+                            containment: 1.0,
+                        });
+                    }
+                }
+            }
+        }
+        pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
+        pairs.dedup_by_key(|p| (p.a, p.b));
+        (pairs, stats)
+    }
+}
+
+fn set_hash(s: &Shingles) -> u64 {
+    let mut h = mix(s.len() as u64);
+    for &x in s.hashes() {
+        h = mix(h ^ x);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const BASE: &str = "Київ готують до найважчої весни за останні роки: з першого квітня у столиці \
+        нібито запровадять графіки відключень електроенергії тривалістю до шістнадцяти годин на добу, \
+        а енергетики вже попередили мешканців багатоповерхівок про можливі перебої з водою та теплом. \
+        Джерела в енергетичній галузі кажуть, що резервів немає і ситуація лише погіршуватиметься. \
+        Влада поки що мовчить і не коментує ці повідомлення.";
+
+    fn j(a: &str, b: &str) -> f64 {
+        Shingles::of_text(a).jaccard(&Shingles::of_text(b))
+    }
+
+    fn found(a: &str, b: &str, threshold: f64) -> bool {
+        let mut ix = Index::new(threshold);
+        ix.add(Shingles::of_text(a));
+        ix.add(Shingles::of_text(b));
+        ix.add(Shingles::of_text("Зовсім інший текст про погоду в Карпатах і про сніг, який випав уночі на Говерлі, і про туристів."));
+        let (pairs, _) = ix.pairs_since(0);
+        pairs.iter().any(|p| p.a == 0 && p.b == 1)
+    }
+
+    #[test]
+    fn case_changes() {
+        assert_eq!(j(BASE, &BASE.to_uppercase()), 1.0);
+        assert!(found(BASE, &BASE.to_lowercase(), 0.8));
+    }
+
+    /// Swaps one look-alike letter in every word (all of a one-letter word), as filter dodgers do.
+    fn disguise(text: &str, map: &[(char, char)]) -> String {
+        text.split(' ')
+            .map(|w| {
+                let mut done = false;
+                w.chars()
+                    .map(|c| match map.iter().find(|(k, _)| *k == c) {
+                        Some(&(_, l)) if !done => {
+                            done = true;
+                            l
+                        }
+                        _ => c,
+                    })
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn lookalike_letters_both_ways() {
+        let latin_inside = disguise(
+            BASE,
+            &[('а', 'a'), ('о', 'o'), ('е', 'e'), ('і', 'i'), ('с', 'c')],
+        );
+        assert_ne!(latin_inside, BASE);
+        assert_eq!(j(BASE, &latin_inside), 1.0);
+        let en = "Kyiv is being prepared for the hardest spring in years: from the first of April the \
+                  capital will supposedly introduce outage schedules of up to sixteen hours a day.";
+        let cyr_inside = disguise(en, &[('o', 'о'), ('a', 'а'), ('e', 'е')]);
+        assert_eq!(j(en, &cyr_inside), 1.0);
+        assert!(found(BASE, &latin_inside, 0.8));
+    }
+
+    #[test]
+    fn punctuation_and_emoji_noise() {
+        let noisy = BASE
+            .replace(", ", " 🔥🔥, ")
+            .replace(". ", "!!! 😱 ")
+            .replace(':', " ⚡️ —");
+        assert!(j(BASE, &noisy) >= 0.95, "{}", j(BASE, &noisy));
+        assert!(found(BASE, &noisy, 0.8));
+    }
+
+    #[test]
+    fn inserted_hashtags_and_urls() {
+        let noisy = format!(
+            "#Київ #світло {} https://t.me/some_channel/123?utm_source=x @panic_news www.fake.example",
+            BASE.replace("столиці", "столиці #терміново")
+        );
+        assert_eq!(j(BASE, &noisy), 1.0);
+        assert!(found(BASE, &noisy, 0.8));
+    }
+
+    #[test]
+    fn sentence_reordering() {
+        let sentences: Vec<&str> = BASE.split_inclusive(". ").collect();
+        let mut reordered = sentences.clone();
+        reordered.reverse();
+        let reordered = reordered.concat();
+        assert!(j(BASE, &reordered) >= 0.8, "{}", j(BASE, &reordered));
+        assert!(found(BASE, &reordered, 0.5));
+    }
+
+    #[test]
+    fn truncation_to_half() {
+        let words: Vec<&str> = BASE.split_whitespace().collect();
+        let half = words[..words.len() / 2].join(" ");
+        let jj = j(BASE, &half);
+        assert!((0.45..0.5).contains(&jj), "{jj}");
+        // Jaccard alone misses a copy cut to half at 0.5; containment finds it.
+        let mut ix = Index::with_containment(0.5, 0.9);
+        ix.add(Shingles::of_text(BASE));
+        ix.add(Shingles::of_text(&half));
+        let (pairs, _) = ix.pairs_since(0);
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].containment, 1.0);
+    }
+
+    #[test]
+    fn unrelated_texts_do_not_pair() {
+        assert!(!found(
+            BASE,
+            "Зовсім інший текст про погоду в Карпатах і про сніг.",
+            0.5
+        ));
+    }
+
+    #[test]
+    fn short_texts_use_characters() {
+        let a = Shingles::of_text("Світла не буде 16 годин!");
+        let b = Shingles::of_text("Cвітла не буде 16 годин");
+        assert_eq!(a.jaccard(&b), 1.0);
+        assert!(a.len() > 5);
+    }
+
+    #[test]
+    fn banding_is_tuned_to_the_threshold() {
+        let b = Banding::for_threshold(0.5);
+        assert_eq!(b, Banding { bands: 42, rows: 3 });
+        assert!(b.candidate_probability(0.5) >= 0.995);
+        assert!(b.candidate_probability(0.1) < 0.05);
+        let strict = Banding::for_threshold(0.8);
+        assert!(strict.rows > b.rows);
+        assert!(strict.candidate_probability(0.8) >= 0.995);
+    }
+
+    #[test]
+    fn identical_copies_pair_with_everything_their_original_pairs_with() {
+        let mut ix = Index::new(0.5);
+        let near = BASE.replace("шістнадцяти", "сімнадцяти");
+        for t in [BASE, BASE, &near, BASE] {
+            ix.add(Shingles::of_text(t));
+        }
+        let (pairs, stats) = ix.pairs_since(0);
+        assert_eq!(stats.banded, 2);
+        let got: Vec<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(got, [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]);
+        for p in &pairs {
+            let want = ix.shingles(p.a).jaccard(ix.shingles(p.b));
+            assert!((p.jaccard - want).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn incremental_adds_find_only_new_pairs() {
+        let mut ix = Index::new(0.5);
+        ix.add(Shingles::of_text(BASE));
+        ix.add(Shingles::of_text(&BASE.to_uppercase()));
+        let (first, _) = ix.pairs_since(0);
+        assert_eq!(first.len(), 1);
+        let n = ix.add(Shingles::of_text(&BASE.replace("воду", "газ")));
+        let (new, _) = ix.pairs_since(n);
+        let got: Vec<(u32, u32)> = new.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(got, [(0, 2), (1, 2)]);
+        let (all, _) = ix.pairs_since(0);
+        assert_eq!(all.len(), 3);
+    }
+
+    fn set_strategy() -> impl Strategy<Value = Vec<u64>> {
+        proptest::collection::vec(0u64..400, 0..120).prop_map(|v| v.into_iter().map(mix).collect())
+    }
+
+    proptest! {
+        /// Signatures depend on the set only: order and repeats of shingles do not matter.
+        #[test]
+        fn signature_is_a_function_of_the_set(v in set_strategy()) {
+            let mut rev = v.clone();
+            rev.reverse();
+            rev.extend(v.iter().take(5));
+            let (a, b) = (Shingles::from_hashes(v), Shingles::from_hashes(rev));
+            prop_assert_eq!(a.signature(), b.signature());
+        }
+
+        /// Every value of a signature is the low half of one of the set's hashes.
+        #[test]
+        fn signature_values_come_from_the_set(v in set_strategy()) {
+            let s = Shingles::from_hashes(v);
+            match s.signature() {
+                None => prop_assert!(s.is_empty()),
+                Some(sig) => {
+                    let lows: Vec<u32> = s.hashes().iter().map(|&h| h as u32).collect();
+                    for x in sig {
+                        prop_assert!(lows.contains(&x));
+                    }
+                }
+            }
+        }
+
+        /// Exact Jaccard is symmetric, in [0, 1], and 1 only for equal non-empty sets.
+        #[test]
+        fn jaccard_is_symmetric_and_bounded(a in set_strategy(), b in set_strategy()) {
+            let (a, b) = (Shingles::from_hashes(a), Shingles::from_hashes(b));
+            let (x, y) = (a.jaccard(&b), b.jaccard(&a));
+            prop_assert_eq!(x, y);
+            prop_assert!((0.0..=1.0).contains(&x));
+            prop_assert_eq!(x == 1.0, a == b && !a.is_empty());
+        }
+
+        /// Every reported pair is exact and above the threshold; pairs of identical sets are
+        /// always found.
+        #[test]
+        fn reported_pairs_are_exact(sets in proptest::collection::vec(set_strategy(), 1..12)) {
+            let mut ix = Index::new(0.5);
+            for s in &sets {
+                ix.add(Shingles::from_hashes(s.clone()));
+            }
+            let (pairs, _) = ix.pairs_since(0);
+            for p in &pairs {
+                prop_assert!(p.a < p.b);
+                let want = ix.shingles(p.a).jaccard(ix.shingles(p.b));
+                prop_assert!(want >= 0.5);
+                prop_assert!((p.jaccard - want).abs() < 1e-12);
+            }
+            for a in 0..sets.len() as u32 {
+                for b in a + 1..sets.len() as u32 {
+                    if !ix.shingles(a).is_empty() && ix.shingles(a) == ix.shingles(b) {
+                        prop_assert!(pairs.iter().any(|p| p.a == a && p.b == b));
+                    }
+                }
+            }
+        }
+    }
+}
