@@ -4,6 +4,7 @@
 //! messages and exit codes, and owns the command line, the configuration file and the output.
 
 mod config;
+mod dedup;
 mod ingest;
 mod lang;
 
@@ -99,6 +100,28 @@ enum Command {
         #[arg(long)]
         jsonl: bool,
     },
+    /// Find every pair of near-duplicate texts in a JSON-lines file of {"id", "text"}: the texts are
+    /// folded (case, look-alike letters, apostrophes), stripped of links, @handles and #hashtags,
+    /// cut into word 3-grams (character 5-grams under 12 words), signed with MinHash and banded;
+    /// each candidate pair is verified by exact Jaccard similarity, so the pairs are exact.
+    /// Writes `id_a,id_b,jaccard` (id_a < id_b as strings) to --pairs, or to stdout without it.
+    Dedup {
+        #[arg(value_name = "FILE.jsonl")]
+        input: PathBuf,
+        /// Report pairs with Jaccard similarity at least this.
+        #[arg(long, default_value_t = 0.5, value_parser = parse_threshold)]
+        threshold: f64,
+        /// Write the pairs to this CSV file.
+        #[arg(long, value_name = "OUT.csv")]
+        pairs: Option<PathBuf>,
+        /// Print a JSON summary with counts and the seconds each stage took.
+        #[arg(long)]
+        json: bool,
+        /// Check every pair of texts sharing a shingle instead of banding: exact, and slow on
+        /// large files (the truth the banded search is measured against).
+        #[arg(long, hide = true)]
+        exact: bool,
+    },
     /// Identify the language of each line on stdin: one JSON object a line, {"lang", "confidence"},
     /// in input order. Languages: uk, ru, en, be, bg, kk, pl, de, fr, es; "und" when a line has too
     /// few letters. With --tsv, measure instead: reads `lang<TAB>text` lines after a header line
@@ -169,6 +192,13 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+}
+
+fn parse_threshold(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 1.0 => Ok(t),
+        _ => Err(format!("{s:?} is not a similarity in (0, 1]")),
+    }
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -361,6 +391,21 @@ fn run(cli: Cli) -> Result<u8> {
             tracing::info!(ok, failed, "extracted");
             Ok(if ok > 0 { 0 } else { EXIT_NOTHING_READ })
         }
+        Command::Dedup {
+            input,
+            threshold,
+            pairs,
+            json,
+            exact,
+        } => dedup::run(
+            &input,
+            threshold,
+            exact,
+            pairs.as_deref(),
+            json,
+            cfg.limits.to_limits().max_record_bytes,
+            &mut out,
+        ),
         Command::Lang { tsv, errors } => {
             let max = cfg.limits.to_limits().max_record_bytes;
             match tsv {

@@ -183,6 +183,29 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     common as f64 / (a.len() + b.len() - common) as f64
 }
 
+/// Exact Jaccard similarity of two sorted, repeat-free 32-bit sets (as the index keeps them).
+pub fn jaccard32(a: &[u32], b: &[u32]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 0.0;
+    }
+    let common = overlap32(a, b);
+    common as f64 / (a.len() + b.len() - common) as f64
+}
+
+/// Size of the intersection of two sorted, repeat-free 32-bit sets, without branches in the
+/// loop: verification runs it on millions of candidate pairs, and a branchy merge mispredicts
+/// on every other element.
+pub fn overlap32(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut common) = (0usize, 0usize, 0usize);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        common += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    common
+}
+
 /// Size of the intersection of two sorted, repeat-free slices.
 pub fn overlap(a: &[u64], b: &[u64]) -> usize {
     let (mut i, mut j, mut common) = (0, 0, 0usize);
@@ -297,7 +320,9 @@ pub struct Index {
     /// short), when the smaller has at least [`MIN_CONTAINED_SHINGLES`] shingles.
     containment: Option<f64>,
     banding: Banding,
-    sets: Vec<Shingles>,
+    /// Shingle sets kept for verification, each hash cut to 32 bits (half the memory and memory
+    /// traffic; two shingles of one pair collide with odds of about one in a million).
+    sets: Vec<Box<[u32]>>,
     /// Band keys, `bands` per text, text-major; empty for texts without shingles.
     keys: Vec<u64>,
     /// The first text with the same shingle set, for each text.
@@ -347,7 +372,8 @@ impl Index {
     }
 
     /// The shingle set of text `i`.
-    pub fn shingles(&self, i: u32) -> &Shingles {
+    /// The (32-bit) shingle set of text `i`, sorted.
+    pub fn set(&self, i: u32) -> &[u32] {
         &self.sets[i as usize]
     }
 
@@ -390,13 +416,16 @@ impl Index {
             *self.by_set.entry(set_key).or_insert(i)
         };
         // A hash collision between different sets must not merge them.
-        let canon = if canon != i && self.sets[canon as usize] != s {
+        let mut compact: Vec<u32> = s.hashes().iter().map(|&h| (h >> 32) as u32).collect();
+        compact.sort_unstable();
+        compact.dedup();
+        let canon = if canon != i && *self.sets[canon as usize] != *compact {
             i
         } else {
             canon
         };
         self.canonical.push(canon);
-        self.sets.push(s);
+        self.sets.push(compact.into_boxed_slice());
         i
     }
 
@@ -441,9 +470,17 @@ impl Index {
                     let run = &col[start..end];
                     if run.len() > 1 && run.iter().any(|&(_, r)| group_is_new(r)) {
                         for x in 0..run.len() {
-                            for y in x + 1..run.len() {
-                                let (a, b) = (run[x].1, run[y].1);
-                                if group_is_new(a) || group_is_new(b) {
+                            let a = run[x].1;
+                            let a_new = group_is_new(a);
+                            let ka = &self.keys[a as usize * bands..a as usize * bands + band];
+                            for &(_, b) in &run[x + 1..] {
+                                // A pair is emitted by the first band it shares, not once per
+                                // band: dense campaigns would otherwise emit it dozens of times.
+                                let kb = &self.keys[b as usize * bands..b as usize * bands + band];
+                                if ka.iter().zip(kb).any(|(p, q)| p == q) {
+                                    continue;
+                                }
+                                if a_new || group_is_new(b) {
                                     out.push(u64::from(a.min(b)) << 32 | u64::from(a.max(b)));
                                 }
                             }
@@ -451,8 +488,6 @@ impl Index {
                     }
                     start = end;
                 }
-                out.sort_unstable();
-                out.dedup();
                 out
             })
             .reduce(Vec::new, |mut a, b| {
@@ -479,7 +514,7 @@ impl Index {
                 if contained_ok.is_none() && (small as f64) < t * large as f64 {
                     return None;
                 }
-                let common = overlap(sa.hashes(), sb.hashes());
+                let common = overlap32(sa, sb);
                 let j = common as f64 / (la + lb - common) as f64;
                 let contained = common as f64 / small.max(1) as f64;
                 let keep = j >= t || contained_ok.is_some_and(|c| contained >= c);
@@ -537,6 +572,47 @@ impl Index {
         pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
         pairs.dedup_by_key(|p| (p.a, p.b));
         (pairs, stats)
+    }
+}
+
+impl Index {
+    /// Every pair with Jaccard ≥ the threshold, without LSH: each pair of texts that share a
+    /// shingle is counted and checked. Exact and quadratic in the texts per shingle; the truth
+    /// against which the banded search is measured, on samples.
+    pub fn exact_pairs(&self) -> Vec<Pair> {
+        let mut postings: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for (i, s) in self.sets.iter().enumerate() {
+            for &h in s.iter() {
+                postings.entry(h).or_default().push(i as u32);
+            }
+        }
+        let mut common: FxHashMap<u64, u32> = FxHashMap::default();
+        for list in postings.values() {
+            for x in 0..list.len() {
+                for y in x + 1..list.len() {
+                    *common
+                        .entry(u64::from(list[x]) << 32 | u64::from(list[y]))
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+        let mut pairs: Vec<Pair> = common
+            .into_iter()
+            .filter_map(|(k, c)| {
+                let (a, b) = ((k >> 32) as u32, k as u32);
+                let (la, lb) = (self.sets[a as usize].len(), self.sets[b as usize].len());
+                let c = c as usize;
+                let j = c as f64 / (la + lb - c) as f64;
+                (j >= self.threshold).then_some(Pair {
+                    a,
+                    b,
+                    jaccard: j,
+                    containment: c as f64 / la.min(lb).max(1) as f64,
+                })
+            })
+            .collect();
+        pairs.sort_unstable_by_key(|p| (p.a, p.b));
+        pairs
     }
 }
 
@@ -697,7 +773,7 @@ mod tests {
         let got: Vec<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
         assert_eq!(got, [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]);
         for p in &pairs {
-            let want = ix.shingles(p.a).jaccard(ix.shingles(p.b));
+            let want = jaccard32(ix.set(p.a), ix.set(p.b));
             assert!((p.jaccard - want).abs() < 1e-12);
         }
     }
@@ -757,6 +833,20 @@ mod tests {
             prop_assert_eq!(x == 1.0, a == b && !a.is_empty());
         }
 
+        /// The banded search finds a subset of the exact pairs, with the same similarities.
+        #[test]
+        fn banded_pairs_are_among_the_exact_ones(sets in proptest::collection::vec(set_strategy(), 1..12)) {
+            let mut ix = Index::new(0.3);
+            for s in &sets {
+                ix.add(Shingles::from_hashes(s.clone()));
+            }
+            let (banded, _) = ix.pairs_since(0);
+            let exact = ix.exact_pairs();
+            for p in &banded {
+                prop_assert!(exact.iter().any(|e| e.a == p.a && e.b == p.b && (e.jaccard - p.jaccard).abs() < 1e-12));
+            }
+        }
+
         /// Every reported pair is exact and above the threshold; pairs of identical sets are
         /// always found.
         #[test]
@@ -768,13 +858,13 @@ mod tests {
             let (pairs, _) = ix.pairs_since(0);
             for p in &pairs {
                 prop_assert!(p.a < p.b);
-                let want = ix.shingles(p.a).jaccard(ix.shingles(p.b));
+                let want = jaccard32(ix.set(p.a), ix.set(p.b));
                 prop_assert!(want >= 0.5);
                 prop_assert!((p.jaccard - want).abs() < 1e-12);
             }
             for a in 0..sets.len() as u32 {
                 for b in a + 1..sets.len() as u32 {
-                    if !ix.shingles(a).is_empty() && ix.shingles(a) == ix.shingles(b) {
+                    if !ix.set(a).is_empty() && ix.set(a) == ix.set(b) {
                         prop_assert!(pairs.iter().any(|p| p.a == a && p.b == b));
                     }
                 }

@@ -23,11 +23,22 @@ pub fn is_alnum(c: char) -> bool {
 }
 
 /// True when `s` is certainly in NFKC: ASCII and the Cyrillic block (precomposed letters that NFC
-/// composes back) are answered without the Unicode tables; anything else asks the quick check.
+/// composes back) are answered without the Unicode tables, other characters one at a time by the
+/// quick check (an emoji or a dash in a long Cyrillic text used to send the whole text through
+/// it); only a character whose answer depends on its neighbours sends the text to the full check.
 fn is_plainly_nfkc(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_ascii() || matches!(c as u32, 0x0400..=0x0482 | 0x048A..=0x04FF))
-        || is_nfkc_quick(s.chars()) == IsNormalized::Yes
+    for c in s.chars() {
+        if c.is_ascii() || matches!(c as u32, 0x0400..=0x0482 | 0x048A..=0x04FF) {
+            continue;
+        }
+        match is_nfkc_quick(std::iter::once(c)) {
+            IsNormalized::Yes if unicode_normalization::char::canonical_combining_class(c) == 0 => {
+            }
+            IsNormalized::No => return false,
+            _ => return is_nfkc_quick(s.chars()) == IsNormalized::Yes,
+        }
+    }
+    true
 }
 
 /// `char::is_alphabetic` with the same fast paths as [`is_alnum`].
