@@ -22,6 +22,9 @@ struct Record {
     text: Option<String>,
 }
 
+/// A text ready for the index: its id, shingles and band keys.
+type Signed = (String, Shingles, Vec<u64>);
+
 #[derive(serde::Serialize)]
 struct Seconds {
     read_and_sign: f64,
@@ -101,7 +104,7 @@ pub fn run(
         }
         let t = Instant::now();
         let index_ref = &index;
-        let signed: Vec<Result<(String, Shingles, Vec<u64>), String>> = chunk
+        let signed: Vec<Result<Signed, String>> = chunk
             .par_iter()
             .map(|(line, bytes)| {
                 let rec: Record = serde_json::from_slice(bytes).map_err(|e| {
