@@ -1004,7 +1004,7 @@ mod tests {
         #[test]
         fn signature_agreement_estimates_jaccard(common in 0usize..60, only_a in 0usize..60, only_b in 0usize..60) {
             prop_assume!(common + only_a + only_b > 0);
-            let shared: Vec<u64> = (0..common as u64).map(|i| mix(i)).collect();
+            let shared: Vec<u64> = (0..common as u64).map(mix).collect();
             let mut a = shared.clone();
             a.extend((0..only_a as u64).map(|i| mix(1_000_000 + i)));
             let mut b = shared;
