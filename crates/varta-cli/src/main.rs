@@ -5,6 +5,7 @@
 
 mod config;
 mod dedup;
+mod detect;
 mod ingest;
 mod lang;
 
@@ -122,6 +123,11 @@ enum Command {
         #[arg(long, hide = true)]
         exact: bool,
     },
+    /// Run a detector over the stored documents; its findings are stored and printed.
+    Detect {
+        #[command(subcommand)]
+        detector: DetectCommand,
+    },
     /// Identify the language of each line on stdin: one JSON object a line, {"lang", "confidence"},
     /// in input order. Languages: uk, ru, en, be, bg, kk, pl, de, fr, es; "und" when a line has too
     /// few letters. With --tsv, measure instead: reads `lang<TAB>text` lines after a header line
@@ -191,6 +197,34 @@ enum Command {
         limit: usize,
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DetectCommand {
+    /// Copy-paste campaigns: groups of near-duplicate documents (the same text pushed through
+    /// several accounts, channels or sites, lightly edited, case-changed, with look-alike letters,
+    /// hashtags or links added, reordered or cut short) from at least --min-actors actors. Each
+    /// campaign lists its origin (first document, actor, time), members, sources, languages, an
+    /// hourly timeline, a representative text, its mean and minimum Jaccard similarity and a score.
+    /// Ids depend only on the data and parameters: a rerun replaces the same findings.
+    Campaigns {
+        /// Jaccard similarity of word 3-grams at which two documents are near-duplicates.
+        #[arg(long, default_value_t = 0.5, value_parser = parse_threshold)]
+        threshold: f64,
+        /// A shorter document whose shingles are this much contained in a longer one is a copy
+        /// cut short.
+        #[arg(long, default_value_t = 0.9, value_parser = parse_threshold)]
+        containment: f64,
+        /// Distinct actors a group needs to count as a campaign.
+        #[arg(long, default_value_t = 2)]
+        min_actors: usize,
+        /// Only documents published at or after this time (2024-03-01 or RFC 3339).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+        /// Print the campaigns as a JSON array.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -406,6 +440,26 @@ fn run(cli: Cli) -> Result<u8> {
             cfg.limits.to_limits().max_record_bytes,
             &mut out,
         ),
+        Command::Detect {
+            detector:
+                DetectCommand::Campaigns {
+                    threshold,
+                    containment,
+                    min_actors,
+                    since,
+                    json,
+                },
+        } => {
+            let mut store = open_store(&cli.data_dir, &cfg)?;
+            let params = varta_detect::campaigns::Params {
+                threshold,
+                containment,
+                min_actors: min_actors.max(1),
+            };
+            let code = detect::campaigns(&mut store, params, since, json, &mut out)?;
+            store.close()?;
+            Ok(code)
+        }
         Command::Lang { tsv, errors } => {
             let max = cfg.limits.to_limits().max_record_bytes;
             match tsv {

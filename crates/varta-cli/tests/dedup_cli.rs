@@ -17,9 +17,20 @@ fn pairs_csv_and_summary() {
     let pairs = dir.path().join("pairs.csv");
     let out = varta(
         dir.path(),
-        &["dedup", &sample(), "--pairs", pairs.to_str().unwrap(), "--json"],
+        &[
+            "dedup",
+            &sample(),
+            "--pairs",
+            pairs.to_str().unwrap(),
+            "--json",
+        ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("dedup-sample.jsonl:9"), "{stderr}");
     assert!(stderr.contains("dedup-sample.jsonl:10"), "{stderr}");
@@ -52,7 +63,12 @@ fn without_pairs_file_the_csv_goes_to_stdout() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         stdout.lines().collect::<Vec<_>>(),
-        ["id_a,id_b,jaccard", "a1,a2,1.000000", "a1,a3,1.000000", "a2,a3,1.000000"]
+        [
+            "id_a,id_b,jaccard",
+            "a1,a2,1.000000",
+            "a1,a3,1.000000",
+            "a2,a3,1.000000"
+        ]
     );
 }
 

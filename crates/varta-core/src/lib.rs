@@ -136,6 +136,26 @@ pub struct Actor {
 }
 
 /// 128 bits of BLAKE3 over the parts, separated so that ("ab","c") and ("a","bc") differ.
+/// What a detector found (DESIGN.md §3): a copy-paste campaign, a coordinated network, a claim
+/// match. The `body` holds the kind's own record (members, evidence, timeline) as JSON, so that
+/// reports and exports read every kind the same way. Ids are derived from the data and the
+/// parameters, so a rerun on the same data yields the same ids.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    /// `copy-paste-campaign`, …
+    pub kind: String,
+    /// Detector name and version, e.g. `varta-detect/campaigns 1`.
+    pub detector: String,
+    /// The parameters the detector ran with, as JSON.
+    pub parameters: serde_json::Value,
+    pub score: f64,
+    /// Time of the earliest member (the origin).
+    pub first_seen: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub body: serde_json::Value,
+}
+
 pub fn stable_hash(parts: &[&str]) -> String {
     let mut h = blake3::Hasher::new();
     for p in parts {

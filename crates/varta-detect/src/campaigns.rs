@@ -1,1 +1,366 @@
 //! Copy-paste campaigns: connected groups of near-duplicate documents from several actors.
+//!
+//! Documents are fed in any order ([`Detector::push`]); their shingles are computed in parallel
+//! batches and only the shingles are kept, so a store of a million posts is read without holding
+//! its texts. Pairs come from the near-duplicate index with containment on, so a copy cut to half
+//! joins its original. Groups are the connected components of the pairs; a group is a campaign when
+//! it holds documents of at least `min_actors` distinct actors. Each campaign carries its origin
+//! (the earliest document, its actor and time), members, sources, languages, a timeline of
+//! documents per hour, the most connected document as the representative text, the mean and
+//! minimum Jaccard similarity of its pairs, and a score.
+//!
+//! The campaign id is derived from the origin document and the parameters, so rerunning on the same
+//! data gives the same ids, and a campaign keeps its id as later copies join it.
+
+use crate::neardup::{Index, Pair, Shingles};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Detector name and version recorded with every finding.
+pub const DETECTOR: &str = "varta-detect/campaigns 1";
+/// The finding kind.
+pub const KIND: &str = "copy-paste-campaign";
+
+/// What campaign detection runs with.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Params {
+    /// Jaccard similarity at which two documents are near-duplicates (DESIGN.md: 0.5).
+    pub threshold: f64,
+    /// Share of the smaller document's shingles found in the larger at which it counts as a copy
+    /// cut short.
+    pub containment: f64,
+    /// Distinct actors a group needs to be a campaign.
+    pub min_actors: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            threshold: 0.5,
+            containment: 0.9,
+            min_actors: 2,
+        }
+    }
+}
+
+/// A document as campaign detection sees it.
+#[derive(Clone, Debug)]
+pub struct DocInfo {
+    pub id: String,
+    /// The publishing actor; documents without one count as their source's.
+    pub actor: Option<String>,
+    pub source: String,
+    pub language: String,
+    /// Publication time, or collection time when the date is unknown.
+    pub time: DateTime<Utc>,
+}
+
+/// The first appearance of a campaign.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FirstSeen {
+    pub document: String,
+    pub actor: Option<String>,
+    pub time: DateTime<Utc>,
+}
+
+/// Documents of a campaign in one hour.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HourCount {
+    pub hour: DateTime<Utc>,
+    pub documents: usize,
+}
+
+/// One member with what ties it to the campaign.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Member {
+    pub document: String,
+    pub actor: Option<String>,
+    pub source: String,
+    pub language: String,
+    pub time: DateTime<Utc>,
+    /// Its highest similarity to another member.
+    pub best_jaccard: f64,
+}
+
+/// A copy-paste campaign.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Campaign {
+    pub id: String,
+    pub score: f64,
+    pub first_seen: FirstSeen,
+    pub last_seen: DateTime<Utc>,
+    /// Members in order of time.
+    pub members: Vec<Member>,
+    pub actors: Vec<String>,
+    pub sources: Vec<String>,
+    pub languages: Vec<String>,
+    pub timeline: Vec<HourCount>,
+    /// Id of the member most similar to the most others: its text stands for the campaign.
+    pub representative: String,
+    pub pairs: usize,
+    pub mean_jaccard: f64,
+    pub min_jaccard: f64,
+}
+
+/// Texts buffered before they are shingled together in parallel.
+const BATCH: usize = 8192;
+
+/// Collects documents, then finds the campaigns among them.
+pub struct Detector {
+    params: Params,
+    index: Index,
+    docs: Vec<DocInfo>,
+    pending: Vec<String>,
+}
+
+impl Detector {
+    pub fn new(params: Params) -> Detector {
+        Detector {
+            params,
+            index: Index::with_containment(params.threshold, params.containment),
+            docs: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Adds a document and its text.
+    pub fn push(&mut self, doc: DocInfo, text: String) {
+        self.docs.push(doc);
+        self.pending.push(text);
+        if self.pending.len() >= BATCH {
+            self.shingle_pending();
+        }
+    }
+
+    fn shingle_pending(&mut self) {
+        let index = &self.index;
+        let signed: Vec<(Shingles, Vec<u64>)> = self
+            .pending
+            .par_iter()
+            .map(|t| {
+                let s = Shingles::of_text(t);
+                let keys = index.band_keys(&s);
+                (s, keys)
+            })
+            .collect();
+        for (s, keys) in signed {
+            self.index.add_with_keys(s, &keys);
+        }
+        self.pending.clear();
+    }
+
+    /// The campaigns, best score first.
+    pub fn finish(mut self) -> Vec<Campaign> {
+        self.shingle_pending();
+        let (pairs, _) = self.index.pairs_since(0);
+        campaigns(&self.docs, &pairs, &self.params)
+    }
+}
+
+/// Groups pairs into campaigns.
+pub fn campaigns(docs: &[DocInfo], pairs: &[Pair], params: &Params) -> Vec<Campaign> {
+    let mut parent: Vec<u32> = (0..docs.len() as u32).collect();
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            let up = parent[parent[x as usize] as usize];
+            parent[x as usize] = up;
+            x = up;
+        }
+        x
+    }
+    for p in pairs {
+        let (a, b) = (find(&mut parent, p.a), find(&mut parent, p.b));
+        if a != b {
+            parent[a.max(b) as usize] = a.min(b);
+        }
+    }
+    let mut groups: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let mut pairs_of: BTreeMap<u32, Vec<&Pair>> = BTreeMap::new();
+    for p in pairs {
+        let root = find(&mut parent, p.a);
+        pairs_of.entry(root).or_default().push(p);
+    }
+    for i in 0..docs.len() as u32 {
+        let root = find(&mut parent, i);
+        if pairs_of.contains_key(&root) {
+            groups.entry(root).or_default().push(i);
+        }
+    }
+    let actor_of = |d: &DocInfo| {
+        d.actor
+            .clone()
+            .unwrap_or_else(|| format!("source:{}", d.source))
+    };
+    let mut out = Vec::new();
+    for (root, mut members) in groups {
+        let actors: BTreeSet<String> = members
+            .iter()
+            .map(|&m| actor_of(&docs[m as usize]))
+            .collect();
+        if actors.len() < params.min_actors {
+            continue;
+        }
+        members.sort_by(|&x, &y| {
+            let (dx, dy) = (&docs[x as usize], &docs[y as usize]);
+            (dx.time, &dx.id).cmp(&(dy.time, &dy.id))
+        });
+        let group_pairs = &pairs_of[&root];
+        let mut best: BTreeMap<u32, f64> = BTreeMap::new();
+        let mut degree: BTreeMap<u32, usize> = BTreeMap::new();
+        for p in group_pairs {
+            for x in [p.a, p.b] {
+                let e = best.entry(x).or_insert(0.0);
+                *e = e.max(p.jaccard);
+                *degree.entry(x).or_insert(0) += 1;
+            }
+        }
+        let origin = &docs[members[0] as usize];
+        let last = &docs[members[members.len() - 1] as usize];
+        let mean = group_pairs.iter().map(|p| p.jaccard).sum::<f64>() / group_pairs.len() as f64;
+        let min = group_pairs.iter().map(|p| p.jaccard).fold(1.0, f64::min);
+        let representative = members
+            .iter()
+            .max_by(|&&x, &&y| {
+                degree[&x].cmp(&degree[&y]).then_with(|| {
+                    // Ties go to the earlier member.
+                    let (dx, dy) = (&docs[x as usize], &docs[y as usize]);
+                    (dy.time, &dy.id).cmp(&(dx.time, &dx.id))
+                })
+            })
+            .map_or_else(|| origin.id.clone(), |&r| docs[r as usize].id.clone());
+        let mut hours: BTreeMap<DateTime<Utc>, usize> = BTreeMap::new();
+        for &m in &members {
+            let t = docs[m as usize].time;
+            let hour = t.duration_trunc(TimeDelta::hours(1)).unwrap_or(t);
+            *hours.entry(hour).or_insert(0) += 1;
+        }
+        let span_hours = (last.time - origin.time).num_seconds().max(0) as f64 / 3600.0;
+        // More actors, closer copies and a faster spread make a stronger signal.
+        let score = (actors.len() as f64).ln_1p() * mean * (1.0 + 1.0 / (1.0 + span_hours));
+        let id_parts = [
+            "campaign",
+            origin.id.as_str(),
+            &format!("{:.3}/{:.3}", params.threshold, params.containment),
+        ];
+        out.push(Campaign {
+            id: format!("campaign:{}", &varta_core::stable_hash(&id_parts)[..16]),
+            score: (score * 1000.0).round() / 1000.0,
+            first_seen: FirstSeen {
+                document: origin.id.clone(),
+                actor: origin.actor.clone(),
+                time: origin.time,
+            },
+            last_seen: last.time,
+            members: members
+                .iter()
+                .map(|&m| {
+                    let d = &docs[m as usize];
+                    Member {
+                        document: d.id.clone(),
+                        actor: d.actor.clone(),
+                        source: d.source.clone(),
+                        language: d.language.clone(),
+                        time: d.time,
+                        best_jaccard: (best.get(&m).copied().unwrap_or(0.0) * 1000.0).round()
+                            / 1000.0,
+                    }
+                })
+                .collect(),
+            actors: actors.into_iter().collect(),
+            sources: members
+                .iter()
+                .map(|&m| docs[m as usize].source.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            languages: members
+                .iter()
+                .map(|&m| docs[m as usize].language.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            timeline: hours
+                .into_iter()
+                .map(|(hour, documents)| HourCount { hour, documents })
+                .collect(),
+            representative,
+            pairs: group_pairs.len(),
+            mean_jaccard: (mean * 1000.0).round() / 1000.0,
+            min_jaccard: (min * 1000.0).round() / 1000.0,
+        });
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const TEXT: &str = "Київ готують до найважчої весни за останні роки: з першого квітня у столиці \
+        нібито запровадять графіки відключень електроенергії тривалістю до шістнадцяти годин на добу, \
+        а енергетики вже попередили мешканців багатоповерхівок про можливі перебої з водою та теплом.";
+
+    fn doc(id: &str, actor: &str, minute: u32) -> DocInfo {
+        DocInfo {
+            id: id.into(),
+            actor: Some(actor.into()),
+            source: "telegram".into(),
+            language: "uk".into(),
+            time: Utc.with_ymd_and_hms(2024, 3, 2, 8, minute, 0).unwrap(),
+        }
+    }
+
+    fn run(items: Vec<(DocInfo, String)>, params: Params) -> Vec<Campaign> {
+        let mut d = Detector::new(params);
+        for (doc, text) in items {
+            d.push(doc, text);
+        }
+        d.finish()
+    }
+
+    #[test]
+    fn a_campaign_with_origin_spread_and_stable_id() {
+        let words: Vec<&str> = TEXT.split_whitespace().collect();
+        let items = vec![
+            (doc("d3", "c", 50), TEXT.to_uppercase()),
+            (doc("d1", "a", 5), TEXT.to_string()),
+            (doc("d2", "b", 7), format!("#терміново {} https://t.me/x/1", TEXT.replace('о', "o"))),
+            (doc("d4", "d", 55), words[..words.len() / 2].join(" ")),
+            (doc("x1", "e", 6), "Погода в Карпатах: сніг і мороз, на Говерлі до мінус п'ятнадцяти, туристам радять утриматися від сходжень.".to_string()),
+        ];
+        let found = run(items.clone(), Params::default());
+        assert_eq!(found.len(), 1);
+        let c = &found[0];
+        assert_eq!(c.first_seen.document, "d1");
+        assert_eq!(c.first_seen.actor.as_deref(), Some("a"));
+        let ids: Vec<&str> = c.members.iter().map(|m| m.document.as_str()).collect();
+        assert_eq!(ids, ["d1", "d2", "d3", "d4"]);
+        assert_eq!(c.actors, ["a", "b", "c", "d"]);
+        assert_eq!(c.timeline.len(), 1);
+        assert_eq!(c.timeline[0].documents, 4);
+        assert!(c.min_jaccard < 0.5, "the cut copy joins by containment");
+        assert!(c.mean_jaccard > 0.5);
+        // Same data in another order: same campaign, same id.
+        let mut shuffled = items;
+        shuffled.reverse();
+        assert_eq!(run(shuffled, Params::default()), found);
+    }
+
+    #[test]
+    fn one_actor_repeating_itself_is_not_a_campaign() {
+        let items = vec![
+            (doc("d1", "a", 1), TEXT.to_string()),
+            (doc("d2", "a", 2), TEXT.to_string()),
+        ];
+        assert!(run(items.clone(), Params::default()).is_empty());
+        let one = Params {
+            min_actors: 1,
+            ..Params::default()
+        };
+        assert_eq!(run(items, one).len(), 1);
+    }
+}

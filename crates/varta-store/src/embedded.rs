@@ -122,6 +122,22 @@ impl Store for EmbeddedStore {
         self.db.get(id)
     }
 
+    fn for_each_document(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        f: &mut dyn FnMut(Document) -> Result<()>,
+    ) -> Result<()> {
+        self.db.for_each_document(since, f)
+    }
+
+    fn put_findings(&mut self, findings: &[varta_core::Finding]) -> Result<()> {
+        self.db.put_findings(findings)
+    }
+
+    fn findings(&self, kind: Option<&str>) -> Result<Vec<varta_core::Finding>> {
+        self.db.findings(kind)
+    }
+
     fn get_actor(&self, id: &str) -> Result<Option<Actor>> {
         self.db.get_actor(id)
     }

@@ -15,7 +15,7 @@ pub use embedded::{EmbeddedStore, StoreOptions};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use varta_core::{Actor, Document};
+use varta_core::{Actor, Document, Finding};
 
 /// Errors of the store; each names the operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -116,4 +116,14 @@ pub trait Store {
     fn get_actor(&self, id: &str) -> Result<Option<Actor>>;
     fn stats(&self) -> Result<Stats>;
     fn search(&self, query: &SearchQuery) -> Result<Vec<SearchHit>>;
+    /// Every document published (or, undated, collected) at or after `since`, in storage order.
+    fn for_each_document(
+        &self,
+        since: Option<DateTime<Utc>>,
+        f: &mut dyn FnMut(Document) -> Result<()>,
+    ) -> Result<()>;
+    /// Stores detector findings; a finding with an id already stored replaces it.
+    fn put_findings(&mut self, findings: &[Finding]) -> Result<()>;
+    /// Stored findings of one kind (or all), best score first.
+    fn findings(&self, kind: Option<&str>) -> Result<Vec<Finding>>;
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashMap;
 use std::path::Path;
-use varta_core::{Actor, Document, Format};
+use varta_core::{Actor, Document, Finding, Format};
 
 fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite { op, source }
@@ -53,6 +53,18 @@ const MIGRATIONS: &[&str] = &[
         first_seen INTEGER,
         last_seen INTEGER
     );",
+    // 2: findings of the detectors; the kind's record is JSON in `body`.
+    "CREATE TABLE findings (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        detector TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        score REAL NOT NULL,
+        first_seen INTEGER,
+        created_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX findings_kind ON findings(kind, score);",
 ];
 
 /// The current schema version this build writes.
@@ -344,6 +356,105 @@ impl Db {
             })?;
         }
         Ok(())
+    }
+
+    /// Calls `f` for every document published (or, without a date, collected) at or after
+    /// `since`, in `seq` order.
+    pub(crate) fn for_each_document(
+        &self,
+        since: Option<DateTime<Utc>>,
+        f: &mut dyn FnMut(Document) -> Result<()>,
+    ) -> Result<()> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {DOC_COLUMNS}, NULL FROM documents \
+                 WHERE COALESCE(published_at, collected_at) >= ?1 ORDER BY seq"
+            ))
+            .map_err(sql("prepare document scan"))?;
+        let from = since.map_or(i64::MIN, |t| t.timestamp());
+        let mut rows = st.query([from]).map_err(sql("scan documents"))?;
+        while let Some(row) = rows.next().map_err(sql("scan documents"))? {
+            let (_, doc) = row_to_doc(row).map_err(sql("scan documents"))?;
+            f(doc?)?;
+        }
+        Ok(())
+    }
+
+    /// Stores findings, replacing those with the same ids, in one transaction.
+    pub(crate) fn put_findings(&mut self, findings: &[Finding]) -> Result<()> {
+        let tx = self.conn.transaction().map_err(sql("begin findings"))?;
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO findings \
+                     (id, kind, detector, parameters, score, first_seen, created_at, body) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(sql("prepare finding insert"))?;
+            for f in findings {
+                st.execute(params![
+                    f.id,
+                    f.kind,
+                    f.detector,
+                    f.parameters.to_string(),
+                    f.score,
+                    ts(f.first_seen),
+                    f.created_at.timestamp(),
+                    f.body.to_string(),
+                ])
+                .map_err(sql("insert finding"))?;
+            }
+        }
+        tx.commit().map_err(sql("commit findings"))
+    }
+
+    /// Findings of a kind (all kinds when `None`), best score first.
+    pub(crate) fn findings(&self, kind: Option<&str>) -> Result<Vec<Finding>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, kind, detector, parameters, score, first_seen, created_at, body \
+                 FROM findings WHERE ?1 IS NULL OR kind = ?1 ORDER BY score DESC, id",
+            )
+            .map_err(sql("prepare findings"))?;
+        let rows = st
+            .query_map([kind], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, f64>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, String>(7)?,
+                ))
+            })
+            .map_err(sql("read findings"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, kind, detector, parameters, score, first_seen, created_at, body) =
+                row.map_err(sql("read findings"))?;
+            let json = |column: &'static str, text: &str| {
+                serde_json::from_str(text).map_err(|e| StoreError::CorruptRow {
+                    id: id.clone(),
+                    column,
+                    message: e.to_string(),
+                })
+            };
+            out.push(Finding {
+                parameters: json("parameters", &parameters)?,
+                body: json("body", &body)?,
+                id: id.clone(),
+                kind,
+                detector,
+                score,
+                first_seen: from_ts(first_seen),
+                created_at: from_ts(Some(created_at)).unwrap_or_default(),
+            });
+        }
+        Ok(out)
     }
 
     pub(crate) fn stats(&self) -> Result<Stats> {
