@@ -143,22 +143,57 @@ impl Shingles {
         if self.hashes.is_empty() {
             return None;
         }
-        let (a, b) = permutations();
         let mut sig = [u32::MAX; NUM_HASHES];
-        for &h in &self.hashes {
-            let x = u64::from((h >> 32) as u32 ^ h as u32);
-            // Multiply-add-shift hashing (Dietzfelbinger): (a·x + b mod 2^64) >> 32 with random
-            // 64-bit a, b and 32-bit x, a 2-universal family. The product is assembled from two
-            // 32×32→64-bit multiplies, which the compiler vectorizes where one 64-bit multiply
-            // would stay scalar.
-            for k in 0..NUM_HASHES {
-                let (lo, hi) = (a[k] & 0xffff_ffff, a[k] >> 32);
-                let v = ((lo * x).wrapping_add((hi * x) << 32).wrapping_add(b[k]) >> 32) as u32;
-                sig[k] = sig[k].min(v);
-            }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            // SAFETY: the CPU supports AVX-512F and DQ, checked just above; the function is the
+            // portable loop below compiled with them enabled (same arithmetic, same result).
+            unsafe { min_hashes_avx512(&self.hashes, &mut sig) };
+            return Some(sig);
         }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above; the function is the portable
+            // loop below compiled with AVX2 enabled (same integer arithmetic, same result).
+            unsafe { min_hashes_avx2(&self.hashes, &mut sig) };
+            return Some(sig);
+        }
+        min_hashes(&self.hashes, &mut sig);
         Some(sig)
     }
+}
+
+/// The MinHash loop. Multiply-add-shift hashing (Dietzfelbinger): (a·x + b mod 2^64) >> 32 with
+/// random 64-bit a, b and 32-bit x, a 2-universal family. The product is assembled from two
+/// 32×32→64-bit multiplies, which the compiler vectorizes where one 64-bit multiply would stay
+/// scalar.
+#[inline(always)]
+fn min_hashes(hashes: &[u64], sig: &mut [u32; NUM_HASHES]) {
+    let (a, b) = permutations();
+    for &h in hashes {
+        let x = u64::from((h >> 32) as u32 ^ h as u32);
+        for k in 0..NUM_HASHES {
+            let (lo, hi) = (a[k] & 0xffff_ffff, a[k] >> 32);
+            let v = ((lo * x).wrapping_add((hi * x) << 32).wrapping_add(b[k]) >> 32) as u32;
+            sig[k] = sig[k].min(v);
+        }
+    }
+}
+
+/// [`min_hashes`] with AVX-512: eight lanes and a native 64-bit multiply.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn min_hashes_avx512(hashes: &[u64], sig: &mut [u32; NUM_HASHES]) {
+    min_hashes(hashes, sig)
+}
+
+/// [`min_hashes`] with AVX2: four lanes instead of SSE2's two, and a native unsigned minimum.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn min_hashes_avx2(hashes: &[u64], sig: &mut [u32; NUM_HASHES]) {
+    min_hashes(hashes, sig)
 }
 
 /// The multipliers and offsets of the hash functions, fixed for all time so that
@@ -892,6 +927,33 @@ mod tests {
         let (pairs, _) = ix.pairs_since(0);
         assert_eq!(pairs.len(), 1);
         assert_eq!(pairs[0].containment, 1.0);
+    }
+
+    #[test]
+    fn vectorized_signatures_equal_the_portable_one() {
+        for n in [1usize, 7, 64, 300] {
+            let hashes: Vec<u64> = (0..n as u64).map(|i| mix(i * 7919)).collect();
+            let mut portable = [u32::MAX; NUM_HASHES];
+            min_hashes(&hashes, &mut portable);
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    let mut v = [u32::MAX; NUM_HASHES];
+                    // SAFETY: AVX2 support checked just above.
+                    unsafe { min_hashes_avx2(&hashes, &mut v) };
+                    assert_eq!(v, portable);
+                }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+                {
+                    let mut v = [u32::MAX; NUM_HASHES];
+                    // SAFETY: AVX-512F/DQ support checked just above.
+                    unsafe { min_hashes_avx512(&hashes, &mut v) };
+                    assert_eq!(v, portable);
+                }
+            }
+            assert_eq!(Shingles::from_hashes(hashes).signature(), Some(portable));
+        }
     }
 
     #[test]
