@@ -436,6 +436,13 @@ fn fast_word_hashes(text: &str, out: &mut Vec<u64>) -> bool {
 /// Links, @handles and #hashtags (after any leading punctuation): inserted to dodge filters, they
 /// say nothing about the text.
 fn is_link_or_tag(token: &str) -> bool {
+    // Nearly every token is a plain word: one byte scan clears it.
+    if !token
+        .bytes()
+        .any(|b| matches!(b, b'@' | b'#' | b':' | b'w' | b'W'))
+    {
+        return false;
+    }
     let t =
         token.trim_start_matches(|c: char| !varta_text::fold::is_alnum(c) && c != '@' && c != '#');
     t.starts_with('@') || t.starts_with('#') || t.starts_with("www.") || token.contains("://")
