@@ -297,74 +297,159 @@ pub fn overlap(a: &[u64], b: &[u64]) -> usize {
     common
 }
 
+/// The Cyrillic letter a lower-case ASCII letter is drawn like (as `varta_text::fold` maps them).
+#[inline]
+fn latin_lookalike(l: u8) -> Option<char> {
+    Some(match l {
+        b'a' => 'а',
+        b'b' => 'в',
+        b'c' => 'с',
+        b'e' => 'е',
+        b'h' => 'н',
+        b'i' => 'і',
+        b'j' => 'ј',
+        b'k' => 'к',
+        b'm' => 'м',
+        b'o' => 'о',
+        b'p' => 'р',
+        b's' => 'ѕ',
+        b't' => 'т',
+        b'x' => 'х',
+        b'y' => 'у',
+        _ => return None,
+    })
+}
+
+/// The Latin letter a lower-case basic Cyrillic letter is drawn like.
+#[inline]
+fn cyrillic_lookalike(k: char) -> Option<char> {
+    Some(match k {
+        'а' => 'a',
+        'в' => 'b',
+        'с' => 'c',
+        'е' => 'e',
+        'н' => 'h',
+        'і' => 'i',
+        'ј' => 'j',
+        'к' => 'k',
+        'м' => 'm',
+        'о' => 'o',
+        'р' => 'p',
+        'ѕ' => 's',
+        'т' => 't',
+        'х' => 'x',
+        'у' => 'y',
+        'ї' => 'ï',
+        _ => return None,
+    })
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+#[inline]
+fn fnv(h: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME))
+}
+
+/// One word of the fast path: its hash three ways (as written, look-alikes read as Cyrillic, read
+/// as Latin) and what folding needs to choose between them.
+#[derive(Clone, Copy)]
+struct FastWord {
+    orig: u64,
+    cyr: u64,
+    lat: u64,
+    n_lat: u32,
+    n_cyr: u32,
+    lat_nonlook: u32,
+    cyr_nonlook: u32,
+}
+
+impl FastWord {
+    fn new() -> FastWord {
+        FastWord {
+            orig: FNV_OFFSET,
+            cyr: FNV_OFFSET,
+            lat: FNV_OFFSET,
+            n_lat: 0,
+            n_cyr: 0,
+            lat_nonlook: 0,
+            cyr_nonlook: 0,
+        }
+    }
+
+    /// The word as `fold_word` leaves it, by its own majority script: the hash and its Cyrillic
+    /// and Latin letter counts.
+    fn folded(&self) -> (u64, u32, u32) {
+        if self.n_lat > 0 && self.n_cyr > 0 {
+            if self.n_cyr >= self.n_lat {
+                (
+                    self.cyr,
+                    self.n_cyr + self.n_lat - self.lat_nonlook,
+                    self.lat_nonlook,
+                )
+            } else {
+                (
+                    self.lat,
+                    self.cyr_nonlook,
+                    self.n_lat + self.n_cyr - self.cyr_nonlook,
+                )
+            }
+        } else {
+            (self.orig, self.n_cyr, self.n_lat)
+        }
+    }
+}
+
 /// Word hashes of a plain text (ASCII and basic Cyrillic words, ASCII and general punctuation,
-/// emoji) with at least [`SHORT_TEXT_WORDS`] words and no script mixing, in one pass over its
-/// characters with no allocation per word: lower-casing, ё→е, apostrophes and invisible characters
-/// dropped, exactly as `fold_word` folds such words. Returns false, leaving the rest to the
-/// general path, for anything else: other scripts, marks, compatibility characters, non-ASCII
-/// spaces, a word mixing Latin and Cyrillic, a Latin word of look-alike letters only in a Cyrillic
-/// text or the reverse (to be swapped), or a short text.
+/// emoji) with at least [`SHORT_TEXT_WORDS`] words, in one pass over its characters with no
+/// allocation per word. Folding is reproduced exactly: lower case, ё→е, apostrophes and invisible
+/// characters dropped, look-alike letters read by the word's majority script and then, for words
+/// whose other-script letters all have look-alikes, by the text's. Returns false, leaving the text
+/// to the general path, for other scripts, marks, compatibility characters, non-ASCII spaces or a
+/// short text.
 fn fast_word_hashes(text: &str, out: &mut Vec<u64>) -> bool {
-    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-    let (mut cyr_letters, mut lat_letters) = (0usize, 0usize);
-    // Words of one script made only of letters that have a look-alike in the other ("a", "ce",
-    // "ТО"): in a text of the other script they are swapped, which only the general path does.
-    let (mut lat_swappable, mut cyr_swappable) = (0usize, 0usize);
+    let mut words: Vec<FastWord> = Vec::new();
+    let (mut text_cyr, mut text_lat) = (0u64, 0u64);
     for token in text.split_ascii_whitespace() {
         if is_link_or_tag(token) {
             continue;
         }
-        let mut h = FNV_OFFSET;
-        let (mut len, mut lat, mut cyr) = (0usize, false, false);
-        let mut all_look = true;
-        let mut end_word = |h: &mut u64,
-                            len: &mut usize,
-                            lat: &mut bool,
-                            cyr: &mut bool,
-                            all_look: &mut bool|
-         -> bool {
+        let mut w = FastWord::new();
+        let mut len = 0usize;
+        let mut finish = |w: &mut FastWord, len: &mut usize| {
             if *len > 0 {
-                if *lat && *cyr {
-                    return false;
-                }
-                lat_swappable += usize::from(*lat && *all_look);
-                cyr_swappable += usize::from(*cyr && *all_look);
-                out.push(mix(*h));
+                let (_, c, l) = w.folded();
+                text_cyr += u64::from(c);
+                text_lat += u64::from(l);
+                words.push(*w);
             }
-            *h = FNV_OFFSET;
+            *w = FastWord::new();
             *len = 0;
-            *lat = false;
-            *cyr = false;
-            *all_look = true;
-            true
         };
         for c in token.chars() {
             let u = c as u32;
             if c.is_ascii_alphanumeric() {
-                let l = c.to_ascii_lowercase();
-                h = (h ^ u64::from(l as u8)).wrapping_mul(FNV_PRIME);
+                let l = c.to_ascii_lowercase() as u8;
+                w.orig = fnv(w.orig, &[l]);
+                w.lat = fnv(w.lat, &[l]);
                 len += 1;
-                if c.is_ascii_alphabetic() {
-                    lat = true;
-                    lat_letters += 1;
-                    all_look &= matches!(
-                        l,
-                        'a' | 'b'
-                            | 'c'
-                            | 'e'
-                            | 'h'
-                            | 'i'
-                            | 'j'
-                            | 'k'
-                            | 'm'
-                            | 'o'
-                            | 'p'
-                            | 's'
-                            | 't'
-                            | 'x'
-                            | 'y'
-                    );
+                if l.is_ascii_alphabetic() {
+                    w.n_lat += 1;
+                    match latin_lookalike(l) {
+                        Some(k) => {
+                            let mut b = [0u8; 4];
+                            w.cyr = fnv(w.cyr, k.encode_utf8(&mut b).as_bytes());
+                        }
+                        None => {
+                            w.lat_nonlook += 1;
+                            w.cyr = fnv(w.cyr, &[l]);
+                        }
+                    }
+                } else {
+                    w.cyr = fnv(w.cyr, &[l]);
                 }
             } else if matches!(u, 0x0400..=0x045F | 0x0490..=0x0491) {
                 let l = match u {
@@ -374,35 +459,23 @@ fn fast_word_hashes(text: &str, out: &mut Vec<u64>) -> bool {
                     _ => u,
                 };
                 let l = if l == 0x0451 { 0x0435 } else { l };
+                let k = char::from_u32(l).unwrap_or(c);
                 let mut b = [0u8; 4];
-                for &x in char::from_u32(l)
-                    .unwrap_or(c)
-                    .encode_utf8(&mut b)
-                    .as_bytes()
-                {
-                    h = (h ^ u64::from(x)).wrapping_mul(FNV_PRIME);
-                }
+                let bytes = k.encode_utf8(&mut b).as_bytes();
+                w.orig = fnv(w.orig, bytes);
+                w.cyr = fnv(w.cyr, bytes);
                 len += 1;
-                cyr = true;
-                cyr_letters += 1;
-                all_look &= matches!(
-                    char::from_u32(l).unwrap_or(c),
-                    'а' | 'в'
-                        | 'с'
-                        | 'е'
-                        | 'н'
-                        | 'і'
-                        | 'ј'
-                        | 'к'
-                        | 'м'
-                        | 'о'
-                        | 'р'
-                        | 'ѕ'
-                        | 'т'
-                        | 'х'
-                        | 'у'
-                        | 'ї'
-                );
+                w.n_cyr += 1;
+                match cyrillic_lookalike(k) {
+                    Some(a) => {
+                        let mut b = [0u8; 4];
+                        w.lat = fnv(w.lat, a.encode_utf8(&mut b).as_bytes());
+                    }
+                    None => {
+                        w.cyr_nonlook += 1;
+                        w.lat = fnv(w.lat, bytes);
+                    }
+                }
             } else if matches!(
                 c,
                 '\'' | '\u{2019}' | '\u{02BC}' | '\u{2018}' | '`' | '\u{00B4}' | '\u{02B9}'
@@ -414,23 +487,28 @@ fn fast_word_hashes(text: &str, out: &mut Vec<u64>) -> bool {
                 || (0x1F000..=0x1FAFF).contains(&u)
                 || matches!(u, 0x2600..=0x27BF | 0xFE0F)
             {
-                if !end_word(&mut h, &mut len, &mut lat, &mut cyr, &mut all_look) {
-                    return false;
-                }
+                finish(&mut w, &mut len);
             } else {
                 return false;
             }
         }
-        if !end_word(&mut h, &mut len, &mut lat, &mut cyr, &mut all_look) {
-            return false;
-        }
+        finish(&mut w, &mut len);
     }
-    let swappable = if cyr_letters > lat_letters {
-        lat_swappable
-    } else {
-        cyr_swappable
-    };
-    swappable == 0 && out.len() >= SHORT_TEXT_WORDS
+    if words.len() < SHORT_TEXT_WORDS {
+        return false;
+    }
+    let cyrillic_text = text_cyr > text_lat;
+    out.extend(words.iter().map(|w| {
+        // A word whose letters of the other script all have look-alikes is read in the text's.
+        if cyrillic_text && w.lat_nonlook == 0 {
+            mix(w.cyr)
+        } else if !cyrillic_text && w.cyr_nonlook == 0 {
+            mix(w.lat)
+        } else {
+            mix(w.folded().0)
+        }
+    }));
+    true
 }
 
 /// Links, @handles and #hashtags (after any leading punctuation): inserted to dodge filters, they
@@ -937,6 +1015,27 @@ mod tests {
     }
 
     #[test]
+    fn fast_path_look_alike_tables_match_folding() {
+        for l in b'a'..=b'z' {
+            let want = varta_text::fold::lookalikes_to_cyrillic(&(l as char).to_string());
+            assert_eq!(
+                latin_lookalike(l).map(|k| k.to_string()),
+                want,
+                "{}",
+                l as char
+            );
+        }
+        for k in ('а'..='я').chain("іїєґёѕј".chars()) {
+            let want = varta_text::fold::lookalikes_to_latin(&k.to_string());
+            assert_eq!(
+                cyrillic_lookalike(k).map(|a| (a as char).to_string()),
+                want,
+                "{k}"
+            );
+        }
+    }
+
+    #[test]
     fn vectorized_signatures_equal_the_portable_one() {
         for n in [1usize, 7, 64, 300] {
             let hashes: Vec<u64> = (0..n as u64).map(|i| mix(i * 7919)).collect();
@@ -968,7 +1067,9 @@ mod tests {
         let mut v = Vec::new();
         assert!(fast_word_hashes(BASE, &mut v));
         let mut v = Vec::new();
-        assert!(!fast_word_hashes(&BASE.replacen('а', "a", 1), &mut v));
+        assert!(fast_word_hashes(&BASE.replacen('а', "a", 1), &mut v));
+        let mut v = Vec::new();
+        assert!(!fast_word_hashes(&BASE.replacen('а', "ä", 1), &mut v));
     }
 
     #[test]
