@@ -515,9 +515,10 @@ fn fast_word_hashes(text: &str, out: &mut Vec<u64>) -> bool {
 /// say nothing about the text.
 fn is_link_or_tag(token: &str) -> bool {
     // Nearly every token is a plain word: one byte scan clears it.
+    // (`www.` needs a dot, `://` a colon.)
     if !token
         .bytes()
-        .any(|b| matches!(b, b'@' | b'#' | b':' | b'w' | b'W'))
+        .any(|b| matches!(b, b'@' | b'#' | b':' | b'.'))
     {
         return false;
     }
