@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Varta's main job on the bundled sample data, with the embedded store: ingest every example
-# (all eight formats), print the collection's stats, and run a sample search.
+# (all eight formats), print the collection's stats, run a sample search, and find the copy-paste
+# campaigns planted in the samples.
 # Data goes to $VARTA_DATA_DIR, else ./varta-data. Running it again adds nothing (all duplicates).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,3 +17,6 @@ echo "== varta stats"
 echo
 echo "== varta search 'Укрaїна' --limit 3   (a Latin 'a' inside: folding still finds 'Україна')"
 "$varta" search 'Укрaїна' --limit 3
+echo
+echo "== varta detect campaigns   (copy-paste campaigns: the same text pushed by several accounts)"
+"$varta" detect campaigns | head -n 16
