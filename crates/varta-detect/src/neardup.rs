@@ -248,8 +248,9 @@ fn by_text_script(words: &mut [std::borrow::Cow<'_, str>]) {
     }
 }
 
-/// Exact Jaccard similarity of two sorted, repeat-free slices.
-pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+/// Exact Jaccard similarity of two sorted, repeat-free sets (0 when both are empty): the 64-bit
+/// hashes of [`Shingles`] or the 32-bit ones the index keeps.
+pub fn jaccard<T: Copy + Ord>(a: &[T], b: &[T]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 0.0;
     }
@@ -257,42 +258,16 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     common as f64 / (a.len() + b.len() - common) as f64
 }
 
-/// Exact Jaccard similarity of two sorted, repeat-free 32-bit sets (as the index keeps them).
-pub fn jaccard32(a: &[u32], b: &[u32]) -> f64 {
-    if a.is_empty() && b.is_empty() {
-        return 0.0;
-    }
-    let common = overlap32(a, b);
-    common as f64 / (a.len() + b.len() - common) as f64
-}
-
-/// Size of the intersection of two sorted, repeat-free 32-bit sets, without branches in the
-/// loop: verification runs it on millions of candidate pairs, and a branchy merge mispredicts
-/// on every other element.
-pub fn overlap32(a: &[u32], b: &[u32]) -> usize {
+/// Size of the intersection of two sorted, repeat-free sets, without branches in the loop:
+/// verification runs it on millions of candidate pairs, and a branchy merge mispredicts on every
+/// other element.
+pub fn overlap<T: Copy + Ord>(a: &[T], b: &[T]) -> usize {
     let (mut i, mut j, mut common) = (0usize, 0usize, 0usize);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
         common += usize::from(x == y);
         i += usize::from(x <= y);
         j += usize::from(y <= x);
-    }
-    common
-}
-
-/// Size of the intersection of two sorted, repeat-free slices.
-pub fn overlap(a: &[u64], b: &[u64]) -> usize {
-    let (mut i, mut j, mut common) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-        }
     }
     common
 }
@@ -452,14 +427,10 @@ fn fast_word_hashes(text: &str, out: &mut Vec<u64>) -> bool {
                     w.cyr = fnv(w.cyr, &[l]);
                 }
             } else if matches!(u, 0x0400..=0x045F | 0x0490..=0x0491) {
-                let l = match u {
-                    0x0410..=0x042F => u + 0x20,
-                    0x0400..=0x040F => u + 0x50,
-                    0x0490 => 0x0491,
-                    _ => u,
+                let k = match varta_text::fold::cyrillic_lower(c) {
+                    'ё' => 'е',
+                    k => k,
                 };
-                let l = if l == 0x0451 { 0x0435 } else { l };
-                let k = char::from_u32(l).unwrap_or(c);
                 let mut b = [0u8; 4];
                 let bytes = k.encode_utf8(&mut b).as_bytes();
                 w.orig = fnv(w.orig, bytes);
@@ -796,7 +767,7 @@ impl Index {
                 if contained_ok.is_none() && (small as f64) < t * large as f64 {
                     return None;
                 }
-                let common = overlap32(sa, sb);
+                let common = overlap(sa, sb);
                 let j = common as f64 / (la + lb - common) as f64;
                 let contained = common as f64 / small.max(1) as f64;
                 let keep = j >= t || contained_ok.is_some_and(|c| contained >= c);
@@ -1109,7 +1080,7 @@ mod tests {
         let got: Vec<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
         assert_eq!(got, [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]);
         for p in &pairs {
-            let want = jaccard32(ix.set(p.a), ix.set(p.b));
+            let want = jaccard(ix.set(p.a), ix.set(p.b));
             assert!((p.jaccard - want).abs() < 1e-12);
         }
     }
@@ -1222,7 +1193,7 @@ mod tests {
             let (pairs, _) = ix.pairs_since(0);
             for p in &pairs {
                 prop_assert!(p.a < p.b);
-                let want = jaccard32(ix.set(p.a), ix.set(p.b));
+                let want = jaccard(ix.set(p.a), ix.set(p.b));
                 prop_assert!(want >= 0.5);
                 prop_assert!((p.jaccard - want).abs() < 1e-12);
             }

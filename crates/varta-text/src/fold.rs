@@ -263,9 +263,10 @@ pub fn fold_word(word: &str, out: &mut String) {
     }
 }
 
-/// Lower case of the basic Cyrillic letters of the fast path, without the Unicode tables.
+/// Lower case of the basic Cyrillic letters (U+0400–U+045F, Ґ), without the Unicode tables; other
+/// characters are returned unchanged.
 #[inline]
-fn cyrillic_lower(c: char) -> char {
+pub fn cyrillic_lower(c: char) -> char {
     let u = c as u32;
     let l = match u {
         0x0410..=0x042F => u + 0x20,
