@@ -274,7 +274,7 @@ pub fn overlap<T: Copy + Ord>(a: &[T], b: &[T]) -> usize {
 
 /// The Cyrillic letter a lower-case ASCII letter is drawn like (as `varta_text::fold` maps them).
 #[inline]
-fn latin_lookalike(l: u8) -> Option<char> {
+const fn latin_lookalike(l: u8) -> Option<char> {
     Some(match l {
         b'a' => 'а',
         b'b' => 'в',
@@ -297,7 +297,7 @@ fn latin_lookalike(l: u8) -> Option<char> {
 
 /// The Latin letter a lower-case basic Cyrillic letter is drawn like.
 #[inline]
-fn cyrillic_lookalike(k: char) -> Option<char> {
+const fn cyrillic_lookalike(k: char) -> Option<char> {
     Some(match k {
         'а' => 'a',
         'в' => 'b',
@@ -319,166 +319,314 @@ fn cyrillic_lookalike(k: char) -> Option<char> {
     })
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+/// Bit `l - b'a'` set for the ASCII letters [`latin_lookalike`] maps.
+const LATIN_LOOKALIKES: u32 = {
+    let mut m = 0u32;
+    let mut l = b'a';
+    while l <= b'z' {
+        if latin_lookalike(l).is_some() {
+            m |= 1 << (l - b'a');
+        }
+        l += 1;
+    }
+    m
+};
 
-#[inline]
-fn fnv(h: u64, bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME))
-}
+/// Bit `k - 'а'` set for the lower-case basic Cyrillic letters (а..џ) [`cyrillic_lookalike`] maps.
+const CYRILLIC_LOOKALIKES: u64 = {
+    let mut m = 0u64;
+    let mut u = 0x0430u32;
+    while u <= 0x045F {
+        if let Some(k) = char::from_u32(u)
+            && cyrillic_lookalike(k).is_some()
+        {
+            m |= 1 << (u - 0x0430);
+        }
+        u += 1;
+    }
+    m
+};
 
-/// One word of the fast path: its hash three ways (as written, look-alikes read as Cyrillic, read
-/// as Latin) and what folding needs to choose between them.
+/// One word of the fast path: where its folded bytes are and what folding needs to choose how
+/// to read its look-alike letters.
 #[derive(Clone, Copy)]
 struct FastWord {
-    orig: u64,
-    cyr: u64,
-    lat: u64,
+    start: u32,
+    end: u32,
     n_lat: u32,
     n_cyr: u32,
     lat_nonlook: u32,
     cyr_nonlook: u32,
 }
 
-impl FastWord {
-    fn new() -> FastWord {
-        FastWord {
-            orig: FNV_OFFSET,
-            cyr: FNV_OFFSET,
-            lat: FNV_OFFSET,
-            n_lat: 0,
-            n_cyr: 0,
-            lat_nonlook: 0,
-            cyr_nonlook: 0,
-        }
-    }
+/// How a word's look-alike letters are read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    AsWritten,
+    Cyrillic,
+    Latin,
+}
 
-    /// The word as `fold_word` leaves it, by its own majority script: the hash and its Cyrillic
-    /// and Latin letter counts.
-    fn folded(&self) -> (u64, u32, u32) {
+impl FastWord {
+    /// The word as `fold_word` leaves it, by its own majority script: the reading and its
+    /// Cyrillic and Latin letter counts.
+    fn folded(&self) -> (Reading, u32, u32) {
         if self.n_lat > 0 && self.n_cyr > 0 {
             if self.n_cyr >= self.n_lat {
                 (
-                    self.cyr,
+                    Reading::Cyrillic,
                     self.n_cyr + self.n_lat - self.lat_nonlook,
                     self.lat_nonlook,
                 )
             } else {
                 (
-                    self.lat,
+                    Reading::Latin,
                     self.cyr_nonlook,
                     self.n_lat + self.n_cyr - self.cyr_nonlook,
                 )
             }
         } else {
-            (self.orig, self.n_cyr, self.n_lat)
+            (Reading::AsWritten, self.n_cyr, self.n_lat)
         }
     }
 }
 
+/// Scratch buffers of the fast path, one per thread: a text's folded bytes and its words.
+struct FastScratch {
+    buf: Vec<u8>,
+    words: Vec<FastWord>,
+    swapped: String,
+}
+
+thread_local! {
+    static FAST_SCRATCH: std::cell::RefCell<FastScratch> = const {
+        std::cell::RefCell::new(FastScratch { buf: Vec::new(), words: Vec::new(), swapped: String::new() })
+    };
+}
+
 /// Word hashes of a plain text (ASCII and basic Cyrillic words, ASCII and general punctuation,
-/// emoji) with at least [`SHORT_TEXT_WORDS`] words, in one pass over its characters with no
-/// allocation per word. Folding is reproduced exactly: lower case, ё→е, apostrophes and invisible
-/// characters dropped, look-alike letters read by the word's majority script and then, for words
-/// whose other-script letters all have look-alikes, by the text's. Returns false, leaving the text
+/// emoji) with at least [`SHORT_TEXT_WORDS`] words, in one pass over its bytes with no allocation
+/// per word. Folding is reproduced exactly: lower case, ё→е, apostrophes and invisible characters
+/// dropped, look-alike letters read by the word's majority script and then, for words whose
+/// other-script letters all have look-alikes, by the text's. Each word's folded bytes are written
+/// once and hashed once; only words that mix scripts are rewritten. Returns false, leaving the text
 /// to the general path, for other scripts, marks, compatibility characters, non-ASCII spaces or a
 /// short text.
 fn fast_word_hashes(text: &str, out: &mut Vec<u64>) -> bool {
-    let mut words: Vec<FastWord> = Vec::new();
-    let (mut text_cyr, mut text_lat) = (0u64, 0u64);
-    for token in text.split_ascii_whitespace() {
-        if is_link_or_tag(token) {
-            continue;
-        }
-        let mut w = FastWord::new();
-        let mut len = 0usize;
-        let mut finish = |w: &mut FastWord, len: &mut usize| {
-            if *len > 0 {
-                let (_, c, l) = w.folded();
-                text_cyr += u64::from(c);
-                text_lat += u64::from(l);
-                words.push(*w);
-            }
-            *w = FastWord::new();
-            *len = 0;
+    FAST_SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        let FastScratch {
+            buf,
+            words,
+            swapped,
+        } = &mut *s;
+        buf.clear();
+        words.clear();
+        fast_scan(text, buf, words) && fast_hash_words(buf, words, swapped, out)
+    })
+}
+
+/// What an ASCII byte does in [`fast_scan`].
+const ASCII_LETTER: u8 = 1;
+const ASCII_DIGIT: u8 = 2;
+const ASCII_VANISH: u8 = 3;
+const ASCII_SPACE: u8 = 4;
+const ASCII_BREAK: u8 = 5;
+/// Punctuation that may begin a link or tag (`@`, `#`, `:` of `://`, `.` of `www.`).
+const ASCII_SUSPECT: u8 = 6;
+const ASCII_CLASS: [u8; 128] = {
+    let mut t = [ASCII_BREAK; 128];
+    let mut b = 0u8;
+    while b < 128 {
+        t[b as usize] = if b.is_ascii_alphabetic() {
+            ASCII_LETTER
+        } else if b.is_ascii_digit() {
+            ASCII_DIGIT
+        } else if b == b'\'' || b == b'`' {
+            ASCII_VANISH
+        } else if b.is_ascii_whitespace() {
+            ASCII_SPACE
+        } else if matches!(b, b'@' | b'#' | b':' | b'.') {
+            ASCII_SUSPECT
+        } else {
+            ASCII_BREAK
         };
-        for c in token.chars() {
-            let u = c as u32;
-            if c.is_ascii_alphanumeric() {
-                let l = c.to_ascii_lowercase() as u8;
-                w.orig = fnv(w.orig, &[l]);
-                w.lat = fnv(w.lat, &[l]);
-                len += 1;
-                if l.is_ascii_alphabetic() {
-                    w.n_lat += 1;
-                    match latin_lookalike(l) {
-                        Some(k) => {
-                            let mut b = [0u8; 4];
-                            w.cyr = fnv(w.cyr, k.encode_utf8(&mut b).as_bytes());
-                        }
-                        None => {
-                            w.lat_nonlook += 1;
-                            w.cyr = fnv(w.cyr, &[l]);
-                        }
-                    }
-                } else {
-                    w.cyr = fnv(w.cyr, &[l]);
-                }
-            } else if matches!(u, 0x0400..=0x045F | 0x0490..=0x0491) {
-                let k = match varta_text::fold::cyrillic_lower(c) {
-                    'ё' => 'е',
-                    k => k,
-                };
-                let mut b = [0u8; 4];
-                let bytes = k.encode_utf8(&mut b).as_bytes();
-                w.orig = fnv(w.orig, bytes);
-                w.cyr = fnv(w.cyr, bytes);
-                len += 1;
-                w.n_cyr += 1;
-                match cyrillic_lookalike(k) {
-                    Some(a) => {
-                        let mut b = [0u8; 4];
-                        w.lat = fnv(w.lat, a.encode_utf8(&mut b).as_bytes());
-                    }
-                    None => {
-                        w.cyr_nonlook += 1;
-                        w.lat = fnv(w.lat, bytes);
-                    }
-                }
-            } else if matches!(
-                c,
-                '\'' | '\u{2019}' | '\u{02BC}' | '\u{2018}' | '`' | '\u{00B4}' | '\u{02B9}'
-            ) || matches!(u, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x2069 | 0xFEFF | 0x00AD)
-            {
-                // Apostrophes and invisible characters vanish inside a word.
-            } else if c.is_ascii()
-                || matches!(u, 0x2010..=0x2027 | 0x2030..=0x205E | 0x00AB | 0x00BB | 0x00B7)
-                || (0x1F000..=0x1FAFF).contains(&u)
-                || matches!(u, 0x2600..=0x27BF | 0xFE0F)
-            {
-                finish(&mut w, &mut len);
-            } else {
-                return false;
-            }
-        }
-        finish(&mut w, &mut len);
+        b += 1;
     }
-    if words.len() < SHORT_TEXT_WORDS {
+    t
+};
+
+/// The scanning half of [`fast_word_hashes`]: folded bytes into `buf`, word spans into `words`.
+/// Folded text is never longer than the text, so `buf` is sized once and written by a cursor.
+fn fast_scan(text: &str, buf: &mut Vec<u8>, words: &mut Vec<FastWord>) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() >= u32::MAX as usize {
         return false;
     }
-    let cyrillic_text = text_cyr > text_lat;
-    out.extend(words.iter().map(|w| {
-        // A word whose letters of the other script all have look-alikes is read in the text's.
-        if cyrillic_text && w.lat_nonlook == 0 {
-            mix(w.cyr)
-        } else if !cyrillic_text && w.cyr_nonlook == 0 {
-            mix(w.lat)
-        } else {
-            mix(w.folded().0)
+    let empty = |at: usize| FastWord {
+        start: at as u32,
+        end: at as u32,
+        n_lat: 0,
+        n_cyr: 0,
+        lat_nonlook: 0,
+        cyr_nonlook: 0,
+    };
+    buf.clear();
+    buf.resize(bytes.len(), 0);
+    let out = buf.as_mut_slice();
+    let mut n = 0usize;
+    let mut w = empty(0);
+    let finish = |w: &mut FastWord, n: usize, words: &mut Vec<FastWord>| {
+        if n as u32 > w.start {
+            w.end = n as u32;
+            words.push(*w);
         }
-    }));
+        *w = empty(n);
+    };
+    // Where the current whitespace-separated token began: a link or tag is taken back whole.
+    let (mut token_start, mut token_words, mut token_buf) = (0usize, 0usize, 0usize);
+    let mut suspicious = false;
+    let mut i = 0usize;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            i += 1;
+            match ASCII_CLASS[b as usize] {
+                ASCII_LETTER => {
+                    let l = b | 0x20;
+                    out[n] = l;
+                    n += 1;
+                    w.n_lat += 1;
+                    w.lat_nonlook += (LATIN_LOOKALIKES >> (l - b'a')) & 1 ^ 1;
+                }
+                ASCII_DIGIT => {
+                    out[n] = b;
+                    n += 1;
+                }
+                // Apostrophes vanish inside a word.
+                ASCII_VANISH => {}
+                ASCII_SPACE => {
+                    finish(&mut w, n, words);
+                    if suspicious && is_link_or_tag(&text[token_start..i - 1]) {
+                        words.truncate(token_words);
+                        n = token_buf;
+                        w = empty(n);
+                    }
+                    suspicious = false;
+                    token_start = i;
+                    token_words = words.len();
+                    token_buf = n;
+                }
+                class => {
+                    suspicious |= class == ASCII_SUSPECT;
+                    finish(&mut w, n, words);
+                }
+            }
+            continue;
+        }
+        if (b == 0xD0 || b == 0xD1) && i + 1 < bytes.len() {
+            // Basic Cyrillic: two bytes in, two bytes out, lower case by arithmetic.
+            let u = (u32::from(b & 0x1F) << 6) | u32::from(bytes[i + 1] & 0x3F);
+            let k = match u {
+                0x0410..=0x042F => u + 0x20,
+                0x0401 | 0x0451 => 0x0435, // ё → е
+                0x0400..=0x040F => u + 0x50,
+                0x0430..=0x045F => u,
+                _ => return false,
+            };
+            out[n] = 0xC0 | (k >> 6) as u8;
+            out[n + 1] = 0x80 | (k & 0x3F) as u8;
+            n += 2;
+            w.n_cyr += 1;
+            w.cyr_nonlook += ((CYRILLIC_LOOKALIKES >> (k - 0x0430)) & 1 ^ 1) as u32;
+            i += 2;
+            continue;
+        }
+        let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else {
+            return false;
+        };
+        let u = c as u32;
+        i += c.len_utf8();
+        if u == 0x0490 || u == 0x0491 {
+            out[n..n + 2].copy_from_slice("ґ".as_bytes());
+            n += 2;
+            w.n_cyr += 1;
+            w.cyr_nonlook += 1;
+        } else if matches!(
+            c,
+            '\u{2019}' | '\u{02BC}' | '\u{2018}' | '\u{00B4}' | '\u{02B9}'
+        ) || matches!(u, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x2069 | 0xFEFF | 0x00AD)
+        {
+            // Apostrophes and invisible characters vanish inside a word.
+        } else if matches!(u, 0x2010..=0x2027 | 0x2030..=0x205E | 0x00AB | 0x00BB | 0x00B7)
+            || (0x1F000..=0x1FAFF).contains(&u)
+            || matches!(u, 0x2600..=0x27BF | 0xFE0F)
+        {
+            finish(&mut w, n, words);
+        } else {
+            return false;
+        }
+    }
+    finish(&mut w, n, words);
+    if suspicious && is_link_or_tag(&text[token_start..]) {
+        words.truncate(token_words);
+    }
+    buf.truncate(n);
+    words.len() >= SHORT_TEXT_WORDS
+}
+
+/// The hashing half of [`fast_word_hashes`]: each word read by its own and the text's script.
+fn fast_hash_words(
+    buf: &[u8],
+    words: &[FastWord],
+    swapped: &mut String,
+    out: &mut Vec<u64>,
+) -> bool {
+    let (mut text_cyr, mut text_lat) = (0u64, 0u64);
+    for w in words {
+        let (_, c, l) = w.folded();
+        text_cyr += u64::from(c);
+        text_lat += u64::from(l);
+    }
+    let cyrillic_text = text_cyr > text_lat;
+    out.reserve(words.len());
+    for w in words {
+        let span = &buf[w.start as usize..w.end as usize];
+        // A word whose letters of the other script all have look-alikes is read in the text's.
+        let reading = if cyrillic_text && w.lat_nonlook == 0 {
+            Reading::Cyrillic
+        } else if !cyrillic_text && w.cyr_nonlook == 0 {
+            Reading::Latin
+        } else {
+            w.folded().0
+        };
+        let h = match reading {
+            Reading::Cyrillic if w.n_lat > 0 => {
+                let Ok(t) = std::str::from_utf8(span) else {
+                    return false;
+                };
+                swapped.clear();
+                swapped.extend(t.chars().map(|c| {
+                    if c.is_ascii_lowercase() {
+                        latin_lookalike(c as u8).unwrap_or(c)
+                    } else {
+                        c
+                    }
+                }));
+                hash_bytes(swapped.as_bytes())
+            }
+            Reading::Latin if w.n_cyr > 0 => {
+                let Ok(t) = std::str::from_utf8(span) else {
+                    return false;
+                };
+                swapped.clear();
+                swapped.extend(t.chars().map(|c| cyrillic_lookalike(c).unwrap_or(c)));
+                hash_bytes(swapped.as_bytes())
+            }
+            _ => hash_bytes(span),
+        };
+        out.push(h);
+    }
     true
 }
 
@@ -498,7 +646,8 @@ fn is_link_or_tag(token: &str) -> bool {
     t.starts_with('@') || t.starts_with('#') || t.starts_with("www.") || token.contains("://")
 }
 
-/// FNV-1a over the bytes, then a strong finalizer: fast on short words, well mixed.
+/// FNV-1a over the bytes, then a strong finalizer: fast on short words, well mixed. (Eight bytes
+/// a time through a multiply was tried: no faster here, since the scan, not the hash, is the cost.)
 fn hash_bytes(b: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &x in b {
