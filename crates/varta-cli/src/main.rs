@@ -4,6 +4,7 @@
 //! messages and exit codes, and owns the command line, the configuration file and the output.
 
 mod config;
+mod coord;
 mod dedup;
 mod detect;
 mod ingest;
@@ -123,6 +124,61 @@ enum Command {
         #[arg(long, hide = true)]
         exact: bool,
     },
+    /// Coordination networks from post files: which actors shared the same link, text, repost or
+    /// reply target within seconds of each other, again and again, and the groups they form.
+    ///
+    /// By default Varta's own network: every signal at once (links, near-duplicate texts,
+    /// reposts/forwards, replies, hashtag sequences), keys shared by many unrelated actors
+    /// discounted, the window estimated from the data (--window auto), groups by Louvain with their
+    /// evidence. Reads every format `varta ingest` reads (nothing is stored).
+    ///
+    /// With --parity, reproduces coordination-network-toolkit 1.5.2 exactly on its CSV: one
+    /// --network, a numeric --window and --min-weight; writes `user_1,user_2,weight` (both
+    /// directions and self-loops, as the toolkit stores them) to --edges or stdout.
+    ///
+    /// Examples:
+    ///   varta coord posts.csv --gexf groups.gexf
+    ///   varta coord export/result.json --window 30 --json
+    ///   varta coord posts.csv --parity --network co_link --window 60 --min-weight 2 --edges co_link.csv
+    Coord {
+        #[arg(required = true, value_name = "PATH")]
+        inputs: Vec<String>,
+        /// Read every input as this format instead of detecting it.
+        #[arg(long, value_parser = parse_format)]
+        format: Option<Format>,
+        /// Generic csv/jsonl: which column fills which field (see `varta ingest --help`).
+        #[arg(long, value_parser = parse_map)]
+        map: Option<FieldMap>,
+        /// Reproduce coordination-network-toolkit 1.5.2 (one cnt-csv file).
+        #[arg(long, requires = "network")]
+        parity: bool,
+        /// Parity mode's network type.
+        #[arg(long, value_parser = ["co_link", "co_tweet", "co_retweet", "co_reply", "co_similar_tweet"])]
+        network: Option<String>,
+        /// Seconds within which two posts of the same thing are a co-share, or `auto` (own mode)
+        /// to estimate it from the data.
+        #[arg(long, default_value = "auto", value_parser = coord::parse_window)]
+        window: varta_detect::coord::network::Window,
+        /// Smallest edge weight kept: co-shares (parity), or the mean of both directions'
+        /// discounted co-shares (own mode).
+        #[arg(long, default_value_t = 2.0)]
+        min_weight: f64,
+        /// Parity mode's co_similar_tweet: Jaccard of token sets at which two posts are similar.
+        #[arg(long, default_value_t = 0.8, value_parser = parse_threshold)]
+        similarity_threshold: f64,
+        /// Write the edge list to this CSV file.
+        #[arg(long, value_name = "OUT.csv")]
+        edges: Option<PathBuf>,
+        /// Write the network with group ids as GEXF (Gephi).
+        #[arg(long, value_name = "FILE")]
+        gexf: Option<PathBuf>,
+        /// Write the network with group ids as GraphML.
+        #[arg(long, value_name = "FILE")]
+        graphml: Option<PathBuf>,
+        /// Print JSON: the groups with their evidence (own mode) or a summary (parity).
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a detector over the stored documents; its findings are stored and printed.
     Detect {
         #[command(subcommand)]
@@ -223,6 +279,34 @@ enum DetectCommand {
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
         /// Print the campaigns as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Coordinated groups: actors who share the same links, near-duplicate texts, repost or reply
+    /// targets or hashtag sequences within seconds, repeatedly (see `varta coord --help` for the
+    /// method). Each group is stored as a finding with its members, score, shared keys, evidence
+    /// (who posted what, when, how far apart) and an hourly timeline; ids depend only on the
+    /// members and parameters.
+    Coordination {
+        /// Seconds within which two posts of the same thing are a co-share, or `auto`.
+        #[arg(long, default_value = "auto", value_parser = coord::parse_window)]
+        window: varta_detect::coord::network::Window,
+        /// Smallest mean discounted co-share weight of an edge in the core graph.
+        #[arg(long, default_value_t = 2.0)]
+        min_weight: f64,
+        /// Only documents published at or after this time (2024-03-01 or RFC 3339).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+        /// Write the network with group ids as GEXF (Gephi).
+        #[arg(long, value_name = "FILE")]
+        gexf: Option<PathBuf>,
+        /// Write the network with group ids as GraphML.
+        #[arg(long, value_name = "FILE")]
+        graphml: Option<PathBuf>,
+        /// Write the edge list to this CSV file.
+        #[arg(long, value_name = "OUT.csv")]
+        edges: Option<PathBuf>,
+        /// Print the groups as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -459,6 +543,101 @@ fn run(cli: Cli) -> Result<u8> {
             let code = detect::campaigns(&mut store, params, since, json, &mut out)?;
             store.close()?;
             Ok(code)
+        }
+        Command::Detect {
+            detector:
+                DetectCommand::Coordination {
+                    window,
+                    min_weight,
+                    since,
+                    gexf,
+                    graphml,
+                    edges,
+                    json,
+                },
+        } => {
+            let mut store = open_store(&cli.data_dir, &cfg)?;
+            let params = varta_detect::coord::network::Params {
+                window,
+                min_weight,
+                ..Default::default()
+            };
+            let outputs = coord::Outputs {
+                edges: edges.as_deref(),
+                gexf: gexf.as_deref(),
+                graphml: graphml.as_deref(),
+            };
+            let code = coord::detect(&mut store, &params, since, &outputs, json, &mut out)?;
+            store.close()?;
+            Ok(code)
+        }
+        Command::Coord {
+            inputs,
+            format,
+            map,
+            parity,
+            network,
+            window,
+            min_weight,
+            similarity_threshold,
+            edges,
+            gexf,
+            graphml,
+            json,
+        } => {
+            let outputs = coord::Outputs {
+                edges: edges.as_deref(),
+                gexf: gexf.as_deref(),
+                graphml: graphml.as_deref(),
+            };
+            if parity {
+                let network = network
+                    .as_deref()
+                    .and_then(varta_detect::coord::parity::PeerNetwork::parse);
+                let (Some(network), [input]) = (network, inputs.as_slice()) else {
+                    eprintln!("error: --parity takes one CSV file and --network");
+                    return Ok(2);
+                };
+                let varta_detect::coord::network::Window::Seconds(window) = window else {
+                    eprintln!(
+                        "error: --parity needs --window in seconds (the toolkit has no auto)"
+                    );
+                    return Ok(2);
+                };
+                if min_weight.fract() != 0.0 || min_weight < 1.0 {
+                    eprintln!("error: --parity needs a whole --min-weight of at least 1");
+                    return Ok(2);
+                }
+                return coord::parity(
+                    std::path::Path::new(input),
+                    network,
+                    window,
+                    min_weight as u32,
+                    similarity_threshold,
+                    &outputs,
+                    json,
+                    cfg.limits.to_limits().max_record_bytes,
+                    &mut out,
+                );
+            }
+            if network.is_some() {
+                eprintln!("error: --network chooses a parity network; add --parity");
+                return Ok(2);
+            }
+            let opts = IngestOptions {
+                format,
+                limits: cfg.limits.to_limits(),
+                source: None,
+                map: map.unwrap_or_default(),
+                allow_private: false,
+                collected_at: Utc::now(),
+            };
+            let params = varta_detect::coord::network::Params {
+                window,
+                min_weight,
+                ..Default::default()
+            };
+            coord::own_files(&inputs, &opts, &params, &outputs, json, &mut out)
         }
         Command::Lang { tsv, errors } => {
             let max = cfg.limits.to_limits().max_record_bytes;

@@ -34,7 +34,8 @@ impl<R: BufRead> BoundedLines<R> {
         }
     }
 
-    pub(crate) fn csv(inner: R, max: usize) -> Self {
+    /// Lines in CSV mode: a newline inside a quoted field does not end the record.
+    pub fn csv(inner: R, max: usize) -> Self {
         BoundedLines {
             csv_quotes: true,
             ..Self::new(inner, max)

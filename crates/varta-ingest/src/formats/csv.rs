@@ -15,7 +15,7 @@ use std::io::BufRead;
 use varta_core::{Actor, Format, actor_id};
 
 /// The exact header of coordination-network-toolkit's CSV.
-pub(crate) const CNT_HEADER: [&str; 8] = [
+pub const CNT_HEADER: [&str; 8] = [
     "message_id",
     "user_id",
     "username",

@@ -1,6 +1,7 @@
 //! One module per input format, and the detection that picks one.
 
 pub(crate) mod csv;
+pub use csv::CNT_HEADER;
 pub(crate) mod feed;
 pub(crate) mod jsonl;
 pub(crate) mod page;

@@ -1,0 +1,635 @@
+//! `varta coord` and `varta detect coordination`: coordination networks from post files or the store.
+//!
+//! Parity mode reads coordination-network-toolkit's CSV with its own small reader (no document is
+//! built: a million rows take a second or two) and writes the toolkit's edge list. The own mode
+//! reads any ingestible format (or the store), builds the combined network with groups, prints
+//! them with their evidence, and writes the edge list, GEXF and GraphML on request.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+use varta_core::{Actor, Document};
+use varta_detect::coord::collect::{Collected, Collector};
+use varta_detect::coord::graphfile::{GraphEdge, Node, write_gexf, write_graphml};
+use varta_detect::coord::network::{Group, Params, Window};
+use varta_detect::coord::parity::{PeerNetwork, PeerNetworkBuilder, PeerRow};
+use varta_ingest::{BoundedLines, LineItem, RecordError, Sink, SinkError};
+use varta_store::{EmbeddedStore, Store};
+
+/// Detector name and version recorded with every finding.
+pub const DETECTOR: &str = "varta-detect/coordination 1";
+/// The finding kind.
+pub const KIND: &str = "coordinated-network";
+
+/// Where graph files go.
+#[derive(Default)]
+pub struct Outputs<'a> {
+    pub edges: Option<&'a Path>,
+    pub gexf: Option<&'a Path>,
+    pub graphml: Option<&'a Path>,
+}
+
+/// Parses `--window`: seconds, or `auto`.
+pub fn parse_window(s: &str) -> Result<Window, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(Window::Auto);
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Window::Seconds(v)),
+        _ => Err(format!("expected seconds (e.g. 60) or auto, found {s:?}")),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
+    Ok(std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    ))
+}
+
+/// Splits one CSV record into fields (RFC 4180 quoting, as Python's csv module reads it).
+fn split_record<'b>(
+    rdr: &mut csv_core::Reader,
+    bytes: &[u8],
+    out: &'b mut Vec<u8>,
+    ends: &mut Vec<usize>,
+) -> usize {
+    use csv_core::ReadRecordResult;
+    rdr.reset();
+    if out.len() < bytes.len() + 16 {
+        out.resize(bytes.len() + 16, 0);
+    }
+    if ends.len() < 16 {
+        ends.resize(16, 0);
+    }
+    let (mut input, mut olen, mut nends) = (bytes, 0usize, 0usize);
+    loop {
+        let (res, nin, nout, nend) = rdr.read_record(input, &mut out[olen..], &mut ends[nends..]);
+        input = &input[nin..];
+        olen += nout;
+        nends += nend;
+        match res {
+            ReadRecordResult::InputEmpty => {
+                if input.is_empty() && nin == 0 && nout == 0 && nend == 0 {
+                    break;
+                }
+            }
+            ReadRecordResult::OutputFull => out.resize(out.len() * 2 + 16, 0),
+            ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+            ReadRecordResult::Record | ReadRecordResult::End => break,
+        }
+    }
+    nends
+}
+
+#[derive(serde::Serialize)]
+struct ParitySummary {
+    network: &'static str,
+    rows: u64,
+    failed: u64,
+    posts: usize,
+    edges: usize,
+    window: f64,
+    min_weight: u32,
+    seconds: ParitySeconds,
+}
+
+#[derive(serde::Serialize)]
+struct ParitySeconds {
+    read: f64,
+    compute: f64,
+    write: f64,
+}
+
+/// Parity mode: the toolkit's network from its CSV, row for row.
+#[allow(clippy::too_many_arguments)]
+pub fn parity(
+    input: &Path,
+    network: PeerNetwork,
+    window: f64,
+    min_weight: u32,
+    similarity_threshold: f64,
+    outputs: &Outputs<'_>,
+    json: bool,
+    max_record: usize,
+    out: &mut impl Write,
+) -> Result<u8> {
+    let start = Instant::now();
+    let name = input.display().to_string();
+    let file = std::fs::File::open(input).with_context(|| format!("opening {name}"))?;
+    let mut lines = BoundedLines::csv(std::io::BufReader::with_capacity(1 << 20, file), max_record);
+    let mut builder = PeerNetworkBuilder::new(network);
+    let mut rdr = csv_core::Reader::new();
+    let (mut buf, mut ends) = (Vec::new(), Vec::new());
+    let (mut rows, mut failed, mut header) = (0u64, 0u64, false);
+    while let Some(item) = lines
+        .next_item()
+        .with_context(|| format!("reading {name}"))?
+    {
+        let (line, bytes) = match item {
+            LineItem::Record { line, bytes } => (line, bytes),
+            LineItem::TooLong { line, len } => {
+                eprintln!(
+                    "error: {name}:{line}: {len} bytes, over the record limit of {max_record}"
+                );
+                failed += 1;
+                continue;
+            }
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let n = split_record(&mut rdr, &bytes, &mut buf, &mut ends);
+        let mut fields: [&str; 8] = [""; 8];
+        let mut bad = None;
+        if n != 8 {
+            bad = Some(format!("expected 8 fields, found {n}"));
+        } else {
+            let mut s = 0usize;
+            for (i, &e) in ends[..8].iter().enumerate() {
+                match std::str::from_utf8(&buf[s..e]) {
+                    Ok(f) => fields[i] = f,
+                    Err(_) => {
+                        bad = Some(format!("field {} is not valid UTF-8", i + 1));
+                        break;
+                    }
+                }
+                s = e;
+            }
+        }
+        if !header {
+            header = true;
+            let got: Vec<&str> = fields
+                .iter()
+                .map(|f| f.trim().trim_start_matches('\u{feff}'))
+                .collect();
+            if bad.is_some() || got != varta_ingest::CNT_HEADER {
+                eprintln!(
+                    "error: {name}:{line}: expected the header {}, found {}",
+                    varta_ingest::CNT_HEADER.join(","),
+                    String::from_utf8_lossy(&bytes)
+                );
+                return Ok(2);
+            }
+            continue;
+        }
+        if let Some(why) = bad {
+            eprintln!("error: {name}:{line}: {why}");
+            failed += 1;
+            continue;
+        }
+        // Python's float(): surrounding whitespace allowed.
+        let timestamp = match fields[6].trim().parse::<f64>() {
+            Ok(t) if t.is_finite() => t,
+            _ => {
+                eprintln!(
+                    "error: {name}:{line}: timestamp {:?} is not a number of seconds",
+                    fields[6]
+                );
+                failed += 1;
+                continue;
+            }
+        };
+        rows += 1;
+        builder.push(&PeerRow {
+            message_id: fields[0],
+            user_id: fields[1],
+            repost_id: fields[3],
+            reply_id: fields[4],
+            message: fields[5],
+            timestamp,
+            urls: fields[7],
+        });
+    }
+    let read = start.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let posts = builder.posts();
+    let edges = builder.edges(window, min_weight, similarity_threshold);
+    let compute = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let write_edges = |w: &mut dyn Write| -> std::io::Result<()> {
+        writeln!(w, "user_1,user_2,weight")?;
+        for (a, b, weight) in &edges {
+            writeln!(w, "{},{},{weight}", csv_field(a), csv_field(b))?;
+        }
+        Ok(())
+    };
+    match outputs.edges {
+        Some(path) => {
+            let mut f = create(path)?;
+            write_edges(&mut f)?;
+            f.flush()?;
+        }
+        None if !json => write_edges(out)?,
+        None => {}
+    }
+    if outputs.gexf.is_some() || outputs.graphml.is_some() {
+        let mut names: Vec<&str> = edges.iter().flat_map(|(a, b, _)| [&**a, &**b]).collect();
+        names.sort_unstable();
+        names.dedup();
+        let nodes: Vec<Node<'_>> = names
+            .iter()
+            .map(|n| Node {
+                label: n,
+                groups: Vec::new(),
+            })
+            .collect();
+        let index = |n: &str| names.binary_search(&n).unwrap_or(0);
+        let gedges: Vec<GraphEdge> = edges
+            .iter()
+            .map(|(a, b, w)| GraphEdge {
+                source: index(a),
+                target: index(b),
+                weight: f64::from(*w),
+                symmetry: None,
+            })
+            .collect();
+        write_graph_files(outputs, &nodes, &gedges, true)?;
+    }
+    let write = t.elapsed().as_secs_f64();
+    let summary = ParitySummary {
+        network: network.name(),
+        rows,
+        failed,
+        posts,
+        edges: edges.len(),
+        window,
+        min_weight,
+        seconds: ParitySeconds {
+            read,
+            compute,
+            write,
+        },
+    };
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&summary)?)?;
+    } else {
+        eprintln!(
+            "{}: {} rows ({} failed), {} edges in {:.2} s",
+            network.name(),
+            rows,
+            failed,
+            edges.len(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(if rows == 0 {
+        crate::EXIT_NOTHING_READ
+    } else {
+        0
+    })
+}
+
+fn write_graph_files(
+    outputs: &Outputs<'_>,
+    nodes: &[Node<'_>],
+    edges: &[GraphEdge],
+    directed: bool,
+) -> Result<()> {
+    if let Some(p) = outputs.gexf {
+        let mut f = create(p)?;
+        write_gexf(&mut f, nodes, edges, directed)?;
+        f.flush()?;
+    }
+    if let Some(p) = outputs.graphml {
+        let mut f = create(p)?;
+        write_graphml(&mut f, nodes, edges, directed)?;
+        f.flush()?;
+    }
+    Ok(())
+}
+
+/// A sink that collects documents for the network and reports bad records.
+struct CollectSink<'a> {
+    collector: &'a mut Collector,
+    failed: u64,
+}
+
+impl Sink for CollectSink<'_> {
+    fn document(&mut self, doc: Document, _actor: Option<Actor>) -> Result<(), SinkError> {
+        self.collector.push(doc);
+        Ok(())
+    }
+
+    fn error(&mut self, error: RecordError) {
+        eprintln!("error: {error}");
+        self.failed += 1;
+    }
+}
+
+/// Own mode over files: read them as ingest would (without storing), build the network, report.
+pub fn own_files(
+    inputs: &[String],
+    opts: &varta_ingest::IngestOptions,
+    params: &Params,
+    outputs: &Outputs<'_>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<u8> {
+    let mut collector = Collector::new();
+    let mut sink = CollectSink {
+        collector: &mut collector,
+        failed: 0,
+    };
+    varta_ingest::ingest_paths(inputs, opts, &mut sink).context("reading the inputs")?;
+    let failed = sink.failed;
+    if collector.is_empty() {
+        eprintln!("error: no posts read ({failed} records failed)");
+        return Ok(crate::EXIT_NOTHING_READ);
+    }
+    let collected = collector.finish(params);
+    let groups = group_bodies(&collected, params);
+    report(&collected, &groups, params, json, out)?;
+    write_outputs(&collected, params, outputs)?;
+    Ok(0)
+}
+
+/// `varta detect coordination`: the own network over the store; groups stored as findings.
+pub fn detect(
+    store: &mut EmbeddedStore,
+    params: &Params,
+    since: Option<DateTime<Utc>>,
+    outputs: &Outputs<'_>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<u8> {
+    let mut collector = Collector::new();
+    store
+        .for_each_document(since, &mut |doc| {
+            collector.push(doc);
+            Ok(())
+        })
+        .context("reading documents")?;
+    if collector.is_empty() {
+        eprintln!("error: the store holds no documents (run varta ingest first)");
+        return Ok(crate::EXIT_NOTHING_READ);
+    }
+    let collected = collector.finish(params);
+    let groups = group_bodies(&collected, params);
+    let now = Utc::now();
+    let parameters = serde_json::to_value(params)?;
+    let findings: Vec<varta_core::Finding> = groups
+        .iter()
+        .map(|(g, body)| varta_core::Finding {
+            id: body["id"].as_str().unwrap_or_default().to_string(),
+            kind: KIND.to_string(),
+            detector: DETECTOR.to_string(),
+            parameters: parameters.clone(),
+            score: g.score,
+            first_seen: time_of(g.first_seen),
+            created_at: now,
+            body: body.clone(),
+        })
+        .collect();
+    store.put_findings(&findings).context("storing findings")?;
+    report(&collected, &groups, params, json, out)?;
+    write_outputs(&collected, params, outputs)?;
+    Ok(0)
+}
+
+fn time_of(secs: f64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis((secs * 1000.0).round() as i64)
+}
+
+fn rfc3339(secs: f64) -> String {
+    time_of(secs).map_or_else(String::new, |t| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    })
+}
+
+/// Each group with its JSON body: names instead of indices, times as RFC 3339, a stable id.
+fn group_bodies<'a>(c: &'a Collected, params: &Params) -> Vec<(&'a Group, serde_json::Value)> {
+    let names = &c.actor_names;
+    let window_param = match params.window {
+        Window::Auto => "auto".to_string(),
+        Window::Seconds(s) => s.to_string(),
+    };
+    c.network
+        .groups
+        .iter()
+        .map(|g| {
+            let members: Vec<&str> = g.members.iter().map(|&a| names[a as usize].as_str()).collect();
+            let mut sorted = members.clone();
+            sorted.sort_unstable();
+            let joined = sorted.join("\n");
+            let id = format!(
+                "coordination:{}",
+                &varta_core::stable_hash(&["coordination", &joined, &window_param])[..16]
+            );
+            let name_list = |v: &[u32]| -> Vec<&str> { v.iter().map(|&a| names[a as usize].as_str()).collect() };
+            let body = serde_json::json!({
+                "id": id,
+                "members": members,
+                "core": name_list(&g.core),
+                "attached": name_list(&g.attached),
+                "score": g.score,
+                "density": g.density,
+                "mean_weight": g.mean_weight,
+                "mean_symmetry": g.mean_symmetry,
+                "edges": g.edges,
+                "window_s": c.network.window,
+                "first_seen": {
+                    "document": c.doc_ids.get(g.first_post as usize),
+                    "actor": names.get(g.first_actor as usize),
+                    "time": rfc3339(g.first_seen),
+                },
+                "shared_keys": g.shared_keys.iter().map(|k| serde_json::json!({
+                    "kind": k.kind.name(),
+                    "key": k.key,
+                    "members": k.members,
+                    "posts": k.posts,
+                    "first": rfc3339(k.first),
+                    "spread_s": k.spread_s,
+                })).collect::<Vec<_>>(),
+                "evidence": g.evidence.iter().map(|e| serde_json::json!({
+                    "kind": e.kind.name(),
+                    "key": e.key,
+                    "actor_a": names[e.actor_a as usize],
+                    "document_a": c.doc_ids[e.post_a as usize],
+                    "time_a": rfc3339(e.time_a),
+                    "actor_b": names[e.actor_b as usize],
+                    "document_b": c.doc_ids[e.post_b as usize],
+                    "time_b": rfc3339(e.time_b),
+                    "delta_s": e.delta_s,
+                })).collect::<Vec<_>>(),
+                "timeline": g.timeline.iter().map(|(h, n)| serde_json::json!([rfc3339(*h as f64), n])).collect::<Vec<_>>(),
+            });
+            (g, body)
+        })
+        .collect()
+}
+
+fn report(
+    c: &Collected,
+    groups: &[(&Group, serde_json::Value)],
+    params: &Params,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let net = &c.network;
+    let core_edges = net
+        .edges
+        .iter()
+        .filter(|e| e.weight >= params.min_weight)
+        .count();
+    if json {
+        let v = serde_json::json!({
+            "posts": c.posts,
+            "actors": c.actor_names.len(),
+            "window_s": net.window,
+            "window_estimate": net.window_estimate,
+            "keys": net.keys,
+            "keys_discounted": net.keys_discounted,
+            "keys_left_out": net.keys_left_out,
+            "co_sharing_pairs": net.edges.len(),
+            "core_edges": core_edges,
+            "groups": groups.iter().map(|(_, b)| b).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{v}")?;
+        return Ok(());
+    }
+    match &net.window_estimate {
+        Some(e) => writeln!(
+            out,
+            "window: {} s (auto: co-shares stop growing faster than the background of {:.3}/s there)",
+            net.window, e.background_per_s
+        )?,
+        None => writeln!(out, "window: {} s", net.window)?,
+    }
+    writeln!(
+        out,
+        "{} posts by {} actors; {} keys ({} popular, discounted; {} left out); {} co-sharing pairs, {} edges of weight >= {}",
+        c.posts,
+        c.actor_names.len(),
+        net.keys,
+        net.keys_discounted,
+        net.keys_left_out,
+        net.edges.len(),
+        core_edges,
+        params.min_weight
+    )?;
+    writeln!(out, "{} coordinated groups", groups.len())?;
+    for (i, (g, body)) in groups.iter().enumerate() {
+        writeln!(
+            out,
+            "\ngroup {} ({}): {} actors ({} attached), score {:.2}, density {:.2}, mean weight {:.1}, symmetry {:.2}",
+            i + 1,
+            body["id"].as_str().unwrap_or_default(),
+            g.members.len(),
+            g.attached.len(),
+            g.score,
+            g.density,
+            g.mean_weight,
+            g.mean_symmetry
+        )?;
+        writeln!(
+            out,
+            "  first seen {} by {} ({})",
+            body["first_seen"]["time"].as_str().unwrap_or_default(),
+            body["first_seen"]["actor"].as_str().unwrap_or_default(),
+            body["first_seen"]["document"].as_str().unwrap_or_default()
+        )?;
+        let names: Vec<&str> = g
+            .members
+            .iter()
+            .take(12)
+            .map(|&a| c.actor_names[a as usize].as_str())
+            .collect();
+        writeln!(
+            out,
+            "  members: {}{}",
+            names.join(", "),
+            if g.members.len() > 12 { ", …" } else { "" }
+        )?;
+        for k in g.shared_keys.iter().take(5) {
+            writeln!(
+                out,
+                "  {} {} — {} actors within {:.0} s, {}",
+                k.kind.name(),
+                k.key,
+                k.members,
+                k.spread_s,
+                rfc3339(k.first)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn write_outputs(c: &Collected, params: &Params, outputs: &Outputs<'_>) -> Result<()> {
+    if outputs.edges.is_none() && outputs.gexf.is_none() && outputs.graphml.is_none() {
+        return Ok(());
+    }
+    let n = c.actor_names.len();
+    let mut groups_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, g) in c.network.groups.iter().enumerate() {
+        for &m in &g.members {
+            groups_of[m as usize].push(i + 1);
+        }
+    }
+    let same_group = |a: u32, b: u32| {
+        groups_of[a as usize]
+            .iter()
+            .any(|g| groups_of[b as usize].contains(g))
+    };
+    let kept: Vec<&varta_detect::coord::network::UEdge> = c
+        .network
+        .edges
+        .iter()
+        .filter(|e| e.weight >= params.min_weight || (e.weight >= 0.99 && same_group(e.a, e.b)))
+        .collect();
+    if let Some(p) = outputs.edges {
+        let mut f = create(p)?;
+        writeln!(f, "actor_1,actor_2,weight,a_to_b,b_to_a,symmetry,groups")?;
+        for e in &kept {
+            let mut gs: Vec<String> = groups_of[e.a as usize]
+                .iter()
+                .filter(|g| groups_of[e.b as usize].contains(g))
+                .map(|g| g.to_string())
+                .collect();
+            gs.dedup();
+            writeln!(
+                f,
+                "{},{},{:.4},{:.4},{:.4},{:.4},{}",
+                csv_field(&c.actor_names[e.a as usize]),
+                csv_field(&c.actor_names[e.b as usize]),
+                e.weight,
+                e.a_to_b,
+                e.b_to_a,
+                e.symmetry,
+                csv_field(&gs.join(" "))
+            )?;
+        }
+        f.flush()?;
+    }
+    let mut used: Vec<u32> = kept.iter().flat_map(|e| [e.a, e.b]).collect();
+    used.sort_unstable();
+    used.dedup();
+    let nodes: Vec<Node<'_>> = used
+        .iter()
+        .map(|&a| Node {
+            label: &c.actor_names[a as usize],
+            groups: groups_of[a as usize].clone(),
+        })
+        .collect();
+    let index = |a: u32| used.binary_search(&a).unwrap_or(0);
+    let gedges: Vec<GraphEdge> = kept
+        .iter()
+        .map(|e| GraphEdge {
+            source: index(e.a),
+            target: index(e.b),
+            weight: e.weight,
+            symmetry: Some(e.symmetry),
+        })
+        .collect();
+    write_graph_files(outputs, &nodes, &gedges, false)
+}

@@ -1,0 +1,221 @@
+//! Documents into the own network's input: actors, times and keys of every signal.
+//!
+//! Keys per document: each normalized link; the near-duplicate cluster of its text (the
+//! [`crate::neardup`] index at Jaccard 0.5 with containment, clusters are connected components, so
+//! edited, case-changed or look-alike copies share the key); the repost target (`repost_of`) or, for
+//! Telegram forwards, the forwarded-from channel with the text; the reply target; the hashtag
+//! sequence when there are at least two. Reposts carry no text key (their text is the original's).
+
+use super::key_hash;
+use super::network::{Input, KeyInfo, KeyKind, Network, Params, build};
+use crate::neardup::{Index, Shingles};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use varta_core::Document;
+
+const BATCH: usize = 8192;
+const SNIPPET_CHARS: usize = 120;
+
+/// Collects documents, then builds the network.
+pub struct Collector {
+    actor_ids: FxHashMap<String, u32>,
+    /// Actor ids (`platform:native-id`), by actor index.
+    pub actor_names: Vec<String>,
+    /// Document ids, by post index.
+    pub doc_ids: Vec<String>,
+    actor: Vec<u32>,
+    time: Vec<f64>,
+    postings: Vec<(u128, u32)>,
+    keys: FxHashMap<u128, KeyInfo>,
+    /// Posts with a text key candidate, their snippets, and texts not yet shingled.
+    text_posts: Vec<u32>,
+    snippets: Vec<String>,
+    pending: Vec<String>,
+    index: Index,
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Collector::new()
+    }
+}
+
+impl Collector {
+    pub fn new() -> Collector {
+        Collector {
+            actor_ids: FxHashMap::default(),
+            actor_names: Vec::new(),
+            doc_ids: Vec::new(),
+            actor: Vec::new(),
+            time: Vec::new(),
+            postings: Vec::new(),
+            keys: FxHashMap::default(),
+            text_posts: Vec::new(),
+            snippets: Vec::new(),
+            pending: Vec::new(),
+            index: Index::with_containment(0.5, 0.9),
+        }
+    }
+
+    /// Number of documents collected.
+    pub fn len(&self) -> usize {
+        self.doc_ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.doc_ids.is_empty()
+    }
+
+    fn key(&mut self, kind: KeyKind, value: &str, label: impl FnOnce() -> String, post: u32) {
+        let k = key_hash(kind.name(), value.as_bytes());
+        self.keys.entry(k).or_insert_with(|| KeyInfo {
+            kind,
+            label: label(),
+        });
+        self.postings.push((k, post));
+    }
+
+    /// Adds a document.
+    pub fn push(&mut self, doc: Document) {
+        let actor_name = doc.actor_id.clone().unwrap_or_else(|| doc.source.clone());
+        let actor = match self.actor_ids.get(&actor_name) {
+            Some(&a) => a,
+            None => {
+                let a = self.actor_names.len() as u32;
+                self.actor_ids.insert(actor_name.clone(), a);
+                self.actor_names.push(actor_name);
+                a
+            }
+        };
+        let post = self.doc_ids.len() as u32;
+        let t = doc.published_at.unwrap_or(doc.collected_at);
+        self.doc_ids.push(doc.id);
+        self.actor.push(actor);
+        self.time.push(t.timestamp_millis() as f64 / 1000.0);
+        for link in &doc.links {
+            self.key(KeyKind::Link, link, || link.clone(), post);
+        }
+        if let Some(r) = &doc.repost_of {
+            let v = format!("{}\u{0}{r}", doc.source);
+            self.key(KeyKind::Repost, &v, || r.clone(), post);
+        } else if let Some(f) = &doc.forwarded_from {
+            // Telegram names the channel a message was forwarded from, not the message: the
+            // channel and the text together stand for it.
+            let v = format!("{f}\u{0}{}", doc.content_hash);
+            let label = || format!("forwarded from {f}: {}", snippet(&doc.text));
+            self.key(KeyKind::Repost, &v, label, post);
+        }
+        if let Some(r) = &doc.reply_to {
+            let v = format!("{}\u{0}{r}", doc.source);
+            self.key(KeyKind::Reply, &v, || r.clone(), post);
+        }
+        if doc.hashtags.len() >= 2 {
+            let seq = doc
+                .hashtags
+                .iter()
+                .map(|h| format!("#{h}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.key(KeyKind::Hashtags, &seq, || seq.clone(), post);
+        }
+        if doc.repost_of.is_none() && !doc.text.trim().is_empty() {
+            self.text_posts.push(post);
+            self.snippets.push(snippet(&doc.text));
+            self.pending.push(doc.text);
+            if self.pending.len() >= BATCH {
+                self.shingle_pending();
+            }
+        }
+    }
+
+    fn shingle_pending(&mut self) {
+        let index = &self.index;
+        let signed: Vec<(Shingles, Vec<u64>)> = self
+            .pending
+            .par_iter()
+            .map(|t| {
+                let s = Shingles::of_text(t);
+                let keys = index.band_keys(&s);
+                (s, keys)
+            })
+            .collect();
+        for (s, keys) in signed {
+            self.index.add_with_keys(s, &keys);
+        }
+        self.pending.clear();
+    }
+
+    /// The network input: near-duplicate clusters become text keys.
+    pub fn input(mut self) -> (Input, Vec<String>, Vec<String>) {
+        self.shingle_pending();
+        let (pairs, _) = self.index.pairs_since(0);
+        let n = self.text_posts.len();
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        fn find(parent: &mut [u32], mut x: u32) -> u32 {
+            while parent[x as usize] != x {
+                parent[x as usize] = parent[parent[x as usize] as usize];
+                x = parent[x as usize];
+            }
+            x
+        }
+        for p in &pairs {
+            let (a, b) = (find(&mut parent, p.a), find(&mut parent, p.b));
+            if a != b {
+                parent[a.max(b) as usize] = a.min(b);
+            }
+        }
+        let mut size = vec![0u32; n];
+        for i in 0..n as u32 {
+            let r = find(&mut parent, i);
+            size[r as usize] += 1;
+        }
+        for i in 0..n as u32 {
+            let r = find(&mut parent, i);
+            if size[r as usize] < 2 {
+                continue;
+            }
+            // The cluster is named by its first document: stable for the same data.
+            let root_doc = self.text_posts[r as usize];
+            let value = self.doc_ids[root_doc as usize].clone();
+            let label = self.snippets[r as usize].clone();
+            let post = self.text_posts[i as usize];
+            self.key(KeyKind::Text, &value, || label, post);
+        }
+        let input = Input {
+            actor: self.actor,
+            time: self.time,
+            n_actors: self.actor_names.len(),
+            postings: self.postings,
+            keys: self.keys,
+        };
+        (input, self.actor_names, self.doc_ids)
+    }
+
+    /// Builds the network and its groups.
+    pub fn finish(self, params: &Params) -> Collected {
+        let (input, actor_names, doc_ids) = self.input();
+        let network = build(&input, params);
+        Collected {
+            network,
+            actor_names,
+            doc_ids,
+            posts: input.actor.len(),
+        }
+    }
+}
+
+/// A built network with the names its indices stand for.
+pub struct Collected {
+    pub network: Network,
+    pub actor_names: Vec<String>,
+    pub doc_ids: Vec<String>,
+    pub posts: usize,
+}
+
+fn snippet(text: &str) -> String {
+    let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match t.char_indices().nth(SNIPPET_CHARS) {
+        Some((i, _)) => format!("{}…", &t[..i]),
+        None => t,
+    }
+}

@@ -1,0 +1,792 @@
+//! Varta's own coordination network: every signal at once, popular keys discounted, the window
+//! estimated from the data, groups with their evidence.
+//!
+//! - **Signals.** A post's keys may be links, near-duplicate text clusters, repost/forward targets,
+//!   reply targets and hashtag sequences; the caller builds them ([`KeyKind`]). A co-share on any
+//!   key counts once per (post, partner): the best-credited key wins.
+//! - **Popular keys.** A key shared by more than `popular_actors` distinct actors is organic
+//!   virality more often than coordination (a breaking-news link): each co-share on it is worth
+//!   1 / (1 + ln(actors / popular_actors)). Keys of more than `max_key_actors` actors are left out
+//!   (their co-shares would be worth almost nothing and cost the most).
+//! - **Window.** `auto` counts, over keys of 2 to 50 actors, the co-shares between distinct actors
+//!   within 1 s, 2 s, … 1 h, and takes the first step after which the count grows no faster than
+//!   twice the background rate (the growth between 10 min and 1 h, where coordination is over and
+//!   only chance adds pairs). CooRnet's estimate (the median time to half the shares among the
+//!   fastest-spreading 10% of links) was tried first: on data with mostly organic keys it answers
+//!   hours.
+//! - **Edges.** Directed discounted weights d(a→b) as the toolkit counts them; the undirected
+//!   weight is their mean and CooRTweet's edge symmetry is min/max. Edges of weight ≥ `min_weight`
+//!   (repeated co-shares) form the core graph.
+//! - **Groups.** Louvain communities of each connected component of the core graph with at least
+//!   `min_group` actors; then an
+//!   actor that co-shared at least once with at least `attach_share` of a group's core (and with 3
+//!   of them) joins it, which brings in members who took part in one push only and lets an actor
+//!   belong to two groups.
+
+use super::louvain::louvain;
+use super::{Layout, Posts};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a key is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyKind {
+    Link,
+    Text,
+    Repost,
+    Reply,
+    Hashtags,
+}
+
+impl KeyKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::Link => "link",
+            KeyKind::Text => "text",
+            KeyKind::Repost => "repost",
+            KeyKind::Reply => "reply",
+            KeyKind::Hashtags => "hashtags",
+        }
+    }
+}
+
+/// The window: given, or estimated from the data.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Window {
+    Seconds(f64),
+    Auto,
+}
+
+/// Parameters of the own network, with their defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Params {
+    pub window: Window,
+    /// Undirected edge weight (mean of both directions' discounted co-shares) for the core graph.
+    pub min_weight: f64,
+    /// Distinct actors above which a key's co-shares are discounted.
+    pub popular_actors: u32,
+    /// Distinct actors above which a key is left out.
+    pub max_key_actors: u32,
+    /// Louvain resolution.
+    pub resolution: f64,
+    /// Share of a group's core an outside actor must have co-shared with to join.
+    pub attach_share: f64,
+    /// Smallest group reported.
+    pub min_group: usize,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            window: Window::Auto,
+            min_weight: 2.0,
+            popular_actors: 20,
+            max_key_actors: 1000,
+            resolution: 1.0,
+            attach_share: 0.5,
+            min_group: 3,
+        }
+    }
+}
+
+/// A key with what the user is shown about it.
+#[derive(Clone, Debug)]
+pub struct KeyInfo {
+    pub kind: KeyKind,
+    pub label: String,
+}
+
+/// Everything the own network reads.
+pub struct Input {
+    /// Per post: actor and time (seconds).
+    pub actor: Vec<u32>,
+    pub time: Vec<f64>,
+    pub n_actors: usize,
+    /// `(key, post)`.
+    pub postings: Vec<(u128, u32)>,
+    pub keys: rustc_hash::FxHashMap<u128, KeyInfo>,
+}
+
+/// How the window was chosen.
+#[derive(Clone, Debug, Serialize)]
+pub struct WindowEstimate {
+    pub seconds: f64,
+    /// Co-shares between distinct actors within each step (seconds, count), keys of 2–50 actors.
+    pub ladder: Vec<(f64, u64)>,
+    /// Background growth, co-shares per second between 10 min and 1 h.
+    pub background_per_s: f64,
+}
+
+/// An undirected edge.
+#[derive(Clone, Debug, Serialize)]
+pub struct UEdge {
+    pub a: u32,
+    pub b: u32,
+    /// Mean of both directions' discounted co-shares.
+    pub weight: f64,
+    pub a_to_b: f64,
+    pub b_to_a: f64,
+    /// min/max of the two directions (CooRTweet's edge symmetry).
+    pub symmetry: f64,
+}
+
+/// One co-share between two members of a group: the evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evidence {
+    pub kind: KeyKind,
+    pub key: String,
+    pub actor_a: u32,
+    pub post_a: u32,
+    pub time_a: f64,
+    pub actor_b: u32,
+    pub post_b: u32,
+    pub time_b: f64,
+    pub delta_s: f64,
+}
+
+/// A key the group shared, with how many of its members shared it within the window.
+#[derive(Clone, Debug, Serialize)]
+pub struct SharedKey {
+    pub kind: KeyKind,
+    pub key: String,
+    pub members: usize,
+    pub posts: usize,
+    pub first: f64,
+    pub spread_s: f64,
+}
+
+/// A coordinated group.
+#[derive(Clone, Debug, Serialize)]
+pub struct Group {
+    /// Members, sorted: the core found by Louvain and those attached to it.
+    pub members: Vec<u32>,
+    pub core: Vec<u32>,
+    pub attached: Vec<u32>,
+    /// Core edges inside the group.
+    pub edges: usize,
+    /// Share of possible core pairs joined by a core edge.
+    pub density: f64,
+    pub mean_weight: f64,
+    pub mean_symmetry: f64,
+    /// Heuristic rank in [0, 1): density × mean weight / (mean weight + 1).
+    pub score: f64,
+    pub shared_keys: Vec<SharedKey>,
+    pub evidence: Vec<Evidence>,
+    /// Member posts in co-shares per hour: (hour start, count).
+    pub timeline: Vec<(i64, u32)>,
+    /// The earliest member post in a co-share.
+    pub first_seen: f64,
+    pub first_post: u32,
+    pub first_actor: u32,
+}
+
+/// The network and its groups.
+#[derive(Clone, Debug, Serialize)]
+pub struct Network {
+    pub window: f64,
+    pub window_estimate: Option<WindowEstimate>,
+    pub keys: usize,
+    pub keys_discounted: usize,
+    pub keys_left_out: usize,
+    /// Every co-sharing pair (any weight), for export and attachment.
+    pub edges: Vec<UEdge>,
+    pub groups: Vec<Group>,
+}
+
+const LADDER: [f64; 18] = [
+    1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
+    900.0, 1800.0, 3600.0,
+];
+const ESTIMATE_MAX_ACTORS: u32 = 50;
+const DEFAULT_WINDOW: f64 = 60.0;
+
+/// Distinct actors per key index.
+fn actors_per_key(layout: &Layout, n_actors: usize) -> Vec<u32> {
+    let mut stamp = vec![u32::MAX; n_actors];
+    let mut counts = vec![0u32; layout.keys.len()];
+    for p in 0..layout.post.len() {
+        let k = layout.key_index[p];
+        let a = layout.actor[p] as usize;
+        if stamp[a] != k {
+            stamp[a] = k;
+            counts[k as usize] += 1;
+        }
+    }
+    counts
+}
+
+/// The automatic window (see the module docs).
+pub(crate) fn estimate_window(layout: &Layout, actors: &[u32]) -> WindowEstimate {
+    let mut counts = [0u64; LADDER.len()];
+    let mut p = 0usize;
+    let n = layout.post.len();
+    while p < n {
+        let (ks, ke) = layout.key_range[p];
+        let (ks, ke) = (ks as usize, ke as usize);
+        let a = actors[layout.key_index[p] as usize];
+        if (2..=ESTIMATE_MAX_ACTORS).contains(&a) {
+            // A key repeated by one actor thousands of times would cost quadratic time here.
+            let end = ke.min(ks + 500);
+            for i in ks..end {
+                for j in i + 1..end {
+                    let gap = layout.time[j] - layout.time[i];
+                    if gap > 3600.0 {
+                        break;
+                    }
+                    if layout.actor[i] != layout.actor[j] {
+                        let step = LADDER.partition_point(|&w| w < gap);
+                        counts[step] += 1;
+                    }
+                }
+            }
+        }
+        p = ke;
+    }
+    let mut cumulative = Vec::with_capacity(LADDER.len());
+    let mut sum = 0u64;
+    for (i, &w) in LADDER.iter().enumerate() {
+        sum += counts[i];
+        cumulative.push((w, sum));
+    }
+    let c = |w: f64| cumulative.iter().find(|x| x.0 == w).map_or(0, |x| x.1) as f64;
+    let background = (c(3600.0) - c(600.0)) / 3000.0;
+    let mut seconds = DEFAULT_WINDOW;
+    if sum > 0 {
+        for i in 0..LADDER.len() - 2 {
+            let (w, cw) = cumulative[i];
+            let (next, cn) = cumulative[i + 1];
+            if cw > 0 && (cn - cw) as f64 / (next - w) <= 2.0 * background {
+                seconds = w;
+                break;
+            }
+        }
+    }
+    WindowEstimate {
+        seconds,
+        ladder: cumulative,
+        background_per_s: background,
+    }
+}
+
+/// Builds the own network and its groups.
+pub fn build(input: &Input, params: &Params) -> Network {
+    let posts = Posts {
+        actor: &input.actor,
+        time: &input.time,
+        n_actors: input.n_actors,
+    };
+    let layout = Layout::new(posts, None, input.postings.clone());
+    let actors = actors_per_key(&layout, input.n_actors);
+    let (window, estimate) = match params.window {
+        Window::Seconds(s) => (s, None),
+        Window::Auto => {
+            let e = estimate_window(&layout, &actors);
+            (e.seconds, Some(e))
+        }
+    };
+    let popular = f64::from(params.popular_actors.max(1));
+    let credit: Vec<f64> = actors
+        .iter()
+        .map(|&a| {
+            if a < 2 || a > params.max_key_actors {
+                0.0
+            } else if f64::from(a) > popular {
+                1.0 / (1.0 + (f64::from(a) / popular).ln())
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let directed = discounted(&layout, input.n_actors, window, &credit);
+    let edges = undirected(directed);
+    let groups = groups(input, &layout, &edges, window, params);
+    Network {
+        window,
+        window_estimate: estimate,
+        keys: layout.keys.len(),
+        keys_discounted: actors
+            .iter()
+            .filter(|&&a| f64::from(a) > popular && a <= params.max_key_actors)
+            .count(),
+        keys_left_out: actors
+            .iter()
+            .filter(|&&a| a > params.max_key_actors)
+            .count(),
+        edges,
+        groups,
+    }
+}
+
+/// Directed discounted co-share weights between distinct actors, all pairs (from, to, weight).
+fn discounted(
+    layout: &Layout,
+    n_actors: usize,
+    window: f64,
+    credit: &[f64],
+) -> Vec<(u32, u32, f64)> {
+    let (order, runs) = layout.by_actor();
+    let mut out: Vec<(u32, u32, f64)> = runs
+        .par_chunks(64)
+        .map_init(
+            || {
+                (
+                    vec![0.0f64; n_actors],
+                    vec![u32::MAX; n_actors],
+                    vec![0.0f64; n_actors],
+                    Vec::<u32>::new(),
+                )
+            },
+            |(weight, stamp, given, touched), chunk| {
+                let mut out = Vec::new();
+                for run in chunk {
+                    let me = layout.actor[order[run.start] as usize];
+                    for &p in &order[run.clone()] {
+                        let p = p as usize;
+                        let c = credit[layout.key_index[p] as usize];
+                        if c == 0.0 {
+                            continue;
+                        }
+                        let id = layout.ident[p];
+                        for j in layout.window(p, window) {
+                            let o = layout.actor[j];
+                            if o == me {
+                                continue;
+                            }
+                            let oi = o as usize;
+                            if stamp[oi] != id {
+                                stamp[oi] = id;
+                                given[oi] = 0.0;
+                                if weight[oi] == 0.0 {
+                                    touched.push(o);
+                                }
+                            }
+                            // One co-share per (post, partner): the best-credited key counts.
+                            if c > given[oi] {
+                                weight[oi] += c - given[oi];
+                                given[oi] = c;
+                            }
+                        }
+                    }
+                    touched.sort_unstable();
+                    for &o in touched.iter() {
+                        out.push((me, o, weight[o as usize]));
+                        weight[o as usize] = 0.0;
+                        stamp[o as usize] = u32::MAX;
+                    }
+                    touched.clear();
+                }
+                out
+            },
+        )
+        .flatten_iter()
+        .collect();
+    out.par_sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    out
+}
+
+fn undirected(directed: Vec<(u32, u32, f64)>) -> Vec<UEdge> {
+    let find = |a: u32, b: u32| {
+        directed
+            .binary_search_by(|x| (x.0, x.1).cmp(&(a, b)))
+            .map_or(0.0, |i| directed[i].2)
+    };
+    let mut out = Vec::new();
+    for &(a, b, w) in &directed {
+        let back = find(b, a);
+        if a < b || back == 0.0 {
+            let (a, b, ab, ba) = if a < b {
+                (a, b, w, back)
+            } else {
+                (b, a, back, w)
+            };
+            let hi = ab.max(ba);
+            out.push(UEdge {
+                a,
+                b,
+                weight: (ab + ba) / 2.0,
+                a_to_b: ab,
+                b_to_a: ba,
+                symmetry: if hi > 0.0 { ab.min(ba) / hi } else { 0.0 },
+            });
+        }
+    }
+    out.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    out
+}
+
+fn groups(
+    input: &Input,
+    layout: &Layout,
+    edges: &[UEdge],
+    window: f64,
+    params: &Params,
+) -> Vec<Group> {
+    let core_edges: Vec<(u32, u32, f64)> = edges
+        .iter()
+        .filter(|e| e.weight >= params.min_weight)
+        .map(|e| (e.a, e.b, e.weight))
+        .collect();
+    let by_comm = communities(input.n_actors, &core_edges, params.resolution);
+    // Neighbours by at least one full co-share, for attachment.
+    let mut neighbours: Vec<Vec<u32>> = vec![Vec::new(); input.n_actors];
+    for e in edges {
+        if e.weight >= 0.99 {
+            neighbours[e.a as usize].push(e.b);
+            neighbours[e.b as usize].push(e.a);
+        }
+    }
+    let attach = |core: &[u32]| -> Vec<u32> {
+        let core_set: BTreeSet<u32> = core.iter().copied().collect();
+        let mut links: BTreeMap<u32, usize> = BTreeMap::new();
+        for &m in core {
+            for &o in &neighbours[m as usize] {
+                if !core_set.contains(&o) {
+                    *links.entry(o).or_default() += 1;
+                }
+            }
+        }
+        let need = (params.attach_share * core.len() as f64).max(3.0);
+        links
+            .into_iter()
+            .filter(|&(_, n)| n as f64 >= need)
+            .map(|(o, _)| o)
+            .collect()
+    };
+    // Louvain may cut one dense group in two; attachment then fills both halves back up. Cores
+    // whose grown groups share half of the smaller one are one group.
+    let mut cores: Vec<Vec<u32>> = by_comm
+        .into_iter()
+        .filter(|c| c.len() >= params.min_group)
+        .collect();
+    loop {
+        let grown: Vec<BTreeSet<u32>> = cores
+            .iter()
+            .map(|c| c.iter().copied().chain(attach(c)).collect())
+            .collect();
+        let mut merged = None;
+        'find: for i in 0..cores.len() {
+            for j in i + 1..cores.len() {
+                let common = grown[i].intersection(&grown[j]).count();
+                if common * 2 >= grown[i].len().min(grown[j].len()) {
+                    merged = Some((i, j));
+                    break 'find;
+                }
+            }
+        }
+        let Some((i, j)) = merged else { break };
+        let other = cores.remove(j);
+        cores[i].extend(other);
+        cores[i].sort_unstable();
+    }
+    let mut out = Vec::new();
+    for core in cores {
+        let core_set: BTreeSet<u32> = core.iter().copied().collect();
+        let attached = attach(&core);
+        let inner: Vec<&(u32, u32, f64)> = core_edges
+            .iter()
+            .filter(|(a, b, _)| core_set.contains(a) && core_set.contains(b))
+            .collect();
+        let possible = core.len() * (core.len() - 1) / 2;
+        let density = inner.len() as f64 / possible.max(1) as f64;
+        let mean_weight = inner.iter().map(|e| e.2).sum::<f64>() / inner.len().max(1) as f64;
+        let mean_symmetry = {
+            let sym: Vec<f64> = edges
+                .iter()
+                .filter(|e| {
+                    e.weight >= params.min_weight
+                        && core_set.contains(&e.a)
+                        && core_set.contains(&e.b)
+                })
+                .map(|e| e.symmetry)
+                .collect();
+            sym.iter().sum::<f64>() / sym.len().max(1) as f64
+        };
+        let mut members: Vec<u32> = core.iter().chain(attached.iter()).copied().collect();
+        members.sort_unstable();
+        let mut g = Group {
+            members,
+            core,
+            attached,
+            edges: inner.len(),
+            density,
+            mean_weight,
+            mean_symmetry,
+            score: density * mean_weight / (mean_weight + 1.0),
+            shared_keys: Vec::new(),
+            evidence: Vec::new(),
+            timeline: Vec::new(),
+            first_seen: f64::INFINITY,
+            first_post: 0,
+            first_actor: 0,
+        };
+        evidence(input, layout, window, &mut g);
+        out.push(g);
+    }
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.members.cmp(&b.members))
+    });
+    out
+}
+
+/// Louvain communities of each connected component of the core graph, each component on its own:
+/// over the whole graph, modularity's null model ties the communities of unrelated components to
+/// each other, and two groups that share a member merged. Returns member lists, sorted.
+fn communities(n_actors: usize, core_edges: &[(u32, u32, f64)], resolution: f64) -> Vec<Vec<u32>> {
+    let mut parent: Vec<u32> = (0..n_actors as u32).collect();
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            parent[x as usize] = parent[parent[x as usize] as usize];
+            x = parent[x as usize];
+        }
+        x
+    }
+    for &(a, b, _) in core_edges {
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        if ra != rb {
+            parent[ra.max(rb) as usize] = ra.min(rb);
+        }
+    }
+    let mut components: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let mut in_graph = vec![false; n_actors];
+    for &(a, b, _) in core_edges {
+        in_graph[a as usize] = true;
+        in_graph[b as usize] = true;
+    }
+    for a in 0..n_actors as u32 {
+        if in_graph[a as usize] {
+            let r = find(&mut parent, a);
+            components.entry(r).or_default().push(a);
+        }
+    }
+    let mut edges_of: BTreeMap<u32, Vec<(u32, u32, f64)>> = BTreeMap::new();
+    for &(a, b, w) in core_edges {
+        let r = find(&mut parent, a);
+        edges_of.entry(r).or_default().push((a, b, w));
+    }
+    let mut out = Vec::new();
+    for (root, members) in components {
+        let local: BTreeMap<u32, u32> = members
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| (a, i as u32))
+            .collect();
+        let edges: Vec<(u32, u32, f64)> = edges_of
+            .get(&root)
+            .map(|es| {
+                es.iter()
+                    .map(|&(a, b, w)| (local[&a], local[&b], w))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let labels = louvain(members.len(), &edges, resolution);
+        let mut by_label: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for (i, &l) in labels.iter().enumerate() {
+            by_label.entry(l).or_default().push(members[i]);
+        }
+        out.extend(by_label.into_values());
+    }
+    out
+}
+
+/// Fills a group's shared keys, evidence, timeline and first appearance from the postings of its
+/// members.
+fn evidence(input: &Input, layout: &Layout, window: f64, g: &mut Group) {
+    const MAX_EVIDENCE: usize = 200;
+    const MAX_KEYS: usize = 50;
+    let members: BTreeSet<u32> = g.members.iter().copied().collect();
+    let mut keys: Vec<SharedKey> = Vec::new();
+    let mut evidence: Vec<Evidence> = Vec::new();
+    let mut hours: BTreeMap<i64, u32> = BTreeMap::new();
+    let mut p = 0usize;
+    let n = layout.post.len();
+    while p < n {
+        let (ks, ke) = layout.key_range[p];
+        let (ks, ke) = (ks as usize, ke as usize);
+        p = ke;
+        let mine: Vec<usize> = (ks..ke)
+            .filter(|&i| members.contains(&layout.actor[i]))
+            .collect();
+        if mine.len() < 2 {
+            continue;
+        }
+        let mut in_share: BTreeSet<usize> = BTreeSet::new();
+        for (x, &i) in mine.iter().enumerate() {
+            for &j in &mine[x + 1..] {
+                let delta = layout.time[j] - layout.time[i];
+                if delta > window {
+                    break;
+                }
+                if layout.actor[i] == layout.actor[j] {
+                    continue;
+                }
+                in_share.insert(i);
+                in_share.insert(j);
+                if evidence.len() < MAX_EVIDENCE {
+                    let info = input.keys.get(&layout.keys[layout.key_index[i] as usize]);
+                    evidence.push(Evidence {
+                        kind: info.map_or(KeyKind::Link, |k| k.kind),
+                        key: info.map_or_else(String::new, |k| k.label.clone()),
+                        actor_a: layout.actor[i],
+                        post_a: layout.post[i],
+                        time_a: layout.time[i],
+                        actor_b: layout.actor[j],
+                        post_b: layout.post[j],
+                        time_b: layout.time[j],
+                        delta_s: delta,
+                    });
+                }
+            }
+        }
+        if in_share.is_empty() {
+            continue;
+        }
+        let actors: BTreeSet<u32> = in_share.iter().map(|&i| layout.actor[i]).collect();
+        let first = in_share
+            .iter()
+            .map(|&i| layout.time[i])
+            .fold(f64::INFINITY, f64::min);
+        let last = in_share
+            .iter()
+            .map(|&i| layout.time[i])
+            .fold(f64::NEG_INFINITY, f64::max);
+        for &i in &in_share {
+            *hours
+                .entry((layout.time[i] / 3600.0).floor() as i64 * 3600)
+                .or_default() += 1;
+            if layout.time[i] < g.first_seen
+                || (layout.time[i] == g.first_seen && layout.post[i] < g.first_post)
+            {
+                g.first_seen = layout.time[i];
+                g.first_post = layout.post[i];
+                g.first_actor = layout.actor[i];
+            }
+        }
+        let info = input
+            .keys
+            .get(&layout.keys[layout.key_index[mine[0]] as usize]);
+        keys.push(SharedKey {
+            kind: info.map_or(KeyKind::Link, |k| k.kind),
+            key: info.map_or_else(String::new, |k| k.label.clone()),
+            members: actors.len(),
+            posts: in_share.len(),
+            first,
+            spread_s: last - first,
+        });
+    }
+    keys.sort_by(|a, b| {
+        b.members
+            .cmp(&a.members)
+            .then_with(|| a.first.total_cmp(&b.first))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    keys.truncate(MAX_KEYS);
+    evidence.sort_by(|a, b| {
+        a.time_a
+            .total_cmp(&b.time_a)
+            .then_with(|| a.post_a.cmp(&b.post_a))
+    });
+    g.shared_keys = keys;
+    g.evidence = evidence;
+    g.timeline = hours.into_iter().collect();
+    if !g.first_seen.is_finite() {
+        g.first_seen = 0.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coord::key_hash;
+
+    /// Three actors pushing the same links within seconds, three times; a fourth joins one push;
+    /// a viral link shared by thirty others around them.
+    fn planted() -> Input {
+        let mut actor = Vec::new();
+        let mut time = Vec::new();
+        let mut postings = Vec::new();
+        let mut keys = rustc_hash::FxHashMap::default();
+        let mut add = |a: u32, t: f64, key: &str, actor: &mut Vec<u32>, time: &mut Vec<f64>| {
+            let p = actor.len() as u32;
+            actor.push(a);
+            time.push(t);
+            let k = key_hash("link", key.as_bytes());
+            postings.push((k, p));
+            keys.insert(
+                k,
+                KeyInfo {
+                    kind: KeyKind::Link,
+                    label: key.into(),
+                },
+            );
+        };
+        for push in 0..3 {
+            let t0 = 10_000.0 * f64::from(push);
+            for a in 0..4u32 {
+                if a == 3 && push > 0 {
+                    continue;
+                }
+                add(
+                    a,
+                    t0 + f64::from(a),
+                    &format!("https://x.example/{push}"),
+                    &mut actor,
+                    &mut time,
+                );
+            }
+            for o in 0..60u32 {
+                add(
+                    10 + o,
+                    t0 + 5.0 * f64::from(o),
+                    "https://news.example/big",
+                    &mut actor,
+                    &mut time,
+                );
+            }
+        }
+        Input {
+            actor,
+            time,
+            n_actors: 70,
+            postings,
+            keys,
+        }
+    }
+
+    #[test]
+    fn finds_the_pushing_group_and_not_the_viral_crowd() {
+        let net = build(&planted(), &Params::default());
+        assert_eq!(
+            net.groups.len(),
+            1,
+            "{:?} {:?} {:?}",
+            net.groups,
+            net.window_estimate,
+            &net.edges[..net.edges.len().min(8)]
+        );
+        let g = &net.groups[0];
+        assert_eq!(g.core, vec![0, 1, 2]);
+        assert_eq!(g.attached, vec![3]);
+        assert_eq!(g.shared_keys.len(), 3);
+        assert_eq!(g.first_actor, 0);
+        assert!(net.keys_discounted >= 1);
+    }
+
+    #[test]
+    fn window_estimate_stops_where_pushes_end() {
+        let input = planted();
+        let posts = Posts {
+            actor: &input.actor,
+            time: &input.time,
+            n_actors: input.n_actors,
+        };
+        let layout = Layout::new(posts, None, input.postings.clone());
+        let actors = actors_per_key(&layout, input.n_actors);
+        let e = estimate_window(&layout, &actors);
+        assert_eq!(e.seconds, 3.0, "{e:?}");
+    }
+}
