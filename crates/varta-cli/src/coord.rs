@@ -57,10 +57,10 @@ fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
 }
 
 /// Splits one CSV record into fields (RFC 4180 quoting, as Python's csv module reads it).
-fn split_record<'b>(
+fn split_record(
     rdr: &mut csv_core::Reader,
     bytes: &[u8],
-    out: &'b mut Vec<u8>,
+    out: &mut Vec<u8>,
     ends: &mut Vec<usize>,
 ) -> usize {
     use csv_core::ReadRecordResult;

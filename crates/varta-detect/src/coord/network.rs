@@ -413,7 +413,7 @@ fn undirected(directed: Vec<(u32, u32, f64)>) -> Vec<UEdge> {
             });
         }
     }
-    out.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    out.sort_by_key(|x| (x.a, x.b));
     out
 }
 
