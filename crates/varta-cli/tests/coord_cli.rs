@@ -1,0 +1,249 @@
+//! `varta coord` and `varta detect coordination` on the repo's own fixture
+//! (`tests/data/coord-sample.csv`, made by `bench/gen_coord.py --rows 3000 --seed 5`, with the planted
+//! groups in `coord-sample.truth.json` and coordination-network-toolkit 1.5.2's edges for it in
+//! `coord-sample.*.w60.peer.csv`, made by `../shared/peers/coord_peer.sh` with window 60, min weight 2).
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    varta(dir.path(), args)
+}
+
+#[test]
+fn parity_matches_the_toolkit_row_for_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = data("coord-sample.csv");
+    for network in ["co_link", "co_tweet", "co_retweet", "co_similar_tweet"] {
+        let edges = dir.path().join(format!("{network}.csv"));
+        let out = run(&[
+            "coord",
+            input.to_str().unwrap(),
+            "--parity",
+            "--network",
+            network,
+            "--window",
+            "60",
+            "--min-weight",
+            "2",
+            "--edges",
+            edges.to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary = last_json(&out);
+        assert_eq!(summary["rows"], 3000);
+        let ours = std::fs::read_to_string(&edges).unwrap();
+        let peer =
+            std::fs::read_to_string(data(&format!("coord-sample.{network}.w60.peer.csv"))).unwrap();
+        assert!(
+            peer.lines().count() > 100,
+            "{network}: the fixture has edges"
+        );
+        assert_eq!(ours, peer, "{network}: edges differ from the toolkit's");
+    }
+}
+
+/// Scores reported groups against planted ones as the issue counts them: a planted group is found
+/// when one reported group holds >= 80% of its members and <= 20% others.
+pub fn score(groups: &[Vec<String>], truth: &serde_json::Value) -> (f64, f64) {
+    let planted: Vec<Vec<String>> = truth["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            g["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    let mut matched = std::collections::BTreeSet::new();
+    let mut found = 0;
+    for p in &planted {
+        for (i, g) in groups.iter().enumerate() {
+            let common = g.iter().filter(|m| p.contains(m)).count();
+            if common as f64 >= 0.8 * p.len() as f64
+                && (g.len() - common) as f64 <= 0.2 * g.len() as f64
+            {
+                found += 1;
+                matched.insert(i);
+                break;
+            }
+        }
+    }
+    (
+        found as f64 / planted.len() as f64,
+        matched.len() as f64 / groups.len().max(1) as f64,
+    )
+}
+
+fn members(report: &serde_json::Value) -> Vec<Vec<String>> {
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            g["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    m.as_str()
+                        .unwrap()
+                        .trim_start_matches("cnt-csv:")
+                        .to_string()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn own_mode_finds_the_planted_groups_and_writes_gephi_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let gexf = dir.path().join("net.gexf");
+    let graphml = dir.path().join("net.graphml");
+    let out = run(&[
+        "coord",
+        data("coord-sample.csv").to_str().unwrap(),
+        "--json",
+        "--gexf",
+        gexf.to_str().unwrap(),
+        "--graphml",
+        graphml.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data("coord-sample.truth.json")).unwrap())
+            .unwrap();
+    let (recall, precision) = score(&members(&report), &truth);
+    assert_eq!((recall, precision), (1.0, 1.0), "{report}");
+    assert!(report["window_estimate"]["seconds"].as_f64().unwrap() > 0.0);
+    let g = &report["groups"][0];
+    assert!(g["evidence"].as_array().unwrap().len() >= 3);
+    assert!(g["shared_keys"].as_array().unwrap().len() >= 3);
+    assert!(g["id"].as_str().unwrap().starts_with("coordination:"));
+    // The Gephi files: every group member is a node carrying its group number.
+    let gexf = std::fs::read_to_string(gexf).unwrap();
+    insta::assert_snapshot!("coord_sample_gexf", gexf);
+    let graphml = std::fs::read_to_string(graphml).unwrap();
+    assert!(graphml.starts_with("<?xml"));
+    assert!(graphml.contains("<data key=\"group\">1</data>"));
+    assert!(graphml.contains("<data key=\"group\">2</data>"));
+}
+
+#[test]
+fn detect_coordination_stores_stable_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _) = ingest_json(dir.path(), &[&data("coord-sample.csv")], &[]);
+    assert_eq!(code, 0);
+    let run = || {
+        let out = varta(dir.path(), &["detect", "coordination", "--json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out)
+    };
+    let first = run();
+    let second = run();
+    let ids = |r: &serde_json::Value| -> Vec<String> {
+        r["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&first).len(), 2);
+    assert_eq!(ids(&first), ids(&second));
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data("coord-sample.truth.json")).unwrap())
+            .unwrap();
+    assert_eq!(score(&members(&first), &truth), (1.0, 1.0));
+    let store =
+        varta_store::EmbeddedStore::open(dir.path(), varta_store::StoreOptions::default()).unwrap();
+    use varta_store::Store;
+    let stored = store.findings(Some("coordinated-network")).unwrap();
+    assert_eq!(stored.len(), 2);
+}
+
+#[test]
+fn bad_rows_are_named_and_skipped_and_a_wrong_header_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bad.csv");
+    std::fs::write(
+        &csv,
+        "message_id,user_id,username,repost_id,reply_id,message,timestamp,urls\n\
+         1,a,a,,,hi,100,https://x.example/1\n\
+         2,b,b,,,hi,notatime,https://x.example/1\n\
+         3,c,c,,,\"unterminated,105,https://x.example/1\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "coord",
+        csv.to_str().unwrap(),
+        "--parity",
+        "--network",
+        "co_link",
+        "--window",
+        "60",
+        "--min-weight",
+        "1",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("bad.csv:3: timestamp"), "{stderr}");
+    assert!(stderr.contains("bad.csv:4:"), "{stderr}");
+    assert_eq!(last_json(&out)["rows"], 1);
+    std::fs::write(&csv, "id,user\n1,a\n").unwrap();
+    let out = run(&[
+        "coord",
+        csv.to_str().unwrap(),
+        "--parity",
+        "--network",
+        "co_link",
+        "--window",
+        "60",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected the header"));
+    let out = run(&[
+        "coord",
+        csv.to_str().unwrap(),
+        "--parity",
+        "--network",
+        "co_link",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "auto window is not a parity window"
+    );
+}
