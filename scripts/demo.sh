@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Varta's main job on the bundled sample data, with the embedded store: ingest every example
-# (all eight formats), print the collection's stats, run a sample search, and find the copy-paste
-# campaigns planted in the samples.
+# (all eight formats), print the collection's stats, run a sample search, find the copy-paste
+# campaigns planted in the samples and the coordinated groups in the store and in a post dump (with a
+# Gephi file of them).
 # Data goes to $VARTA_DATA_DIR, else ./varta-data. Running it again adds nothing (all duplicates).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +21,9 @@ echo "== varta search 'Укрaїна' --limit 3   (a Latin 'a' inside: folding s
 echo
 echo "== varta detect campaigns   (copy-paste campaigns: the same text pushed by several accounts)"
 "$varta" detect campaigns | head -n 16
+echo
+echo "== varta detect coordination   (accounts sharing the same things within seconds, again and again)"
+"$varta" detect coordination | head -n 12
+echo
+echo "== varta coord crates/varta-cli/tests/data/coord-sample.csv --gexf \$VARTA_DATA_DIR/coord-sample.gexf"
+"$varta" coord crates/varta-cli/tests/data/coord-sample.csv --gexf "$VARTA_DATA_DIR/coord-sample.gexf" | head -n 14

@@ -348,8 +348,9 @@ pub fn own_files(
     }
     let collected = collector.finish(params);
     let groups = group_bodies(&collected, params);
-    report(&collected, &groups, params, json, out)?;
+    // Files first: a reader closing stdout early (`| head`) must not cost the user the files.
     write_outputs(&collected, params, outputs)?;
+    report(&collected, &groups, params, json, out)?;
     Ok(0)
 }
 
@@ -391,8 +392,8 @@ pub fn detect(
         })
         .collect();
     store.put_findings(&findings).context("storing findings")?;
-    report(&collected, &groups, params, json, out)?;
     write_outputs(&collected, params, outputs)?;
+    report(&collected, &groups, params, json, out)?;
     Ok(0)
 }
 

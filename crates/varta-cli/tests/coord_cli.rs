@@ -247,3 +247,69 @@ fn bad_rows_are_named_and_skipped_and_a_wrong_header_stops() {
         "auto window is not a parity window"
     );
 }
+
+fn own(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["coord", "--json"];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)
+}
+
+fn member_names(report: &serde_json::Value) -> Vec<Vec<String>> {
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let mut v: Vec<String> = g["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap().to_string())
+                .collect();
+            v.sort();
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn telegram_channels_forwarding_the_same_message_within_seconds() {
+    // Five channel exports; four forward the same three messages from one source within 8 s, the
+    // fifth forwards one of them a day later.
+    let dir = data("coord-telegram");
+    let files: Vec<String> = (1..=5)
+        .map(|i| dir.join(format!("channel-{i}.json")).display().to_string())
+        .collect();
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let report = own(&args);
+    let groups = member_names(&report);
+    assert_eq!(groups.len(), 1, "{report}");
+    assert_eq!(groups[0].len(), 4, "{report}");
+    assert!(!groups[0].iter().any(|m| m.contains("1005")), "{report}");
+    let kinds: Vec<&str> = report["groups"][0]["shared_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"repost"), "{kinds:?}");
+}
+
+#[test]
+fn x_accounts_retweeting_together() {
+    let report = own(&[data("coord-x.jsonl").to_str().unwrap()]);
+    let groups = member_names(&report);
+    assert_eq!(groups.len(), 1, "{report}");
+    assert_eq!(
+        groups[0],
+        vec!["x:900", "x:901", "x:902", "x:903"],
+        "{report}"
+    );
+}
