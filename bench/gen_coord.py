@@ -4,7 +4,13 @@
 bursts (one article shared by 60-200 accounts within half an hour), and planted coordinated groups
 that push the same link, repost or lightly edited text within seconds, several times.
 
-Usage: gen_coord.py --out FILE.csv --rows N [--messages dev-20k.csv] [--seed S] [--truth TRUTH.json]
+Usage: gen_coord.py --out FILE.csv --rows N [--messages dev-20k.csv] [--seed S] [--truth TRUTH.json] [--days D]
+--viral-tail: organic virality with a heavy tail (a few links shared by thousands), as real collections
+have it; off, every burst has dev-20k's 130 sharers.
+--days: the span of the collection. dev-20k covers 14 days; the benchmark keeps that span as rows grow
+(a bigger collection of the same fortnight, so links are shared by more accounts at once, which is what
+makes the peer slow). Without it the span grows with the rows, 14 days per 20,000, and density stays at
+dev-20k's (how the repo's fixture coord-sample.csv was made: --rows 3000 --seed 5).
 Without --messages, sentences of random words from a small built-in Ukrainian/Russian vocabulary.
 Deterministic for a given seed. Rows are held in memory to be shuffled (10M rows: about 3 GB).
 """
@@ -50,6 +56,8 @@ def main():
     ap.add_argument("--messages")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--truth")
+    ap.add_argument("--days", type=float)
+    ap.add_argument("--viral-tail", action="store_true")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     # Without --messages: sentences of random words, so that organic texts rarely repeat.
@@ -61,7 +69,7 @@ def main():
         pool = sorted(set(pool))
     n = a.rows
     users = max(50, n // 8)
-    days = max(1.0, n / 20000 * 14)
+    days = a.days if a.days else max(1.0, n / 20000 * 14)
     t0 = 1730000000
     span = int(days * 86400)
     # Planted groups: about one member in 25 accounts belongs to one.
@@ -77,7 +85,12 @@ def main():
     events = []  # (time, user, kind, payload)
     planted_rows = sum(len(g["members"]) * g["pushes"] for g in groups)
     viral = max(1, n // 4000)
-    viral_rows = viral * 130
+    # Burst sizes: 130 sharers each, as in dev-20k; with --viral-tail, Zipf-like (the i-th largest of
+    # n/50/i sharers, at least 130, at most half the accounts) and spread over longer as they grow.
+    sizes = [130] * viral
+    if a.viral_tail:
+        sizes = [min(users // 2, max(130, n // 50 // (i + 1))) for i in range(viral)]
+    viral_rows = sum(sizes)
     organic = max(0, n - planted_rows - viral_rows)
     out = open(a.out, "w", encoding="utf-8", newline="")
     w = csv.writer(out)
@@ -99,12 +112,13 @@ def main():
         else:
             urls = f"https://news{min(int(rng.expovariate(0.5)), 400)}.example/article/{rng.randrange(20000)}" if r < 0.7 else ""
             emit(t, f"u{u}", "", rng.choice(pool), urls)
-    for v in range(viral):
+    for size in sizes:
         start = t0 + rng.randrange(span)
         url = f"https://news{rng.randrange(3)}.example/article/{rng.randrange(20000)}"
-        sharers = rng.sample(range(users), min(users, 130))
+        sharers = rng.sample(range(users), min(users, size))
+        spread = 600 * (size / 130) ** 0.5
         for u in sharers:
-            emit(start + int(rng.expovariate(1 / 600)), f"u{u}", "", rng.choice(pool), url)
+            emit(start + int(rng.expovariate(1 / spread)), f"u{u}", "", rng.choice(pool), url)
     for g in groups:
         for p in range(g["pushes"]):
             start = t0 + rng.randrange(span)

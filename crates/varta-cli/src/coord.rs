@@ -14,8 +14,8 @@ use varta_core::{Actor, Document};
 use varta_detect::coord::collect::{Collected, Collector};
 use varta_detect::coord::graphfile::{GraphEdge, Node, write_gexf, write_graphml};
 use varta_detect::coord::network::{Group, Params, Window};
-use varta_detect::coord::parity::{PeerNetwork, PeerNetworkBuilder, PeerRow};
-use varta_ingest::{BoundedLines, LineItem, RecordError, Sink, SinkError};
+use varta_detect::coord::parity::{PeerNetwork, PeerNetworkBuilder, PeerRow, PreparedRows};
+use varta_ingest::{Block, BlockItem, CsvBlocks, RecordError, Sink, SinkError};
 use varta_store::{EmbeddedStore, Store};
 
 /// Detector name and version recorded with every finding.
@@ -91,6 +91,131 @@ fn split_record(
     nends
 }
 
+/// A run of records of a parity CSV, parsed and prepared.
+#[derive(Default)]
+struct Parsed {
+    rows: PreparedRows,
+    /// Records that could not be read, by line.
+    errors: Vec<(u64, String)>,
+    /// The header, if in this run: its line, and what it was if not the toolkit's.
+    header: Option<(u64, Option<String>)>,
+}
+
+/// Parses a block's records in parallel, in runs; `header_at`: the item that is the file's header.
+fn parse_block(
+    block: &Block,
+    network: PeerNetwork,
+    header_at: Option<usize>,
+    max_record: usize,
+) -> Vec<Parsed> {
+    use rayon::prelude::*;
+    const RUN: usize = 2048;
+    block
+        .items
+        .par_chunks(RUN)
+        .enumerate()
+        .map_init(
+            || (csv_core::Reader::new(), Vec::new(), Vec::new()),
+            |(rdr, buf, ends), (run, items)| {
+                let mut out = Parsed::default();
+                for (k, item) in items.iter().enumerate() {
+                    let (line, bytes) = match *item {
+                        BlockItem::Record { line, start, end } => (line, &block.data[start..end]),
+                        BlockItem::TooLong { line, len } => {
+                            out.errors.push((
+                                line,
+                                format!("{len} bytes, over the record limit of {max_record}"),
+                            ));
+                            continue;
+                        }
+                    };
+                    if bytes.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let mut raw: [&[u8]; 8] = [b""; 8];
+                    let n = if memchr::memchr2(b'"', b'\r', bytes).is_none() {
+                        // No quoting (and no carriage return, a line end to Python): the fields are the
+                        // bytes between commas.
+                        let mut n = 0usize;
+                        for f in bytes.split(|&b| b == b',') {
+                            if n < 8 {
+                                raw[n] = f;
+                            }
+                            n += 1;
+                        }
+                        n
+                    } else {
+                        let n = split_record(rdr, bytes, buf, ends);
+                        if n == 8 {
+                            let mut s = 0usize;
+                            for (f, &e) in ends[..8].iter().enumerate() {
+                                raw[f] = &buf[s..e];
+                                s = e;
+                            }
+                        }
+                        n
+                    };
+                    let mut fields: [&str; 8] = [""; 8];
+                    let mut bad = None;
+                    if n != 8 {
+                        bad = Some(format!("expected 8 fields, found {n}"));
+                    } else {
+                        for (f, r) in raw.iter().enumerate() {
+                            match simdutf8::basic::from_utf8(r) {
+                                Ok(v) => fields[f] = v,
+                                Err(_) => {
+                                    bad = Some(format!("field {} is not valid UTF-8", f + 1));
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    if header_at == Some(run * RUN + k) {
+                        let got: Vec<&str> = fields
+                            .iter()
+                            .map(|f| f.trim().trim_start_matches('\u{feff}'))
+                            .collect();
+                        let ok = bad.is_none() && got == varta_ingest::CNT_HEADER;
+                        out.header = Some((
+                            line,
+                            (!ok).then(|| String::from_utf8_lossy(bytes).into_owned()),
+                        ));
+                        continue;
+                    }
+                    if let Some(why) = bad {
+                        out.errors.push((line, why));
+                        continue;
+                    }
+                    // Python's float(): surrounding whitespace allowed.
+                    let timestamp = match fields[6].trim().parse::<f64>() {
+                        Ok(t) if t.is_finite() => t,
+                        _ => {
+                            out.errors.push((
+                                line,
+                                format!("timestamp {:?} is not a number of seconds", fields[6]),
+                            ));
+                            continue;
+                        }
+                    };
+                    out.rows.add(
+                        network,
+                        &PeerRow {
+                            message_id: fields[0],
+                            user_id: fields[1],
+                            repost_id: fields[3],
+                            reply_id: fields[4],
+                            message: fields[5],
+                            timestamp,
+                            urls: fields[7],
+                        },
+                    );
+                }
+                out
+            },
+        )
+        .collect()
+}
+
 #[derive(serde::Serialize)]
 struct ParitySummary {
     network: &'static str,
@@ -126,89 +251,73 @@ pub fn parity(
     let start = Instant::now();
     let name = input.display().to_string();
     let file = std::fs::File::open(input).with_context(|| format!("opening {name}"))?;
-    let mut lines = BoundedLines::csv(std::io::BufReader::with_capacity(1 << 20, file), max_record);
+    let mut blocks = CsvBlocks::new(file, max_record, 8 << 20);
     let mut builder = PeerNetworkBuilder::new(network);
-    let mut rdr = csv_core::Reader::new();
-    let (mut buf, mut ends) = (Vec::new(), Vec::new());
     let (mut rows, mut failed, mut header) = (0u64, 0u64, false);
-    while let Some(item) = lines
-        .next_item()
-        .with_context(|| format!("reading {name}"))?
-    {
-        let (line, bytes) = match item {
-            LineItem::Record { line, bytes } => (line, bytes),
-            LineItem::TooLong { line, len } => {
-                eprintln!(
-                    "error: {name}:{line}: {len} bytes, over the record limit of {max_record}"
-                );
-                failed += 1;
-                continue;
-            }
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let n = split_record(&mut rdr, &bytes, &mut buf, &mut ends);
-        let mut fields: [&str; 8] = [""; 8];
-        let mut bad = None;
-        if n != 8 {
-            bad = Some(format!("expected 8 fields, found {n}"));
-        } else {
-            let mut s = 0usize;
-            for (i, &e) in ends[..8].iter().enumerate() {
-                match std::str::from_utf8(&buf[s..e]) {
-                    Ok(f) => fields[i] = f,
-                    Err(_) => {
-                        bad = Some(format!("field {} is not valid UTF-8", i + 1));
-                        break;
+    // Rows of one block are split and hashed in parallel while the previous block's rows are
+    // added to the builder (which must see them in file order) and the next block is read.
+    let mut current: Option<(Block, Vec<Parsed>)> = None;
+    let mut next = blocks
+        .next_block()
+        .with_context(|| format!("reading {name}"))?;
+    loop {
+        // The header is the file's first record that is not blank.
+        let header_at = match &next {
+            Some(b) if !header => {
+                let at = b.items.iter().position(|item| match *item {
+                    BlockItem::Record { start, end, .. } => {
+                        !b.data[start..end].iter().all(u8::is_ascii_whitespace)
                     }
-                }
-                s = e;
+                    BlockItem::TooLong { .. } => false,
+                });
+                header = at.is_some();
+                at
             }
-        }
-        if !header {
-            header = true;
-            let got: Vec<&str> = fields
-                .iter()
-                .map(|f| f.trim().trim_start_matches('\u{feff}'))
-                .collect();
-            if bad.is_some() || got != varta_ingest::CNT_HEADER {
-                eprintln!(
-                    "error: {name}:{line}: expected the header {}, found {}",
-                    varta_ingest::CNT_HEADER.join(","),
-                    String::from_utf8_lossy(&bytes)
-                );
-                return Ok(2);
-            }
-            continue;
-        }
-        if let Some(why) = bad {
-            eprintln!("error: {name}:{line}: {why}");
-            failed += 1;
-            continue;
-        }
-        // Python's float(): surrounding whitespace allowed.
-        let timestamp = match fields[6].trim().parse::<f64>() {
-            Ok(t) if t.is_finite() => t,
-            _ => {
-                eprintln!(
-                    "error: {name}:{line}: timestamp {:?} is not a number of seconds",
-                    fields[6]
-                );
-                failed += 1;
-                continue;
-            }
+            _ => None,
         };
-        rows += 1;
-        builder.push(&PeerRow {
-            message_id: fields[0],
-            user_id: fields[1],
-            repost_id: fields[3],
-            reply_id: fields[4],
-            message: fields[5],
-            timestamp,
-            urls: fields[7],
-        });
+        let (parsed, applied) = rayon::join(
+            || {
+                let parsed = next.map(|b| {
+                    let p = parse_block(&b, network, header_at, max_record);
+                    (b, p)
+                });
+                let following = match parsed {
+                    Some(_) => blocks.next_block(),
+                    None => Ok(None),
+                };
+                (parsed, following)
+            },
+            || -> Result<(), u8> {
+                let Some((_, parsed)) = current.take() else {
+                    return Ok(());
+                };
+                for run in parsed {
+                    if let Some((line, Some(found))) = run.header {
+                        eprintln!(
+                            "error: {name}:{line}: expected the header {}, found {found}",
+                            varta_ingest::CNT_HEADER.join(","),
+                        );
+                        return Err(2);
+                    }
+                    for (line, why) in &run.errors {
+                        eprintln!("error: {name}:{line}: {why}");
+                    }
+                    failed += run.errors.len() as u64;
+                    rows += run.rows.len() as u64;
+                    builder.push_rows(run.rows);
+                }
+                Ok(())
+            },
+        );
+        if let Err(code) = applied {
+            return Ok(code);
+        }
+        let (parsed, following) = parsed;
+        let Some(p) = parsed else {
+            break;
+        };
+        current = Some(p);
+        next = following.with_context(|| format!("reading {name}"))?;
     }
     let read = start.elapsed().as_secs_f64();
     let t = Instant::now();

@@ -103,6 +103,126 @@ impl<R: BufRead> BoundedLines<R> {
     }
 }
 
+/// One record's place in a [`Block`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockItem {
+    /// `data[start..end]` is the record (terminator removed), starting on line `line`.
+    Record { line: u64, start: usize, end: usize },
+    /// A record longer than the cap, not stored.
+    TooLong { line: u64, len: u64 },
+}
+
+/// Complete records, a large block of bytes at a time.
+pub struct Block {
+    pub data: Vec<u8>,
+    pub items: Vec<BlockItem>,
+}
+
+/// CSV records in blocks of about `block` bytes: the same records, line numbers and length cap as
+/// [`BoundedLines::csv`], but without a copy per record, so that a caller can parse a block's
+/// records in parallel while the next block is read.
+pub struct CsvBlocks<R> {
+    inner: R,
+    max: usize,
+    block: usize,
+    /// The first line of the record being read.
+    line: u64,
+    /// The start of the record being read (its bytes so far), unless it is over the cap.
+    carry: Vec<u8>,
+    /// Scanning state within the record being read.
+    in_quotes: bool,
+    newlines: u64,
+    /// The record being read is over the cap: its length so far.
+    skipping: Option<u64>,
+    done: bool,
+}
+
+impl<R: std::io::Read> CsvBlocks<R> {
+    pub fn new(inner: R, max: usize, block: usize) -> Self {
+        CsvBlocks {
+            inner,
+            max,
+            block: block.max(1),
+            line: 1,
+            carry: Vec::new(),
+            in_quotes: false,
+            newlines: 0,
+            skipping: None,
+            done: false,
+        }
+    }
+
+    fn finish(&mut self, items: &mut Vec<BlockItem>, data: &[u8], start: usize, end: usize) {
+        let line = self.line;
+        self.line += self.newlines.max(1);
+        self.newlines = 0;
+        self.in_quotes = false;
+        let len = (end - start) as u64 + self.skipping.take().unwrap_or(0);
+        if len > self.max as u64 {
+            items.push(BlockItem::TooLong { line, len });
+            return;
+        }
+        let end = if end > start && data[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        };
+        items.push(BlockItem::Record { line, start, end });
+    }
+
+    /// The next block of records, `Ok(None)` at the end. A block may hold no records (one record
+    /// longer than a block is being read).
+    pub fn next_block(&mut self) -> std::io::Result<Option<Block>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut data = std::mem::take(&mut self.carry);
+        let scan_from = data.len();
+        data.resize(scan_from + self.block, 0);
+        let mut filled = scan_from;
+        while filled < data.len() {
+            match self.inner.read(&mut data[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let eof = filled < data.len();
+        data.truncate(filled);
+        let mut items = Vec::new();
+        let (mut start, mut i) = (0usize, scan_from);
+        while let Some(off) = memchr::memchr2(b'"', b'\n', &data[i..]) {
+            let j = i + off;
+            if data[j] == b'"' {
+                self.in_quotes = !self.in_quotes;
+            } else {
+                self.newlines += 1;
+                if !self.in_quotes {
+                    self.finish(&mut items, &data, start, j);
+                    start = j + 1;
+                }
+            }
+            i = j + 1;
+        }
+        let rest = data.len() - start;
+        if eof {
+            self.done = true;
+            if rest > 0 || self.skipping.is_some() {
+                let end = data.len();
+                self.finish(&mut items, &data, start, end);
+            }
+        } else if let Some(len) = self.skipping.as_mut() {
+            *len += rest as u64;
+        } else if rest > self.max {
+            self.skipping = Some(rest as u64);
+        } else {
+            self.carry = data[start..].to_vec();
+        }
+        Ok(Some(Block { data, items }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +243,45 @@ mod tests {
             });
         }
         out
+    }
+
+    fn blocks(input: &[u8], max: usize, block: usize) -> Vec<String> {
+        let mut r = CsvBlocks::new(input, max, block);
+        let mut out = vec![];
+        while let Some(b) = r.next_block().unwrap() {
+            for item in b.items {
+                out.push(match item {
+                    BlockItem::Record { line, start, end } => {
+                        format!("{line}:{}", String::from_utf8_lossy(&b.data[start..end]))
+                    }
+                    BlockItem::TooLong { line, len } => format!("{line}:too long {len}"),
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn blocks_split_like_bounded_lines() {
+        let input = b"a,\"x\ny\"\r\nlong long long\n\n\"q\nq\nq\nq\nq\nq\",1\nlast";
+        for block in [1, 2, 3, 5, 8, 64] {
+            assert_eq!(
+                blocks(input, 10, block),
+                all(input, 10, true),
+                "block {block}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn blocks_agree_with_bounded_lines(
+            input in proptest::collection::vec(proptest::sample::select(b"ab\"\n\r,".to_vec()), 0..200),
+            max in 0usize..20,
+            block in 1usize..40,
+        ) {
+            proptest::prop_assert_eq!(blocks(&input, max, block), all(&input, max, true));
+        }
     }
 
     #[test]

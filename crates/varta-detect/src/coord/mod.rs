@@ -61,12 +61,16 @@ impl Layout {
         identity: Option<&[u32]>,
         mut postings: Vec<(u128, u32)>,
     ) -> Layout {
-        postings.par_sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| posts.time[a.1 as usize].total_cmp(&posts.time[b.1 as usize]))
-                .then_with(|| a.1.cmp(&b.1))
-        });
-        postings.dedup();
+        // Sorting materialized (key, time, post) tuples, not postings that look their time up,
+        // keeps the comparisons out of main memory.
+        let mut sorted: Vec<(u128, u64, u32)> = postings
+            .par_iter()
+            .map(|&(k, p)| (k, ordered_bits(posts.time[p as usize]), p))
+            .collect();
+        drop(std::mem::take(&mut postings));
+        sorted.par_sort_unstable();
+        sorted.dedup();
+        postings = sorted.into_iter().map(|(k, _, p)| (k, p)).collect();
         let n = postings.len();
         let mut layout = Layout {
             post: Vec::with_capacity(n),
@@ -106,16 +110,26 @@ impl Layout {
         let (ks, ke) = (ks as usize, ke as usize);
         let t = self.time[p];
         let (lo_t, hi_t) = (t - window, t + window);
-        let lo = ks + self.time[ks..p].partition_point(|&x| x < lo_t);
-        let hi = p + self.time[p..ke].partition_point(|&x| x <= hi_t);
+        // Galloping outward from the posting itself: the cost grows with the window's occupancy,
+        // not with the key's length, and stays in the cache lines the caller reads next (a key
+        // like the toolkit's empty URL has hundreds of thousands of postings).
+        let lo = p - gallop_back(&self.time[ks..p], |x| x >= lo_t);
+        let hi = p + gallop(&self.time[p..ke], |x| x <= hi_t);
         lo..hi
     }
 
     /// Posting indices grouped by actor, then identity: each actor's run is one unit of work, and
     /// the postings of one identity are adjacent, so one stamp per identity counts it once.
     pub fn by_actor(&self) -> (Vec<u32>, Vec<Range<usize>>) {
-        let mut order: Vec<u32> = (0..self.post.len() as u32).collect();
-        order.par_sort_unstable_by_key(|&p| (self.actor[p as usize], self.ident[p as usize], p));
+        let mut keyed: Vec<(u64, u32)> = (0..self.post.len() as u32)
+            .into_par_iter()
+            .map(|p| {
+                let (a, i) = (self.actor[p as usize], self.ident[p as usize]);
+                ((u64::from(a) << 32) | u64::from(i), p)
+            })
+            .collect();
+        keyed.par_sort_unstable();
+        let order: Vec<u32> = keyed.into_iter().map(|(_, p)| p).collect();
         let mut runs = Vec::new();
         let mut s = 0usize;
         while s < order.len() {
@@ -129,6 +143,39 @@ impl Layout {
         }
         (order, runs)
     }
+}
+
+/// An f64's bits, mapped so that integer order is `f64::total_cmp` order.
+#[inline]
+fn ordered_bits(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+/// `s.partition_point(pred)`, probing 1, 2, 4, … elements from the front first.
+#[inline]
+fn gallop(s: &[f64], pred: impl Fn(f64) -> bool) -> usize {
+    let mut bound = 1;
+    while bound < s.len() && pred(s[bound]) {
+        bound *= 2;
+    }
+    let lo = bound / 2;
+    let hi = bound.min(s.len());
+    lo + s[lo..hi].partition_point(|&x| pred(x))
+}
+
+/// How many elements at the end of `s` satisfy `pred` (false, then true), probing from the back.
+#[inline]
+fn gallop_back(s: &[f64], pred: impl Fn(f64) -> bool) -> usize {
+    let n = s.len();
+    let mut bound = 1;
+    while bound < n && pred(s[n - 1 - bound]) {
+        bound *= 2;
+    }
+    let lo = bound / 2;
+    let hi = bound.min(n);
+    let seg = &s[n - hi..n - lo];
+    lo + (seg.len() - seg.partition_point(|&x| !pred(x)))
 }
 
 /// Per-thread scratch: a weight and a last-post stamp per actor, and the actors touched.
@@ -274,6 +321,23 @@ pub fn key_hash(kind: &str, value: &[u8]) -> u128 {
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        #[test]
+        fn galloping_finds_the_partition_point(
+            mut v in proptest::collection::vec(0u8..50, 0..300),
+            cut in 0u8..55,
+        ) {
+            v.sort_unstable();
+            let s: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+            let c = f64::from(cut);
+            proptest::prop_assert_eq!(super::gallop(&s, |x| x <= c), s.partition_point(|&x| x <= c));
+            proptest::prop_assert_eq!(
+                super::gallop_back(&s, |x| x >= c),
+                s.len() - s.partition_point(|&x| x < c)
+            );
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 
