@@ -287,9 +287,9 @@ pub fn parity(
                 };
                 (parsed, following)
             },
-            || -> Result<(), u8> {
-                let Some((_, parsed)) = current.take() else {
-                    return Ok(());
+            || -> Result<Option<Block>, u8> {
+                let Some((block, parsed)) = current.take() else {
+                    return Ok(None);
                 };
                 for run in parsed {
                     if let Some((line, Some(found))) = run.header {
@@ -306,11 +306,13 @@ pub fn parity(
                     rows += run.rows.len() as u64;
                     builder.push_rows(run.rows);
                 }
-                Ok(())
+                Ok(Some(block))
             },
         );
-        if let Err(code) = applied {
-            return Ok(code);
+        match applied {
+            Err(code) => return Ok(code),
+            Ok(Some(done)) => blocks.recycle(done),
+            Ok(None) => {}
         }
         let (parsed, following) = parsed;
         let Some(p) = parsed else {

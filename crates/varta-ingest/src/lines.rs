@@ -135,6 +135,8 @@ pub struct CsvBlocks<R> {
     /// The record being read is over the cap: its length so far.
     skipping: Option<u64>,
     done: bool,
+    /// A finished block's buffer, reused so that each block does not fault in fresh pages.
+    spare: Vec<u8>,
 }
 
 impl<R: std::io::Read> CsvBlocks<R> {
@@ -149,7 +151,13 @@ impl<R: std::io::Read> CsvBlocks<R> {
             newlines: 0,
             skipping: None,
             done: false,
+            spare: Vec::new(),
         }
+    }
+
+    /// Hands a block that is no longer needed back, to be filled again.
+    pub fn recycle(&mut self, block: Block) {
+        self.spare = block.data;
     }
 
     fn finish(&mut self, items: &mut Vec<BlockItem>, data: &[u8], start: usize, end: usize) {
@@ -176,7 +184,10 @@ impl<R: std::io::Read> CsvBlocks<R> {
         if self.done {
             return Ok(None);
         }
-        let mut data = std::mem::take(&mut self.carry);
+        let mut data = std::mem::take(&mut self.spare);
+        data.clear();
+        data.extend_from_slice(&self.carry);
+        self.carry.clear();
         let scan_from = data.len();
         data.resize(scan_from + self.block, 0);
         let mut filled = scan_from;
@@ -217,7 +228,7 @@ impl<R: std::io::Read> CsvBlocks<R> {
         } else if rest > self.max {
             self.skipping = Some(rest as u64);
         } else {
-            self.carry = data[start..].to_vec();
+            self.carry.extend_from_slice(&data[start..]);
         }
         Ok(Some(Block { data, items }))
     }
@@ -249,7 +260,7 @@ mod tests {
         let mut r = CsvBlocks::new(input, max, block);
         let mut out = vec![];
         while let Some(b) = r.next_block().unwrap() {
-            for item in b.items {
+            for &item in &b.items {
                 out.push(match item {
                     BlockItem::Record { line, start, end } => {
                         format!("{line}:{}", String::from_utf8_lossy(&b.data[start..end]))
@@ -257,6 +268,7 @@ mod tests {
                     BlockItem::TooLong { line, len } => format!("{line}:too long {len}"),
                 });
             }
+            r.recycle(b);
         }
         out
     }
