@@ -313,3 +313,42 @@ fn x_accounts_retweeting_together() {
         "{report}"
     );
 }
+
+/// A file is mapped; a pipe is read in blocks. Both give the toolkit's rows.
+#[test]
+fn parity_from_a_pipe_reads_in_blocks_with_the_same_rows() {
+    use std::io::Write;
+    let input = std::fs::read(data("coord-sample.csv")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "coord",
+            "/dev/stdin",
+            "--parity",
+            "--network",
+            "co_link",
+            "--window",
+            "60",
+            "--min-weight",
+            "2",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let peer = std::fs::read_to_string(data("coord-sample.co_link.w60.peer.csv")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), peer);
+}

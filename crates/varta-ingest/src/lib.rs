@@ -15,7 +15,7 @@ mod mapping;
 pub use builder::DocBuilder;
 pub use formats::{CNT_HEADER, detect_format};
 pub use input::{IngestOptions, extract_pages, ingest_paths, page_document, read_file};
-pub use lines::{Block, BlockItem, BoundedLines, CsvBlocks, Item as LineItem};
+pub use lines::{Block, BlockItem, BoundedLines, CsvBlocks, CsvSlices, Item as LineItem};
 pub use mapping::FieldMap;
 
 use serde::Serialize;

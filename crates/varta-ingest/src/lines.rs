@@ -234,6 +234,85 @@ impl<R: std::io::Read> CsvBlocks<R> {
     }
 }
 
+/// The same records as [`CsvBlocks`], from bytes already in memory (a mapped file): items of
+/// about `block` bytes at a time, with offsets into the whole input, and no copy.
+pub struct CsvSlices<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line: u64,
+    max: usize,
+    block: usize,
+}
+
+impl<'a> CsvSlices<'a> {
+    pub fn new(data: &'a [u8], max: usize, block: usize) -> Self {
+        CsvSlices {
+            data,
+            pos: 0,
+            line: 1,
+            max,
+            block: block.max(1),
+        }
+    }
+
+    /// The next records, `None` at the end.
+    pub fn next_items(&mut self) -> Option<Vec<BlockItem>> {
+        let data = self.data;
+        if self.pos >= data.len() {
+            return None;
+        }
+        let stop = self.pos + self.block;
+        let mut items = Vec::new();
+        let (mut start, mut i, mut in_quotes, mut newlines) = (self.pos, self.pos, false, 0u64);
+        let mut finish = |items: &mut Vec<BlockItem>, start: usize, end: usize, newlines: u64| {
+            let line = self.line;
+            self.line += newlines.max(1);
+            if end - start > self.max {
+                items.push(BlockItem::TooLong {
+                    line,
+                    len: (end - start) as u64,
+                });
+            } else {
+                let end = if end > start && data[end - 1] == b'\r' {
+                    end - 1
+                } else {
+                    end
+                };
+                items.push(BlockItem::Record { line, start, end });
+            }
+        };
+        loop {
+            match memchr::memchr2(b'"', b'\n', &data[i..]) {
+                Some(off) => {
+                    let j = i + off;
+                    if data[j] == b'"' {
+                        in_quotes = !in_quotes;
+                    } else {
+                        newlines += 1;
+                        if !in_quotes {
+                            finish(&mut items, start, j, newlines);
+                            (start, newlines) = (j + 1, 0);
+                            if start >= stop {
+                                break;
+                            }
+                        }
+                    }
+                    i = j + 1;
+                }
+                None => {
+                    if start < data.len() {
+                        finish(&mut items, start, data.len(), newlines);
+                    }
+                    start = data.len();
+                    break;
+                }
+            }
+        }
+        self.pos = start;
+        Some(items)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +352,22 @@ mod tests {
         out
     }
 
+    fn slices(input: &[u8], max: usize, block: usize) -> Vec<String> {
+        let mut r = CsvSlices::new(input, max, block);
+        let mut out = vec![];
+        while let Some(items) = r.next_items() {
+            for item in items {
+                out.push(match item {
+                    BlockItem::Record { line, start, end } => {
+                        format!("{line}:{}", String::from_utf8_lossy(&input[start..end]))
+                    }
+                    BlockItem::TooLong { line, len } => format!("{line}:too long {len}"),
+                });
+            }
+        }
+        out
+    }
+
     #[test]
     fn blocks_split_like_bounded_lines() {
         let input = b"a,\"x\ny\"\r\nlong long long\n\n\"q\nq\nq\nq\nq\nq\",1\nlast";
@@ -293,6 +388,7 @@ mod tests {
             block in 1usize..40,
         ) {
             proptest::prop_assert_eq!(blocks(&input, max, block), all(&input, max, true));
+            proptest::prop_assert_eq!(slices(&input, max, block), all(&input, max, true));
         }
     }
 

@@ -178,18 +178,17 @@ fn gallop_back(s: &[f64], pred: impl Fn(f64) -> bool) -> usize {
     lo + (seg.len() - seg.partition_point(|&x| !pred(x)))
 }
 
-/// Per-thread scratch: a weight and a last-post stamp per actor, and the actors touched.
+/// Per-thread scratch: per actor, a last-post stamp and a weight side by side (one cache line
+/// per visit), and the actors touched.
 pub(crate) struct Scratch {
-    pub weight: Vec<u32>,
-    pub stamp: Vec<u32>,
+    pub slot: Vec<(u32, u32)>,
     pub touched: Vec<u32>,
 }
 
 impl Scratch {
     pub fn new(n_actors: usize) -> Scratch {
         Scratch {
-            weight: vec![0; n_actors],
-            stamp: vec![0; n_actors],
+            slot: vec![(0, 0); n_actors],
             touched: Vec::new(),
         }
     }
@@ -268,25 +267,21 @@ fn directed(
                         // Identities are numbered from 0; the stamp is identity + 1 so 0 means
                         // "none".
                         let stamp = layout.ident[p] + 1;
-                        let Scratch {
-                            weight,
-                            stamp: stamps,
-                            touched,
-                        } = &mut *s;
+                        let Scratch { slot, touched } = &mut *s;
                         neighbors(p, &mut |other| {
-                            let o = other as usize;
-                            if stamps[o] != stamp {
-                                stamps[o] = stamp;
-                                if weight[o] == 0 {
+                            let (st, w) = &mut slot[other as usize];
+                            if *st != stamp {
+                                *st = stamp;
+                                if *w == 0 {
                                     touched.push(other);
                                 }
-                                weight[o] += 1;
+                                *w += 1;
                             }
                         });
                     }
                     s.touched.sort_unstable();
                     for &other in &s.touched {
-                        let w = s.weight[other as usize];
+                        let w = s.slot[other as usize].1;
                         if w >= min_weight {
                             out.push(Edge {
                                 from: actor,
@@ -294,7 +289,7 @@ fn directed(
                                 weight: w,
                             });
                         }
-                        s.weight[other as usize] = 0;
+                        s.slot[other as usize].1 = 0;
                     }
                     s.touched.clear();
                 }
