@@ -236,3 +236,52 @@ mod tests {
         );
     }
 }
+
+/// A claim a fact-checker has reviewed (debunked, or rated misleading): what incoming documents are
+/// matched against. Read from ClaimReview JSON-LD, Google Fact Check Tools JSON, EUvsDisinfo-style
+/// CSV, or added by hand.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Stable: from the review's URL, or (without one) from the claim's text and reviewer.
+    pub id: String,
+    /// The claim as reviewed (`claimReviewed`; EUvsDisinfo's title and summary).
+    pub text: String,
+    /// The reviewer's verdict as words (`reviewRating.alternateName`, `textualRating`): "False", …
+    pub rating: Option<String>,
+    /// The review (fact-check) page.
+    pub review_url: Option<String>,
+    /// Who reviewed it (`author.name`, `publisher.name`).
+    pub reviewer: Option<String>,
+    pub review_date: Option<DateTime<Utc>>,
+    /// Who made the claim (`itemReviewed.author.name`, `claimant`, EUvsDisinfo's outlets).
+    pub claimant: Option<String>,
+    pub claim_date: Option<DateTime<Utc>>,
+    /// Where the claim appeared (`itemReviewed.appearance[].url`).
+    pub appearances: Vec<String>,
+    /// Language codes the claim was seen in, the claim's own first when known.
+    pub languages: Vec<String>,
+    pub keywords: Vec<String>,
+    /// The reviewer's refutation (EUvsDisinfo's disproof).
+    pub disproof: Option<String>,
+    /// `claimreview`, `factcheck-tools`, `euvsdisinfo-csv`, `manual`.
+    pub origin: String,
+}
+
+impl Claim {
+    /// The id for a claim: its review URL when there is one (a fact-check page reviews one claim),
+    /// else its whitespace-normalized, lower-cased text and reviewer.
+    pub fn derive_id(review_url: Option<&str>, text: &str, reviewer: Option<&str>) -> String {
+        let h = match review_url.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => stable_hash(&["claim-url", url]),
+            None => {
+                let norm = text
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_lowercase();
+                stable_hash(&["claim-text", &norm, reviewer.unwrap_or("")])
+            }
+        };
+        format!("claim:{}", &h[..16])
+    }
+}

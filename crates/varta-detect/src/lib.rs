@@ -8,5 +8,6 @@
 //! their findings.
 
 pub mod campaigns;
+pub mod claims;
 pub mod coord;
 pub mod neardup;

@@ -138,6 +138,22 @@ impl Store for EmbeddedStore {
         self.db.findings(kind)
     }
 
+    fn put_claims(&mut self, claims: &[varta_core::Claim]) -> Result<usize> {
+        self.db.put_claims(claims)
+    }
+
+    fn claims(&self) -> Result<Vec<varta_core::Claim>> {
+        self.db.claims()
+    }
+
+    fn embeddings(&self, model: &str, owners: &[&str]) -> Result<Vec<Option<Vec<f32>>>> {
+        self.db.embeddings(model, owners)
+    }
+
+    fn put_embeddings(&mut self, model: &str, items: &[(&str, &[f32])]) -> Result<()> {
+        self.db.put_embeddings(model, items)
+    }
+
     fn get_actor(&self, id: &str) -> Result<Option<Actor>> {
         self.db.get_actor(id)
     }

@@ -37,9 +37,9 @@ const MAX_TOKEN_BYTES: usize = 200;
 /// Splits on the original text's word boundaries and emits each word's folded form, with offsets
 /// into the original, so that snippets highlight the right characters whatever folding did.
 #[derive(Clone, Default)]
-pub(crate) struct FoldingTokenizer;
+pub struct FoldingTokenizer;
 
-pub(crate) struct FoldingTokenStream {
+pub struct FoldingTokenStream {
     tokens: Vec<Token>,
     next: usize,
 }

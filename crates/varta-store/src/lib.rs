@@ -7,15 +7,16 @@
 //! outside [`sqlite`].
 
 mod embedded;
-mod index;
+pub mod index;
 pub mod sqlite;
 
 pub use embedded::{EmbeddedStore, StoreOptions};
+pub use index::FoldingTokenizer;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use varta_core::{Actor, Document, Finding};
+use varta_core::{Actor, Claim, Document, Finding};
 
 /// Errors of the store; each names the operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -126,4 +127,11 @@ pub trait Store {
     fn put_findings(&mut self, findings: &[Finding]) -> Result<()>;
     /// Stored findings of one kind (or all), best score first.
     fn findings(&self, kind: Option<&str>) -> Result<Vec<Finding>>;
+    /// Stores the claims whose ids are not stored yet; returns how many were new.
+    fn put_claims(&mut self, claims: &[Claim]) -> Result<usize>;
+    /// Every stored claim, in the order added.
+    fn claims(&self) -> Result<Vec<Claim>>;
+    /// Cached embeddings of `owners` (claim or document ids, with a prefix kind) under `model`.
+    fn embeddings(&self, model: &str, owners: &[&str]) -> Result<Vec<Option<Vec<f32>>>>;
+    fn put_embeddings(&mut self, model: &str, items: &[(&str, &[f32])]) -> Result<()>;
 }

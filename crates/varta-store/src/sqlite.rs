@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashMap;
 use std::path::Path;
-use varta_core::{Actor, Document, Finding, Format};
+use varta_core::{Actor, Claim, Document, Finding, Format};
 
 fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite { op, source }
@@ -65,6 +65,20 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL
     );
     CREATE INDEX findings_kind ON findings(kind, score);",
+    // 3: reviewed claims (the record as JSON in `body`) and cached text embeddings, by owner
+    // (a claim or document id) and model.
+    "CREATE TABLE claims (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+    );
+    CREATE TABLE embeddings (
+        owner TEXT NOT NULL,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (owner, model)
+    ) WITHOUT ROWID;",
 ];
 
 /// The current schema version this build writes.
@@ -407,6 +421,91 @@ impl Db {
             }
         }
         tx.commit().map_err(sql("commit findings"))
+    }
+
+    /// Stores the claims whose ids are new; returns how many were.
+    pub(crate) fn put_claims(&mut self, claims: &[Claim]) -> Result<usize> {
+        let tx = self.conn.transaction().map_err(sql("begin claims"))?;
+        let mut added = 0;
+        {
+            let mut st = tx
+                .prepare("INSERT OR IGNORE INTO claims (id, body, added_at) VALUES (?1, ?2, ?3)")
+                .map_err(sql("prepare claim insert"))?;
+            let now = Utc::now().timestamp();
+            for c in claims {
+                let body = serde_json::to_string(c).map_err(|e| StoreError::CorruptRow {
+                    id: c.id.clone(),
+                    column: "body",
+                    message: e.to_string(),
+                })?;
+                added += st
+                    .execute(params![c.id, body, now])
+                    .map_err(sql("insert claim"))?;
+            }
+        }
+        tx.commit().map_err(sql("commit claims"))?;
+        Ok(added)
+    }
+
+    /// Every stored claim, in the order added.
+    pub(crate) fn claims(&self) -> Result<Vec<Claim>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, body FROM claims ORDER BY seq")
+            .map_err(sql("prepare claims"))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(sql("read claims"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, body) = row.map_err(sql("read claims"))?;
+            out.push(
+                serde_json::from_str(&body).map_err(|e| StoreError::CorruptRow {
+                    id,
+                    column: "body",
+                    message: e.to_string(),
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Cached embeddings of `owners` under `model`, where present.
+    pub(crate) fn embeddings(&self, model: &str, owners: &[&str]) -> Result<Vec<Option<Vec<f32>>>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT vector FROM embeddings WHERE owner = ?1 AND model = ?2")
+            .map_err(sql("prepare embeddings"))?;
+        let mut out = Vec::with_capacity(owners.len());
+        for owner in owners {
+            let blob: Option<Vec<u8>> = st
+                .query_row(params![owner, model], |r| r.get(0))
+                .optional()
+                .map_err(sql("read embedding"))?;
+            out.push(blob.map(|b| {
+                b.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect()
+            }));
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn put_embeddings(&mut self, model: &str, items: &[(&str, &[f32])]) -> Result<()> {
+        let tx = self.conn.transaction().map_err(sql("begin embeddings"))?;
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO embeddings (owner, model, vector) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(sql("prepare embedding insert"))?;
+            for (owner, v) in items {
+                let blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                st.execute(params![owner, model, blob])
+                    .map_err(sql("insert embedding"))?;
+            }
+        }
+        tx.commit().map_err(sql("commit embeddings"))
     }
 
     /// Findings of a kind (all kinds when `None`), best score first.

@@ -1,0 +1,411 @@
+//! Which reviewed claim a text repeats.
+//!
+//! Two signals, fused:
+//! - *lexical*: words folded as search folds them, transliterated to Latin and cut to their first
+//!   five letters ("stems"), so that inflected forms, the Ukrainian and Russian spellings of a word
+//!   and transliterated names ("Зеленський", "Зеленский", "Zelensky") meet. BM25 through tantivy
+//!   over the claims' stems picks candidates; a candidate's lexical score is the share of its
+//!   stems' weight (idf over the claims) that the text contains.
+//! - *semantic*: cosine of multilingual embeddings (e5; the "query: " prefix on both sides, as the
+//!   model card advises for symmetric similarity), against every claim, since a translation
+//!   shares no words with its original.
+//!
+//! A text is worth embedding only if it shares some rare stem with a claim ([`ClaimMatcher::worth_embedding`]):
+//! names, places and numbers survive translation, and most posts in a stream share none.
+
+use std::collections::HashMap;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::{Index, IndexReader, TantivyDocument, Term};
+use varta_core::Claim;
+
+/// Embeds texts for similarity: unit vectors, one per text, comparable by dot product.
+pub trait Embedder: Sync {
+    /// Names the model and its version, for the embedding cache.
+    fn model_id(&self) -> &str;
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    #[error("claims index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("embedding: {0}")]
+    Embed(String),
+}
+
+/// How scores become verdicts. The defaults are tuned on the dev queries of
+/// `crates/varta-cli/tests/data/claims` (see README "Debunked claims").
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Params {
+    /// Fused score at which a claim is suggested to the analyst.
+    pub suggest: f32,
+    /// Fused score at which a text is taken to repeat the claim.
+    pub matched: f32,
+    /// Weight of the lexical score added to the cosine.
+    pub lexical_weight: f32,
+    /// Lexical candidates fetched per text.
+    pub candidates: usize,
+    /// A text whose best lexical score is below this is not embedded (it cannot match).
+    pub embed_gate: f32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            suggest: 0.80,
+            matched: 0.86,
+            lexical_weight: 0.15,
+            candidates: 20,
+            embed_gate: 0.05,
+        }
+    }
+}
+
+/// One claim a text may repeat.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ClaimMatch {
+    /// Index into [`ClaimMatcher::claims`].
+    pub claim: usize,
+    pub score: f32,
+    pub lexical: f32,
+    pub semantic: Option<f32>,
+    /// The claim's stems found in the text, rarest first.
+    pub shared: Vec<String>,
+}
+
+/// Folded, transliterated, cut words of a text: the lexical signal's units.
+pub fn stems(text: &str) -> Vec<String> {
+    let folded = varta_text::fold::fold(text);
+    let mut out = Vec::new();
+    for (_, w) in varta_text::fold::tokens(&folded) {
+        let mut t = String::with_capacity(w.len());
+        for c in w.chars() {
+            translit(c, &mut t);
+        }
+        let is_number = t.chars().all(|c| c.is_ascii_digit());
+        if t.chars().count() < 3 && !is_number {
+            continue;
+        }
+        let cut: String = if is_number {
+            t
+        } else {
+            t.chars().take(5).collect()
+        };
+        out.push(cut);
+    }
+    out
+}
+
+/// One letter in a Latin spelling shared by Ukrainian, Russian and English forms of a word: the
+/// two Cyrillic spellings of a name must meet, and meet its English transliteration more often
+/// than not (`и`, `і`, `ї`, `й`, `ы`, Latin `y` and `j` all become `i`).
+fn translit(c: char, out: &mut String) {
+    let s = match c {
+        'а' => "a",
+        'б' => "b",
+        'в' | 'w' => "v",
+        'г' | 'ґ' => "g",
+        'д' => "d",
+        'е' | 'є' | 'э' | 'ё' => "e",
+        'ж' => "zh",
+        'з' => "z",
+        'и' | 'і' | 'ї' | 'й' | 'ы' | 'y' | 'j' => "i",
+        'к' | 'q' => "k",
+        'л' => "l",
+        'м' => "m",
+        'н' => "n",
+        'о' => "o",
+        'п' => "p",
+        'р' => "r",
+        'с' => "s",
+        'т' => "t",
+        'у' => "u",
+        'ф' => "f",
+        'х' => "h",
+        'ц' => "c",
+        'ч' => "ch",
+        'ш' | 'щ' => "sh",
+        'ъ' | 'ь' | '\'' => "",
+        'ю' => "iu",
+        'я' => "ia",
+        _ => {
+            out.push(c);
+            return;
+        }
+    };
+    out.push_str(s);
+}
+
+/// The claims, indexed for matching.
+pub struct ClaimMatcher {
+    claims: Vec<Claim>,
+    reader: IndexReader,
+    stems_field: Field,
+    ord_field: Field,
+    /// Per claim: its distinct stems with their idf, and their total.
+    weights: Vec<(Vec<(String, f32)>, f32)>,
+    idf: HashMap<String, f32>,
+    vectors: Option<Vec<Vec<f32>>>,
+}
+
+impl ClaimMatcher {
+    pub fn new(claims: Vec<Claim>) -> Result<ClaimMatcher, MatchError> {
+        let mut schema = Schema::builder();
+        let stems_field = schema.add_text_field(
+            "stems",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("whitespace")
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        );
+        let ord_field = schema.add_u64_field("ord", INDEXED | STORED);
+        let index = Index::create_in_ram(schema.build());
+        let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
+        let texts: Vec<Vec<String>> = claims.iter().map(|c| stems(&claim_text(c))).collect();
+        let mut df: HashMap<String, u32> = HashMap::new();
+        for s in &texts {
+            let mut distinct: Vec<&String> = s.iter().collect();
+            distinct.sort();
+            distinct.dedup();
+            for t in distinct {
+                *df.entry(t.clone()).or_default() += 1;
+            }
+        }
+        let n = claims.len().max(1) as f32;
+        let idf: HashMap<String, f32> = df
+            .into_iter()
+            .map(|(t, d)| (t, (1.0 + (n - d as f32 + 0.5) / (d as f32 + 0.5)).ln()))
+            .collect();
+        let mut weights = Vec::with_capacity(texts.len());
+        for (i, s) in texts.iter().enumerate() {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(stems_field, s.join(" "));
+            doc.add_u64(ord_field, i as u64);
+            writer.add_document(doc)?;
+            let mut distinct: Vec<(String, f32)> = s
+                .iter()
+                .map(|t| (t.clone(), idf.get(t).copied().unwrap_or(0.0)))
+                .collect();
+            distinct.sort_by(|a, b| a.0.cmp(&b.0));
+            distinct.dedup_by(|a, b| a.0 == b.0);
+            let total = distinct.iter().map(|(_, w)| w).sum::<f32>();
+            weights.push((distinct, total));
+        }
+        writer.commit()?;
+        let reader = index.reader()?;
+        Ok(ClaimMatcher {
+            claims,
+            reader,
+            stems_field,
+            ord_field,
+            weights,
+            idf,
+            vectors: None,
+        })
+    }
+
+    pub fn claims(&self) -> &[Claim] {
+        &self.claims
+    }
+
+    /// The claims' embeddings, in claim order (from [`claim_text`]).
+    pub fn set_vectors(&mut self, vectors: Vec<Vec<f32>>) {
+        self.vectors = (vectors.len() == self.claims.len()).then_some(vectors);
+    }
+
+    pub fn has_vectors(&self) -> bool {
+        self.vectors.is_some()
+    }
+
+    /// Lexical candidates for a text: (claim, lexical score, shared stems), best first.
+    pub fn lexical(
+        &self,
+        text: &str,
+        k: usize,
+    ) -> Result<Vec<(usize, f32, Vec<String>)>, MatchError> {
+        let mut mine = stems(text);
+        mine.sort();
+        mine.dedup();
+        // Rare stems first: a long post's query keeps the ones that discriminate.
+        mine.sort_by(|a, b| {
+            let (x, y) = (
+                self.idf.get(a).copied().unwrap_or(0.0),
+                self.idf.get(b).copied().unwrap_or(0.0),
+            );
+            y.total_cmp(&x).then_with(|| a.cmp(b))
+        });
+        mine.retain(|t| self.idf.contains_key(t));
+        mine.truncate(64);
+        if mine.is_empty() {
+            return Ok(Vec::new());
+        }
+        let clauses: Vec<(Occur, Box<dyn Query>)> = mine
+            .iter()
+            .map(|t| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(self.stems_field, t),
+                    IndexRecordOption::WithFreqs,
+                ));
+                (Occur::Should, q)
+            })
+            .collect();
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(k.max(1)).order_by_score())?;
+        let set: std::collections::HashSet<&str> = mine.iter().map(String::as_str).collect();
+        let mut out = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let Some(i) = doc.get_first(self.ord_field).and_then(|v| v.as_u64()) else {
+                continue;
+            };
+            let i = i as usize;
+            let Some((terms, total)) = self.weights.get(i) else {
+                continue;
+            };
+            let mut shared: Vec<(String, f32)> = terms
+                .iter()
+                .filter(|(t, _)| set.contains(t.as_str()))
+                .cloned()
+                .collect();
+            let got: f32 = shared.iter().map(|(_, w)| w).sum();
+            shared.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let lex = if *total > 0.0 { got / total } else { 0.0 };
+            out.push((i, lex, shared.into_iter().map(|(t, _)| t).collect()));
+        }
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    /// Whether embedding `text` can change its verdict: it shares rare stems with some claim.
+    pub fn worth_embedding(&self, text: &str, params: &Params) -> Result<bool, MatchError> {
+        Ok(self
+            .lexical(text, 1)?
+            .first()
+            .is_some_and(|(_, lex, _)| *lex >= params.embed_gate))
+    }
+
+    /// The best claims for a text, fused score first; `vector` is the text's embedding, if any.
+    pub fn rank(
+        &self,
+        text: &str,
+        vector: Option<&[f32]>,
+        params: &Params,
+        k: usize,
+    ) -> Result<Vec<ClaimMatch>, MatchError> {
+        let lexical = self.lexical(text, params.candidates)?;
+        let mut by_claim: HashMap<usize, (f32, Vec<String>)> =
+            lexical.into_iter().map(|(i, l, s)| (i, (l, s))).collect();
+        let mut out: Vec<ClaimMatch> = match (vector, &self.vectors) {
+            (Some(v), Some(claims)) => claims
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let cos = dot(v, c);
+                    let (lex, shared) = by_claim.remove(&i).unwrap_or_default();
+                    ClaimMatch {
+                        claim: i,
+                        score: cos + params.lexical_weight * lex,
+                        lexical: lex,
+                        semantic: Some(cos),
+                        shared,
+                    }
+                })
+                .collect(),
+            _ => by_claim
+                .into_iter()
+                .map(|(i, (lex, shared))| ClaimMatch {
+                    claim: i,
+                    score: lex,
+                    lexical: lex,
+                    semantic: None,
+                    shared,
+                })
+                .collect(),
+        };
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.claim.cmp(&b.claim))
+        });
+        out.truncate(k);
+        Ok(out)
+    }
+}
+
+/// What of a claim is indexed and embedded: its text and keywords.
+pub fn claim_text(c: &Claim) -> String {
+    if c.keywords.is_empty() {
+        c.text.clone()
+    } else {
+        format!("{} {}", c.text, c.keywords.join(" "))
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(text: &str) -> Claim {
+        Claim {
+            id: Claim::derive_id(None, text, None),
+            text: text.into(),
+            rating: None,
+            review_url: None,
+            reviewer: None,
+            review_date: None,
+            claimant: None,
+            claim_date: None,
+            appearances: vec![],
+            languages: vec![],
+            keywords: vec![],
+            disproof: None,
+            origin: "manual".into(),
+        }
+    }
+
+    #[test]
+    fn stems_meet_across_spellings() {
+        let uk = stems("Зеленський продав землі");
+        let ru = stems("Зеленский продал земли");
+        let en = stems("Zelensky sold the land");
+        assert_eq!(uk[0], ru[0]);
+        assert_eq!(uk[0], en[0]);
+        assert_eq!(stems("НАТО")[0], stems("NATO")[0]);
+        assert_eq!(stems("60 мільярдів")[0], "60");
+    }
+
+    #[test]
+    fn lexical_finds_the_claim_a_reworded_text_repeats() {
+        let m = ClaimMatcher::new(vec![
+            claim("Біолабораторії США в Україні створюють біологічну зброю"),
+            claim("Зеленський купив віллу в Єгипті за гроші допомоги"),
+            claim("Вакцини Pfizer змінюють ДНК людини"),
+        ])
+        .unwrap();
+        let got = m
+            .rank(
+                "Американские биолаборатории в Украине создают биологическое оружие!",
+                None,
+                &Params::default(),
+                3,
+            )
+            .unwrap();
+        assert_eq!(got[0].claim, 0);
+        assert!(got[0].lexical >= 0.4, "{got:?}");
+        assert!(
+            m.rank("Погода на завтра: дощ", None, &Params::default(), 3)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
