@@ -198,7 +198,7 @@ fn read_json(text: &str) -> Result<Imported, ImportError> {
         Ok(c) => out.claims.push(c),
         Err(message) => out.errors.push(RecordError {
             record: at,
-            message: message.into(),
+            message,
         }),
     };
     match &root {
