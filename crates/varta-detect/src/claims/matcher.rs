@@ -65,6 +65,17 @@ impl Default for Params {
     }
 }
 
+impl Params {
+    /// Thresholds for the lexical score alone (no embedding model).
+    pub fn lexical() -> Params {
+        Params {
+            suggest: 0.45,
+            matched: 0.6,
+            ..Params::default()
+        }
+    }
+}
+
 /// One claim a text may repeat.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ClaimMatch {

@@ -1,0 +1,580 @@
+//! `varta claims …` and `varta detect claims`: the reviewed-claims database, matching texts and
+//! stored documents against it, and measuring the matcher on a labelled set.
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+use varta_core::{Claim, Finding, stable_hash};
+use varta_detect::claims::import::read_claims;
+use varta_detect::claims::matcher::{ClaimMatch, ClaimMatcher, Embedder, Params, claim_text};
+use varta_store::Store;
+
+/// The prefix under which a claim's embedding is cached (documents use their own id).
+fn claim_owner(c: &Claim) -> String {
+    format!("{}#claim", c.id)
+}
+
+/// Reads claims files into the store. Exit 1 when nothing could be read.
+pub fn import(
+    store: &mut impl Store,
+    files: &[std::path::PathBuf],
+    json: bool,
+    out: &mut impl Write,
+) -> Result<u8> {
+    let (mut read, mut added, mut failed) = (0usize, 0usize, 0usize);
+    let mut errors = Vec::new();
+    for f in files {
+        let name = f.display().to_string();
+        let bytes = match std::fs::read(f) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: {name}: {e}");
+                errors.push(
+                    serde_json::json!({"file": name, "record": null, "message": e.to_string()}),
+                );
+                failed += 1;
+                continue;
+            }
+        };
+        match read_claims(&bytes) {
+            Ok(got) => {
+                for e in &got.errors {
+                    eprintln!("error: {name}: {e}");
+                    errors.push(
+                        serde_json::json!({"file": name, "record": e.record, "message": e.message}),
+                    );
+                }
+                failed += got.errors.len();
+                read += got.claims.len();
+                added += store
+                    .put_claims(&got.claims)
+                    .with_context(|| format!("storing the claims of {name}"))?;
+            }
+            Err(e) => {
+                eprintln!("error: {name}: {e}");
+                errors.push(
+                    serde_json::json!({"file": name, "record": null, "message": e.to_string()}),
+                );
+                failed += 1;
+            }
+        }
+    }
+    if json {
+        errors.truncate(1000);
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"read": read, "added": added, "duplicates": read - added, "failed": failed, "errors": errors})
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{read} claims read, {added} new, {} already stored, {failed} records failed",
+            read - added
+        )?;
+    }
+    Ok(if read == 0 { 1 } else { 0 })
+}
+
+/// `claims add`: one claim by hand.
+#[allow(clippy::too_many_arguments)]
+pub fn add(
+    store: &mut impl Store,
+    text: &str,
+    rating: Option<String>,
+    url: Option<String>,
+    reviewer: Option<String>,
+    lang: Option<String>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<u8> {
+    let text = text.trim();
+    if text.is_empty() {
+        eprintln!("error: --text is empty");
+        return Ok(2);
+    }
+    let claim = Claim {
+        id: Claim::derive_id(url.as_deref(), text, reviewer.as_deref()),
+        text: text.to_string(),
+        rating,
+        review_url: url,
+        reviewer,
+        review_date: Some(Utc::now()),
+        claimant: None,
+        claim_date: None,
+        appearances: Vec::new(),
+        languages: lang.into_iter().collect(),
+        keywords: Vec::new(),
+        disproof: None,
+        origin: "manual".into(),
+    };
+    let added = store.put_claims(std::slice::from_ref(&claim))?;
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"id": claim.id, "added": added == 1})
+        )?;
+    } else if added == 1 {
+        writeln!(out, "added {}", claim.id)?;
+    } else {
+        writeln!(out, "{} is already stored", claim.id)?;
+    }
+    Ok(0)
+}
+
+pub fn list(store: &impl Store, json: bool, out: &mut impl Write) -> Result<u8> {
+    let claims = store.claims()?;
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&claims)?)?;
+        return Ok(0);
+    }
+    for c in &claims {
+        writeln!(
+            out,
+            "{}  [{}] {}{}",
+            c.id,
+            c.rating.as_deref().unwrap_or("?"),
+            short(&c.text, 100),
+            c.review_url
+                .as_deref()
+                .map(|u| format!("  <{u}>"))
+                .unwrap_or_default()
+        )?;
+    }
+    writeln!(out, "{} claims", claims.len())?;
+    Ok(0)
+}
+
+fn short(s: &str, n: usize) -> String {
+    let mut t: String = s.chars().take(n).collect();
+    if s.chars().count() > n {
+        t.push('…');
+    }
+    t
+}
+
+/// A matcher over `claims`, with their embeddings (from the store's cache, else computed and
+/// cached) when an embedder is given.
+fn matcher(
+    store: &mut impl Store,
+    claims: Vec<Claim>,
+    embedder: Option<&dyn Embedder>,
+) -> Result<ClaimMatcher> {
+    let texts: Vec<String> = claims.iter().map(claim_text).collect();
+    let owners: Vec<String> = claims.iter().map(claim_owner).collect();
+    let mut m = ClaimMatcher::new(claims)?;
+    if let Some(e) = embedder {
+        let refs: Vec<&str> = owners.iter().map(String::as_str).collect();
+        let cached = store.embeddings(e.model_id(), &refs)?;
+        let missing: Vec<usize> = (0..cached.len()).filter(|&i| cached[i].is_none()).collect();
+        let mut vectors = cached;
+        if !missing.is_empty() {
+            let todo: Vec<&str> = missing.iter().map(|&i| texts[i].as_str()).collect();
+            let got = e
+                .embed(&todo)
+                .map_err(|m| anyhow::anyhow!("embedding the claims: {m}"))?;
+            let items: Vec<(&str, &[f32])> = missing
+                .iter()
+                .zip(&got)
+                .map(|(&i, v)| (refs[i], v.as_slice()))
+                .collect();
+            store.put_embeddings(e.model_id(), &items)?;
+            for (&i, v) in missing.iter().zip(got) {
+                vectors[i] = Some(v);
+            }
+        }
+        m.set_vectors(vectors.into_iter().map(Option::unwrap_or_default).collect());
+    }
+    Ok(m)
+}
+
+fn match_json(m: &ClaimMatcher, x: &ClaimMatch, params: &Params) -> serde_json::Value {
+    let c = &m.claims()[x.claim];
+    serde_json::json!({
+        "claim": c.id,
+        "text": c.text,
+        "rating": c.rating,
+        "review_url": c.review_url,
+        "reviewer": c.reviewer,
+        "review_date": c.review_date,
+        "score": x.score,
+        "verdict": verdict(x.score, params),
+        "lexical": x.lexical,
+        "semantic": x.semantic,
+        "shared": x.shared,
+    })
+}
+
+fn verdict(score: f32, params: &Params) -> &'static str {
+    if score >= params.matched {
+        "match"
+    } else if score >= params.suggest {
+        "suggest"
+    } else {
+        "none"
+    }
+}
+
+/// `claims match TEXT`: the claims a text may repeat.
+pub fn match_text(
+    store: &mut impl Store,
+    text: &str,
+    embedder: Option<&dyn Embedder>,
+    params: &Params,
+    limit: usize,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<u8> {
+    let claims = store.claims()?;
+    if claims.is_empty() {
+        eprintln!("error: no claims stored; add some with `varta claims import FILE`");
+        return Ok(1);
+    }
+    let m = matcher(store, claims, embedder)?;
+    let vector = match embedder {
+        Some(e) => e
+            .embed(&[text])
+            .map_err(|m| anyhow::anyhow!("embedding the text: {m}"))?
+            .pop(),
+        None => None,
+    };
+    let ranked = m.rank(text, vector.as_deref(), params, limit)?;
+    if json {
+        let v: Vec<_> = ranked.iter().map(|x| match_json(&m, x, params)).collect();
+        writeln!(out, "{}", serde_json::Value::Array(v))?;
+        return Ok(0);
+    }
+    for x in &ranked {
+        let c = &m.claims()[x.claim];
+        writeln!(
+            out,
+            "{:.3} {:<7} {}  [{}] {}{}",
+            x.score,
+            verdict(x.score, params),
+            c.id,
+            c.rating.as_deref().unwrap_or("?"),
+            short(&c.text, 90),
+            c.review_url
+                .as_deref()
+                .map(|u| format!("  <{u}>"))
+                .unwrap_or_default()
+        )?;
+        writeln!(
+            out,
+            "      lexical {:.2}{}{}",
+            x.lexical,
+            x.semantic
+                .map(|s| format!(", cosine {s:.3}"))
+                .unwrap_or_default(),
+            if x.shared.is_empty() {
+                String::new()
+            } else {
+                format!(", shared: {}", x.shared.join(" "))
+            }
+        )?;
+    }
+    if ranked.is_empty() {
+        writeln!(out, "no claim shares anything with this text")?;
+    }
+    Ok(0)
+}
+
+/// `detect claims`: every stored document against every claim; matches and suggestions are
+/// stored as `claim-match` findings.
+pub fn detect(
+    store: &mut impl Store,
+    embedder: Option<&dyn Embedder>,
+    params: &Params,
+    since: Option<chrono::DateTime<Utc>>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<u8> {
+    let start = Instant::now();
+    let claims = store.claims()?;
+    if claims.is_empty() {
+        eprintln!("error: no claims stored; add some with `varta claims import FILE`");
+        return Ok(1);
+    }
+    let m = matcher(store, claims, embedder)?;
+    let mut docs = Vec::new();
+    store.for_each_document(since, &mut |d| {
+        docs.push(d);
+        Ok(())
+    })?;
+    // Embed only what can match, and what the cache lacks.
+    let mut vectors: Vec<Option<Vec<f32>>> = vec![None; docs.len()];
+    let mut embedded = 0usize;
+    if let Some(e) = embedder {
+        let want: Vec<usize> = (0..docs.len())
+            .filter(|&i| m.worth_embedding(&docs[i].text, params).unwrap_or(true))
+            .collect();
+        let owners: Vec<&str> = want.iter().map(|&i| docs[i].id.as_str()).collect();
+        let cached = store.embeddings(e.model_id(), &owners)?;
+        let mut todo = Vec::new();
+        for (k, &i) in want.iter().enumerate() {
+            match &cached[k] {
+                Some(v) => vectors[i] = Some(v.clone()),
+                None => todo.push(i),
+            }
+        }
+        for chunk in todo.chunks(256) {
+            let texts: Vec<&str> = chunk.iter().map(|&i| docs[i].text.as_str()).collect();
+            let got = e
+                .embed(&texts)
+                .map_err(|m| anyhow::anyhow!("embedding documents: {m}"))?;
+            let items: Vec<(&str, &[f32])> = chunk
+                .iter()
+                .zip(&got)
+                .map(|(&i, v)| (docs[i].id.as_str(), v.as_slice()))
+                .collect();
+            store.put_embeddings(e.model_id(), &items)?;
+            for (&i, v) in chunk.iter().zip(got) {
+                vectors[i] = Some(v);
+            }
+        }
+        embedded = want.len();
+    }
+    let mut findings = Vec::new();
+    let mut rows = Vec::new();
+    for (d, v) in docs.iter().zip(&vectors) {
+        let Some(best) = m.rank(&d.text, v.as_deref(), params, 1)?.into_iter().next() else {
+            continue;
+        };
+        if best.score < params.suggest {
+            continue;
+        }
+        let c = &m.claims()[best.claim];
+        let mut signals = Vec::new();
+        if best.lexical > 0.0 {
+            signals.push("lexical");
+        }
+        if best.semantic.is_some() {
+            signals.push("semantic");
+        }
+        let body = serde_json::json!({
+            "document": d.id,
+            "actor": d.actor_id,
+            "url": d.url,
+            "language": d.language,
+            "published_at": d.published_at,
+            "text": short(&d.text, 300),
+            "match": match_json(&m, &best, params),
+            "signals": signals,
+        });
+        rows.push(body.clone());
+        findings.push(Finding {
+            id: format!(
+                "claim-match:{}",
+                &stable_hash(&["claim-match", &d.id, &c.id])[..16]
+            ),
+            kind: "claim-match".into(),
+            detector: "varta-detect/claims 1".into(),
+            parameters: serde_json::to_value(params)?,
+            score: f64::from(best.score),
+            first_seen: d.published_at,
+            created_at: Utc::now(),
+            body,
+        });
+    }
+    store.put_findings(&findings)?;
+    if json {
+        writeln!(out, "{}", serde_json::Value::Array(rows))?;
+    } else {
+        writeln!(
+            out,
+            "{} documents against {} claims ({}), {} embedded, in {:.1} s: {} matches, {} suggestions",
+            docs.len(),
+            m.claims().len(),
+            if embedder.is_some() {
+                "lexical + semantic"
+            } else {
+                "lexical only"
+            },
+            embedded,
+            start.elapsed().as_secs_f64(),
+            findings
+                .iter()
+                .filter(|f| f.score >= f64::from(params.matched))
+                .count(),
+            findings
+                .iter()
+                .filter(|f| f.score < f64::from(params.matched))
+                .count(),
+        )?;
+        for r in &rows {
+            writeln!(
+                out,
+                "\n{} {:.3} {}  {}\n  repeats [{}] {}  <{}>",
+                r["match"]["verdict"].as_str().unwrap_or(""),
+                r["match"]["score"].as_f64().unwrap_or(0.0),
+                r["document"].as_str().unwrap_or(""),
+                short(r["text"].as_str().unwrap_or(""), 120),
+                r["match"]["rating"].as_str().unwrap_or("?"),
+                short(r["match"]["text"].as_str().unwrap_or(""), 120),
+                r["match"]["review_url"].as_str().unwrap_or(""),
+            )?;
+        }
+    }
+    Ok(0)
+}
+
+#[derive(serde::Deserialize)]
+struct Query {
+    text: String,
+    #[serde(default)]
+    lang: Option<String>,
+    claim_url: Option<String>,
+}
+
+/// `claims eval`: recall@1, recall@5, MRR over queries that repeat a claim, and the rate of
+/// false matches (a query whose best claim reaches the match threshold but is not its claim, or
+/// that repeats none) over all queries. The claims live in a temporary store.
+pub fn eval(
+    claims_file: &Path,
+    queries_file: &Path,
+    embedder: Option<&dyn Embedder>,
+    params: &Params,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<u8> {
+    let bytes =
+        std::fs::read(claims_file).with_context(|| format!("reading {}", claims_file.display()))?;
+    let got = read_claims(&bytes).with_context(|| format!("reading {}", claims_file.display()))?;
+    for e in &got.errors {
+        eprintln!("error: {}: {e}", claims_file.display());
+    }
+    let tmp = tempfile::tempdir().context("creating a temporary store")?;
+    let mut store = varta_store::EmbeddedStore::open(tmp.path(), Default::default())?;
+    store.put_claims(&got.claims)?;
+    let claims = store.claims()?;
+    let m = matcher(&mut store, claims, embedder)?;
+    let text = std::fs::read_to_string(queries_file)
+        .with_context(|| format!("reading {}", queries_file.display()))?;
+    let mut queries = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Query>(line) {
+            Ok(q) => queries.push(q),
+            Err(e) => eprintln!("error: {}:{}: {e}", queries_file.display(), i + 1),
+        }
+    }
+    let vectors: Vec<Option<Vec<f32>>> = match embedder {
+        Some(e) => {
+            let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+            e.embed(&texts)
+                .map_err(|m| anyhow::anyhow!("embedding the queries: {m}"))?
+                .into_iter()
+                .map(Some)
+                .collect()
+        }
+        None => vec![None; queries.len()],
+    };
+    #[derive(Default)]
+    struct Tally {
+        positives: usize,
+        at1: usize,
+        at5: usize,
+        rr: f64,
+        queries: usize,
+        false_matches: usize,
+    }
+    let mut all = Tally::default();
+    let mut by_lang: std::collections::BTreeMap<String, Tally> = Default::default();
+    for (q, v) in queries.iter().zip(&vectors) {
+        let ranked = m.rank(&q.text, v.as_deref(), params, 10)?;
+        let urls: Vec<Option<&str>> = ranked
+            .iter()
+            .map(|x| m.claims()[x.claim].review_url.as_deref())
+            .collect();
+        let lang = q.lang.clone().unwrap_or_else(|| "?".into());
+        for t in [&mut all, by_lang.entry(lang).or_default()] {
+            t.queries += 1;
+            let top_is_match = ranked.first().is_some_and(|x| x.score >= params.matched);
+            match q.claim_url.as_deref() {
+                Some(url) => {
+                    t.positives += 1;
+                    let pos = urls.iter().position(|u| *u == Some(url));
+                    if pos == Some(0) {
+                        t.at1 += 1;
+                    }
+                    if pos.is_some_and(|p| p < 5) {
+                        t.at5 += 1;
+                    }
+                    if let Some(p) = pos {
+                        t.rr += 1.0 / (p + 1) as f64;
+                    }
+                    if top_is_match && pos != Some(0) {
+                        t.false_matches += 1;
+                    }
+                }
+                None => {
+                    if top_is_match {
+                        t.false_matches += 1;
+                    }
+                }
+            }
+        }
+    }
+    let ratio = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
+    let summary = |t: &Tally| {
+        serde_json::json!({
+            "queries": t.queries,
+            "recall_at_1": ratio(t.at1 as f64, t.positives),
+            "recall_at_5": ratio(t.at5 as f64, t.positives),
+            "mrr": ratio(t.rr, t.positives),
+            "false_match_rate": ratio(t.false_matches as f64, t.queries),
+        })
+    };
+    if json {
+        writeln!(out, "{}", summary(&all))?;
+        return Ok(0);
+    }
+    writeln!(
+        out,
+        "{} claims, {} queries ({} repeat a claim), {}; suggest >= {}, match >= {}",
+        m.claims().len(),
+        all.queries,
+        all.positives,
+        if embedder.is_some() {
+            "lexical + semantic"
+        } else {
+            "lexical only"
+        },
+        params.suggest,
+        params.matched
+    )?;
+    writeln!(
+        out,
+        "| set | queries | recall@1 | recall@5 | MRR | false-match rate |"
+    )?;
+    writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |")?;
+    for (name, t) in std::iter::once(("all".to_string(), &all))
+        .chain(by_lang.iter().map(|(k, v)| (k.clone(), v)))
+    {
+        let s = summary(t);
+        writeln!(
+            out,
+            "| {name} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            t.queries,
+            s["recall_at_1"].as_f64().unwrap_or(0.0),
+            s["recall_at_5"].as_f64().unwrap_or(0.0),
+            s["mrr"].as_f64().unwrap_or(0.0),
+            s["false_match_rate"].as_f64().unwrap_or(0.0),
+        )?;
+    }
+    Ok(0)
+}
+
+/// The e5 embedder, or `None` (with a note on stderr) when no model file is found.
+pub fn load_embedder(model: Option<&Path>) -> Result<Option<Box<dyn Embedder>>> {
+    let _ = model;
+    eprintln!(
+        "note: semantic matching is off: the e5 model is not available in this build; matching lexically"
+    );
+    Ok(None)
+}
