@@ -2,7 +2,7 @@
 # Varta's main job on the bundled sample data, with the embedded store: ingest every example
 # (all eight formats), print the collection's stats, run a sample search, find the copy-paste
 # campaigns planted in the samples and the coordinated groups in the store and in a post dump (with a
-# Gephi file of them).
+# Gephi file of them), and the documents that repeat debunked claims.
 # Data goes to $VARTA_DATA_DIR, else ./varta-data. Running it again adds nothing (all duplicates).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,3 +27,7 @@ echo "== varta detect coordination   (accounts sharing the same things within se
 echo
 echo "== varta coord crates/varta-cli/tests/data/coord-sample.csv --gexf \$VARTA_DATA_DIR/coord-sample.gexf"
 "$varta" coord crates/varta-cli/tests/data/coord-sample.csv --gexf "$VARTA_DATA_DIR/coord-sample.gexf" | head -n 14
+echo
+echo "== varta claims import crates/varta-cli/tests/data/claims-sample.json; varta detect claims   (documents repeating debunked claims)"
+"$varta" claims import crates/varta-cli/tests/data/claims-sample.json
+"$varta" detect claims --lexical-only | head -n 12
