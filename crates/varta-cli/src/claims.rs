@@ -205,6 +205,7 @@ fn match_json(m: &ClaimMatcher, x: &ClaimMatch, params: &Params) -> serde_json::
         "lexical": x.lexical,
         "semantic": x.semantic,
         "shared": x.shared,
+        "refutes": x.refutes,
     })
 }
 

@@ -51,6 +51,9 @@ pub struct Params {
     pub candidates: usize,
     /// A text whose best lexical score is below this is not embedded (it cannot match).
     pub embed_gate: f32,
+    /// Subtracted from the score of a text that reads as a refutation ("спростували", "debunked",
+    /// "не соответствует действительности"): a fact-check quoting the claim is not a repeat.
+    pub refutation_penalty: f32,
 }
 
 impl Default for Params {
@@ -61,6 +64,7 @@ impl Default for Params {
             lexical_weight: 0.15,
             candidates: 20,
             embed_gate: 0.05,
+            refutation_penalty: 0.15,
         }
     }
 }
@@ -86,6 +90,37 @@ pub struct ClaimMatch {
     pub semantic: Option<f32>,
     /// The claim's stems found in the text, rarest first.
     pub shared: Vec<String>,
+    /// Words that make the text read as a refutation of what it quotes.
+    pub refutes: Vec<String>,
+}
+
+/// Stems of words with which fact-checkers and officials refute a claim. Propaganda calls things
+/// "fake" too, so only verbs and phrases of refutation count.
+const REFUTATION: &[&str] = &[
+    "spros",       // спростували, спростування
+    "oprov",       // опровергли, опровержение
+    "debun",       // debunked
+    "factc",       // factcheck
+    "fact chec",   // fact-check
+    "faktc",       // фактчек
+    "vidpo diisn", // не відповідає дійсності
+    "sootv deist", // не соответствует действительности
+    "nemae pidtv", // немає підтверджень
+    "net podtv",   // нет подтверждений
+];
+
+/// The refutation markers a text contains (each a sequence of stem prefixes).
+pub fn refutation_markers(text: &str) -> Vec<String> {
+    let st = stems(text);
+    REFUTATION
+        .iter()
+        .filter(|m| {
+            let parts: Vec<&str> = m.split(' ').collect();
+            st.windows(parts.len())
+                .any(|w| w.iter().zip(&parts).all(|(s, p)| s.starts_with(p)))
+        })
+        .map(|m| m.to_string())
+        .collect()
 }
 
 /// Folded, transliterated, cut words of a text: the lexical signal's units.
@@ -310,6 +345,12 @@ impl ClaimMatcher {
         k: usize,
     ) -> Result<Vec<ClaimMatch>, MatchError> {
         let lexical = self.lexical(text, params.candidates)?;
+        let refutes = refutation_markers(text);
+        let penalty = if refutes.is_empty() {
+            0.0
+        } else {
+            params.refutation_penalty
+        };
         let mut by_claim: HashMap<usize, (f32, Vec<String>)> =
             lexical.into_iter().map(|(i, l, s)| (i, (l, s))).collect();
         let mut out: Vec<ClaimMatch> = match (vector, &self.vectors) {
@@ -321,10 +362,11 @@ impl ClaimMatcher {
                     let (lex, shared) = by_claim.remove(&i).unwrap_or_default();
                     ClaimMatch {
                         claim: i,
-                        score: cos + params.lexical_weight * lex,
+                        score: cos + params.lexical_weight * lex - penalty,
                         lexical: lex,
                         semantic: Some(cos),
                         shared,
+                        refutes: refutes.clone(),
                     }
                 })
                 .collect(),
@@ -332,10 +374,11 @@ impl ClaimMatcher {
                 .into_iter()
                 .map(|(i, (lex, shared))| ClaimMatch {
                     claim: i,
-                    score: lex,
+                    score: lex - penalty,
                     lexical: lex,
                     semantic: None,
                     shared,
+                    refutes: refutes.clone(),
                 })
                 .collect(),
         };
@@ -382,6 +425,23 @@ mod tests {
             disproof: None,
             origin: "manual".into(),
         }
+    }
+
+    #[test]
+    fn refutations_are_recognized() {
+        assert_eq!(
+            refutation_markers("В «Укренерго» спростували фейк про графіки"),
+            ["spros"]
+        );
+        assert_eq!(
+            refutation_markers("Это не соответствует действительности, заявили в министерстве"),
+            ["sootv deist"]
+        );
+        assert_eq!(
+            refutation_markers("Fact-checkers debunked the claim"),
+            ["debun", "fact chec"]
+        );
+        assert!(refutation_markers("Западные фейки о России").is_empty());
     }
 
     #[test]
