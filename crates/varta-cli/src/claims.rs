@@ -572,10 +572,11 @@ pub fn eval(
 }
 
 /// The e5 embedder, or `None` (with a note on stderr) when no model file is found.
-pub fn load_embedder(model: Option<&Path>) -> Result<Option<Box<dyn Embedder>>> {
-    let _ = model;
+pub fn load_embedder(model: Option<&Path>, data_dir: &Path) -> Result<Option<Box<dyn Embedder>>> {
+    let found = crate::models::find_model(model, data_dir);
     eprintln!(
-        "note: semantic matching is off: the e5 model is not available in this build; matching lexically"
+        "note: semantic matching is off ({}): this build has no e5 engine yet; matching lexically",
+        found.map_or("no model file".to_string(), |p| p.display().to_string())
     );
     Ok(None)
 }

