@@ -1,0 +1,498 @@
+//! The arithmetic of the encoder: 4-bit weights times 8-bit activations, and the float
+//! functions around it (layer norm, GELU, softmax's exponential).
+//!
+//! Weights keep the reference's quantization (Q4_0: 32 weights share an f16 scale) and
+//! activations are quantized as the reference quantizes them (Q8_0: 32 values share a scale
+//! `max|x| / 127`, rounded to nearest even), so the integer products are the reference's and
+//! only the order of float additions differs. What differs is the layout: at load every weight
+//! matrix is unpacked once into groups of 8 output rows, interleaved 4 bytes per row, so that one
+//! broadcast of 4 activation bytes times one 32-byte load of weights gives 4 products for each
+//! of 8 rows (`maddubs`), eight of those add up in 16 bits without overflow (|q| ≤ 15,
+//! |a| ≤ 128: 8 · 2 · 15 · 128 < 2¹⁵), and a block's 8 row sums leave in one vector. The
+//! reference instead reduces each row horizontally per block; this does a third of its vector
+//! work per product. The AVX2 kernel is chosen at run time; the portable one computes the same
+//! integers and is tested against it.
+
+use crate::model::{Q4_BLOCK, QK, f16_to_f32};
+
+/// A weight matrix `[nout, nin]` unpacked for the kernels, with its bias.
+pub struct PackedMatrix {
+    pub nout: usize,
+    pub nin: usize,
+    /// Per group of 8 rows, per block of 32 inputs, per step of 4 inputs: 8 rows × 4 bytes,
+    /// each the stored nibble (weight + 8, 0..=15).
+    packed: Vec<u8>,
+    /// Per group, per block: the 8 rows' scales.
+    scales: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+impl PackedMatrix {
+    /// From Q4_0 rows, stacked in order (several matrices that read the same input become one).
+    /// `q4` holds `nout · nin / 32` blocks; `nout` is a multiple of 8 and `nin` of 32.
+    pub fn from_q4(q4: &[&[u8]], nin: usize, bias: Vec<f32>) -> PackedMatrix {
+        let nb = nin / QK;
+        let rows: Vec<&[u8]> = q4
+            .iter()
+            .flat_map(|m| m.chunks_exact(nb * Q4_BLOCK))
+            .collect();
+        let nout = rows.len();
+        debug_assert!(nout.is_multiple_of(8) && nin.is_multiple_of(QK));
+        let mut packed = vec![0u8; nout * nin];
+        let mut scales = vec![0f32; nout * nb];
+        for (r, row) in rows.iter().enumerate() {
+            let (g, rr) = (r / 8, r % 8);
+            for b in 0..nb {
+                let blk = &row[b * Q4_BLOCK..(b + 1) * Q4_BLOCK];
+                scales[(g * nb + b) * 8 + rr] = f16_to_f32(u16::from_le_bytes([blk[0], blk[1]]));
+                for j in 0..QK {
+                    let byte = blk[2 + (j % 16)];
+                    let q = if j < 16 { byte & 0x0f } else { byte >> 4 };
+                    let (k, jj) = (j / 4, j % 4);
+                    packed[(((g * nb + b) * 8 + k) * 8 + rr) * 4 + jj] = q;
+                }
+            }
+        }
+        PackedMatrix {
+            nout,
+            nin,
+            packed,
+            scales,
+            bias,
+        }
+    }
+}
+
+/// Activations quantized per token and block of 32: values, scales and sums.
+#[derive(Default)]
+pub struct QuantActs {
+    pub q: Vec<i8>,
+    pub d: Vec<f32>,
+    pub s: Vec<i32>,
+    pub nin: usize,
+}
+
+impl QuantActs {
+    /// Quantizes `x`, `rows` rows of `nin` values, as the reference does.
+    #[inline(always)]
+    pub fn quantize(&mut self, x: &[f32], rows: usize, nin: usize) {
+        let nb = nin / QK;
+        self.nin = nin;
+        self.q.resize(rows * nin, 0);
+        self.d.resize(rows * nb, 0.0);
+        self.s.resize(rows * nb, 0);
+        for (blk, ((q, d), s)) in x[..rows * nin].chunks_exact(QK).zip(
+            self.q
+                .chunks_exact_mut(QK)
+                .zip(self.d.iter_mut())
+                .zip(self.s.iter_mut()),
+        ) {
+            let mut m = [0f32; 8];
+            for c in blk.chunks_exact(8) {
+                for l in 0..8 {
+                    m[l] = m[l].max(c[l].abs());
+                }
+            }
+            let amax = m.iter().fold(0f32, |a, &b| a.max(b));
+            let dd = amax / 127.0;
+            let id = if dd > 0.0 { 1.0 / dd } else { 0.0 };
+            let mut sum = 0i32;
+            for (o, &v) in q.iter_mut().zip(blk) {
+                let v = (v * id).round_ties_even().clamp(-128.0, 127.0) as i32;
+                *o = v as i8;
+                sum += v;
+            }
+            *d = dd;
+            *s = sum;
+        }
+    }
+}
+
+/// Which kernels this processor runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    Portable,
+    Avx2,
+}
+
+impl Isa {
+    pub fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Isa::Avx2;
+        }
+        Isa::Portable
+    }
+}
+
+/// `y[t][o] = bias[o] + Σ_i w[o][i] · a[t][i]` for `rows` tokens, `y` being `rows × nout`.
+#[inline(always)]
+pub fn matmul(isa: Isa, w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
+    debug_assert_eq!(a.nin, w.nin);
+    debug_assert!(y.len() >= rows * w.nout);
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: Isa::Avx2 is only chosen when the processor has AVX2 and FMA.
+        Isa::Avx2 => unsafe { avx2::matmul(w, a, rows, y) },
+        _ => matmul_portable(w, a, rows, y),
+    }
+}
+
+pub fn matmul_portable(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
+    let nb = w.nin / QK;
+    let groups = w.nout / 8;
+    for t in 0..rows {
+        let at = &a.q[t * w.nin..(t + 1) * w.nin];
+        for g in 0..groups {
+            let mut acc = [0f32; 8];
+            for b in 0..nb {
+                let mut isum = [0i32; 8];
+                let wb = &w.packed[(g * nb + b) * 256..(g * nb + b + 1) * 256];
+                for k in 0..8 {
+                    for r in 0..8 {
+                        for j in 0..4 {
+                            isum[r] += i32::from(wb[(k * 8 + r) * 4 + j])
+                                * i32::from(at[b * QK + k * 4 + j]);
+                        }
+                    }
+                }
+                let (da, sa) = (a.d[t * nb + b], a.s[t * nb + b]);
+                for r in 0..8 {
+                    acc[r] += (isum[r] - 8 * sa) as f32 * (w.scales[(g * nb + b) * 8 + r] * da);
+                }
+            }
+            for r in 0..8 {
+                y[t * w.nout + g * 8 + r] = w.bias[g * 8 + r] + acc[r];
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{PackedMatrix, QK, QuantActs};
+    use std::arch::x86_64::*;
+
+    /// Tokens whose activations stay in cache while every row group passes over them.
+    const TILE: usize = 32;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn matmul(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
+        let groups = w.nout / 8;
+        let mut t0 = 0;
+        while t0 < rows {
+            let t1 = (t0 + TILE).min(rows);
+            let mut g = 0;
+            while g < groups {
+                let gn = if g + 1 < groups { 2 } else { 1 };
+                let mut t = t0;
+                while t < t1 {
+                    let tn = if t + 1 < t1 { 2 } else { 1 };
+                    // SAFETY: g + gn ≤ groups and t + tn ≤ rows, so every pointer the tile
+                    // reads or writes is inside w, a and y.
+                    unsafe {
+                        match (gn, tn) {
+                            (2, 2) => tile::<2, 2>(w, a, g, t, y),
+                            (2, 1) => tile::<2, 1>(w, a, g, t, y),
+                            (1, 2) => tile::<1, 2>(w, a, g, t, y),
+                            _ => tile::<1, 1>(w, a, g, t, y),
+                        }
+                    }
+                    t += tn;
+                }
+                g += gn;
+            }
+            t0 = t1;
+        }
+    }
+
+    /// G row groups (8 rows each) times T tokens.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn tile<const G: usize, const T: usize>(
+        w: &PackedMatrix,
+        a: &QuantActs,
+        g0: usize,
+        t0: usize,
+        y: &mut [f32],
+    ) {
+        let nin = w.nin;
+        let nb = nin / QK;
+        let ones = _mm256_set1_epi16(1);
+        let mut f = [[_mm256_setzero_ps(); T]; G];
+        let wp = w.packed.as_ptr();
+        let ap = a.q.as_ptr();
+        for b in 0..nb {
+            let mut s = [[_mm256_setzero_si256(); T]; G];
+            for k in 0..8 {
+                let mut x = [_mm256_setzero_si256(); T];
+                for (t, xt) in x.iter_mut().enumerate() {
+                    // SAFETY: token t0 + t < rows, byte b·32 + 4k + 3 < nin.
+                    let v = unsafe {
+                        std::ptr::read_unaligned(
+                            ap.add((t0 + t) * nin + b * QK + k * 4) as *const i32
+                        )
+                    };
+                    *xt = _mm256_set1_epi32(v);
+                }
+                for (g, sg) in s.iter_mut().enumerate() {
+                    // SAFETY: group g0 + g < nout / 8: its block b, step k is 32 bytes inside.
+                    let wv = unsafe {
+                        _mm256_loadu_si256(
+                            wp.add(((g0 + g) * nb + b) * 256 + k * 32) as *const __m256i
+                        )
+                    };
+                    for t in 0..T {
+                        sg[t] = _mm256_add_epi16(sg[t], _mm256_maddubs_epi16(wv, x[t]));
+                    }
+                }
+            }
+            let mut da = [_mm256_setzero_ps(); T];
+            let mut sa = [_mm256_setzero_si256(); T];
+            for t in 0..T {
+                da[t] = _mm256_set1_ps(a.d[(t0 + t) * nb + b]);
+                sa[t] = _mm256_set1_epi32(8 * a.s[(t0 + t) * nb + b]);
+            }
+            for g in 0..G {
+                // SAFETY: the scales of group g0 + g, block b: 8 floats inside.
+                let sc = unsafe { _mm256_loadu_ps(w.scales.as_ptr().add(((g0 + g) * nb + b) * 8)) };
+                for t in 0..T {
+                    let i = _mm256_sub_epi32(_mm256_madd_epi16(s[g][t], ones), sa[t]);
+                    f[g][t] = _mm256_fmadd_ps(
+                        _mm256_cvtepi32_ps(i),
+                        _mm256_mul_ps(sc, da[t]),
+                        f[g][t],
+                    );
+                }
+            }
+        }
+        for g in 0..G {
+            // SAFETY: 8 biases of group g0 + g.
+            let bias = unsafe { _mm256_loadu_ps(w.bias.as_ptr().add((g0 + g) * 8)) };
+            for t in 0..T {
+                let o = (t0 + t) * w.nout + (g0 + g) * 8;
+                let out = &mut y[o..o + 8];
+                // SAFETY: out is 8 floats.
+                unsafe { _mm256_storeu_ps(out.as_mut_ptr(), _mm256_add_ps(f[g][t], bias)) };
+            }
+        }
+    }
+}
+
+/// `x = LayerNorm(x + y)` over one row (`y` absent: `LayerNorm(x)`).
+#[inline(always)]
+pub fn add_layernorm(x: &mut [f32], y: Option<&[f32]>, w: &[f32], b: &[f32], eps: f32) {
+    if let Some(y) = y {
+        for (a, &c) in x.iter_mut().zip(y) {
+            *a += c;
+        }
+    }
+    let n = x.len() as f32;
+    let mean = sum(x) / n;
+    let mut acc = [0f32; 8];
+    for c in x.chunks_exact(8) {
+        for l in 0..8 {
+            let d = c[l] - mean;
+            acc[l] += d * d;
+        }
+    }
+    let var = acc.iter().sum::<f32>() / n;
+    let inv = 1.0 / (var + eps).sqrt();
+    for ((v, &w), &b) in x.iter_mut().zip(w).zip(b) {
+        *v = (*v - mean) * inv * w + b;
+    }
+}
+
+/// Sum with eight running lanes (vectorizes; the length is a multiple of 8 here).
+#[inline(always)]
+pub fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for l in 0..8 {
+            acc[l] += c[l];
+        }
+    }
+    acc.iter().sum::<f32>() + it.remainder().iter().sum::<f32>()
+}
+
+#[inline(always)]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let rest: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
+/// erf(x) by a rational approximation on [-4, 4] (error below 1e-7; beyond, ±1 in f32).
+#[inline(always)]
+pub fn erf(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let mut p = -2.726_142_3e-10_f32;
+    p = p * x2 + 2.770_681_4e-8;
+    p = p * x2 - 2.101_024e-6;
+    p = p * x2 - 5.692_506_4e-5;
+    p = p * x2 - 7.349_906_3e-4;
+    p = p * x2 - 2.954_600_0e-3;
+    p = p * x2 - 1.609_603_3e-2;
+    let mut q = -1.456_607_2e-5_f32;
+    q = q * x2 - 2.133_740_6e-4;
+    q = q * x2 - 1.682_827e-3;
+    q = q * x2 - 7.373_329e-3;
+    q = q * x2 - 1.426_474e-2;
+    x * p / q
+}
+
+/// GELU (erf form, as BERT defines it) in place.
+#[inline(always)]
+pub fn gelu(x: &mut [f32]) {
+    for v in x {
+        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+/// e^x for x ≤ 0 down to underflow (softmax after subtracting the maximum), relative error
+/// about 2e-7: 2^n times a degree-5 polynomial on [-ln2/2, ln2/2].
+#[inline(always)]
+pub fn exp_neg(x: f32) -> f32 {
+    let x = x.max(-87.0);
+    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 0.166_666_65;
+    p = p * r + 0.5;
+    let e = p * r * r + r + 1.0;
+    f32::from_bits(e.to_bits().wrapping_add(((n as i32) << 23) as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn erf_is_close() {
+        let mut worst = 0f64;
+        for i in -6000..=6000 {
+            let x = i as f32 / 1000.0;
+            let want = libm_erf(f64::from(x));
+            worst = worst.max((f64::from(erf(x)) - want).abs());
+        }
+        assert!(worst < 3e-7, "{worst}");
+    }
+
+    /// erf by its series / continued fraction in f64, for the test.
+    fn libm_erf(x: f64) -> f64 {
+        if x.abs() < 2.5 {
+            let mut sum = 0.0;
+            let mut term = x;
+            let mut n = 0.0;
+            while term.abs() > 1e-17 {
+                sum += term / (2.0 * n + 1.0);
+                n += 1.0;
+                term *= -x * x / n;
+            }
+            sum * 2.0 / std::f64::consts::PI.sqrt()
+        } else {
+            // erfc continued fraction.
+            let z = x.abs();
+            let mut f = 0.0;
+            for k in (1..60).rev() {
+                f = (k as f64 / 2.0) / (z + f);
+            }
+            let erfc = (-z * z).exp() / std::f64::consts::PI.sqrt() / (z + f);
+            x.signum() * (1.0 - erfc)
+        }
+    }
+
+    #[test]
+    fn exp_is_close() {
+        for i in 0..=8700 {
+            let x = -(i as f32) / 100.0;
+            let (got, want) = (f64::from(exp_neg(x)), f64::from(x).exp());
+            assert!(
+                ((got - want) / want).abs() < 5e-7,
+                "exp({x}) = {got}, not {want}"
+            );
+        }
+        assert_eq!(exp_neg(0.0), 1.0);
+    }
+
+    fn q4_rows(nout: usize, nin: usize, seed: u64) -> Vec<u8> {
+        let mut s = seed;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 33) as u32
+        };
+        let mut out = Vec::new();
+        for _ in 0..nout * nin / QK {
+            // A scale between 2^-9 and 2^-5 as f16 bits, then 16 random bytes.
+            let h: u16 = 0x1800 + (next() % 0x1000) as u16;
+            out.extend_from_slice(&h.to_le_bytes());
+            for _ in 0..16 {
+                out.push(next() as u8);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn avx2_kernel_equals_portable(
+            groups in 1usize..6, blocks in 1usize..5, rows in 1usize..40, seed in any::<u64>(),
+            xs in proptest::collection::vec(-4.0f32..4.0, 160 * 40),
+        ) {
+            let (nout, nin) = (groups * 8, blocks * QK);
+            let w = q4_rows(nout, nin, seed);
+            let bias: Vec<f32> = (0..nout).map(|i| i as f32 * 0.01).collect();
+            let m = PackedMatrix::from_q4(&[&w], nin, bias);
+            let mut a = QuantActs::default();
+            a.quantize(&xs, rows, nin);
+            let mut want = vec![0f32; rows * nout];
+            matmul_portable(&m, &a, rows, &mut want);
+            // The portable kernel against plain dequantized arithmetic.
+            for t in 0..rows {
+                for o in 0..nout {
+                    let mut acc = 0f64;
+                    for b in 0..blocks {
+                        let blk = &w[(o * blocks + b) * Q4_BLOCK..];
+                        let d = f64::from(f16_to_f32(u16::from_le_bytes([blk[0], blk[1]])));
+                        for j in 0..QK {
+                            let byte = blk[2 + j % 16];
+                            let q = if j < 16 { byte & 15 } else { byte >> 4 };
+                            let wq = (f64::from(q) - 8.0) * d;
+                            let aq = f64::from(a.q[t * nin + b * QK + j]) * f64::from(a.d[t * blocks + b]);
+                            acc += wq * aq;
+                        }
+                    }
+                    let got = f64::from(want[t * nout + o]) - f64::from(o as f32 * 0.01);
+                    prop_assert!((got - acc).abs() < 1e-3 * (1.0 + acc.abs()), "{got} vs {acc}");
+                }
+            }
+            let isa = Isa::detect();
+            let mut got = vec![0f32; rows * nout];
+            matmul(isa, &m, &a, rows, &mut got);
+            for (g, w) in got.iter().zip(&want) {
+                prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{g} vs {w}");
+            }
+        }
+    }
+}
