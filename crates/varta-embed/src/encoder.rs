@@ -73,6 +73,7 @@ struct Scratch {
     tmp: Vec<f32>,
     mid: Vec<f32>,
     probs: Vec<f32>,
+    keys_t: Vec<f32>,
     acts: QuantActs,
 }
 
@@ -316,35 +317,47 @@ impl Model {
         for ly in &self.layers {
             s.acts.quantize(&s.x, t_all, h);
             kernels::matmul(isa, &ly.qkv, &s.acts, t_all, &mut s.qkv);
-            // Attention within each window.
+            // Attention within each window, head by head: keys transposed so that a query's
+            // scores against all keys are vertical multiply-adds, no horizontal sums.
             let mut base = 0;
             for w in windows {
                 let len = w.ids.len();
                 s.probs.resize(len, 0.0);
-                for i in base..base + len {
-                    for hh in 0..heads {
-                        let q = &s.qkv[i * 3 * h + hh * hd..i * 3 * h + (hh + 1) * hd];
-                        let mut mx = f32::NEG_INFINITY;
-                        for (j, p) in s.probs.iter_mut().enumerate() {
-                            let k0 = (base + j) * 3 * h + h + hh * hd;
-                            let d = kernels::dot(q, &s.qkv[k0..k0 + hd]) * scale;
-                            *p = d;
-                            mx = mx.max(d);
+                s.keys_t.resize(hd * len, 0.0);
+                for hh in 0..heads {
+                    for j in 0..len {
+                        let k0 = (base + j) * 3 * h + h + hh * hd;
+                        for (e, &k) in s.qkv[k0..k0 + hd].iter().enumerate() {
+                            s.keys_t[e * len + j] = k;
                         }
-                        let mut sum = 0f32;
+                    }
+                    for i in base..base + len {
+                        let q0 = i * 3 * h + hh * hd;
+                        s.probs.fill(0.0);
+                        for e in 0..hd {
+                            let qe = s.qkv[q0 + e] * scale;
+                            for (p, &k) in s.probs.iter_mut().zip(&s.keys_t[e * len..(e + 1) * len]) {
+                                *p += qe * k;
+                            }
+                        }
+                        let mx = kernels::max(&s.probs);
                         for p in s.probs.iter_mut() {
                             *p = kernels::exp_neg(*p - mx);
-                            sum += *p;
                         }
-                        let inv = 1.0 / sum;
-                        let c = &mut s.ctx[i * h + hh * hd..i * h + (hh + 1) * hd];
-                        c.fill(0.0);
+                        let inv = 1.0 / kernels::sum(&s.probs);
+                        let mut acc = [0f32; 64];
+                        let acc = &mut acc[..hd.min(64)];
                         for (j, &p) in s.probs.iter().enumerate() {
                             let v0 = (base + j) * 3 * h + 2 * h + hh * hd;
-                            let p = p * inv;
-                            for (o, &v) in c.iter_mut().zip(&s.qkv[v0..v0 + hd]) {
+                            for (o, &v) in acc.iter_mut().zip(&s.qkv[v0..v0 + hd]) {
                                 *o += p * v;
                             }
+                        }
+                        for (o, &a) in s.ctx[i * h + hh * hd..i * h + (hh + 1) * hd]
+                            .iter_mut()
+                            .zip(acc.iter())
+                        {
+                            *o = a * inv;
                         }
                     }
                 }

@@ -189,6 +189,7 @@ impl ModelFile {
             || hidden == 0
             || heads == 0
             || !hidden.is_multiple_of(heads)
+            || hidden / heads > 64
             || !hidden.is_multiple_of(QK)
             || !ffn.is_multiple_of(QK)
             || !hidden.is_multiple_of(8)
