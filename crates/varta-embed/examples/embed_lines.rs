@@ -23,13 +23,25 @@ fn main() {
             std::process::exit(1);
         }
     };
-    eprintln!("loaded in {:.2} s ({:?})", t.elapsed().as_secs_f64(), model.isa());
-    let lines: Vec<String> = std::io::stdin().lock().lines().map_while(Result::ok).collect();
+    eprintln!(
+        "loaded in {:.2} s ({:?})",
+        t.elapsed().as_secs_f64(),
+        model.isa()
+    );
+    let lines: Vec<String> = std::io::stdin()
+        .lock()
+        .lines()
+        .map_while(Result::ok)
+        .collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let t = std::time::Instant::now();
     let v = model.embed(&refs, kind);
     let s = t.elapsed().as_secs_f64();
-    eprintln!("{} texts in {s:.3} s: {:.1} texts/s", lines.len(), lines.len() as f64 / s);
+    eprintln!(
+        "{} texts in {s:.3} s: {:.1} texts/s",
+        lines.len(),
+        lines.len() as f64 / s
+    );
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for x in v.iter().flatten() {
         let _ = out.write_all(&x.to_le_bytes());

@@ -160,6 +160,11 @@ impl Model {
         })
     }
 
+    /// The model file's bytes (for identifying the model, e.g. by a hash).
+    pub fn file_bytes(&self) -> &[u8] {
+        &self.file.map
+    }
+
     /// The vector size (384).
     pub fn dim(&self) -> usize {
         self.cfg.hidden
@@ -336,7 +341,8 @@ impl Model {
                         s.probs.fill(0.0);
                         for e in 0..hd {
                             let qe = s.qkv[q0 + e] * scale;
-                            for (p, &k) in s.probs.iter_mut().zip(&s.keys_t[e * len..(e + 1) * len]) {
+                            for (p, &k) in s.probs.iter_mut().zip(&s.keys_t[e * len..(e + 1) * len])
+                            {
                                 *p += qe * k;
                             }
                         }

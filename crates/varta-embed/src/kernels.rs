@@ -344,11 +344,8 @@ mod avx2 {
                 let sc = unsafe { _mm256_loadu_ps(w.scales.as_ptr().add(((g0 + g) * nb + b) * 8)) };
                 for t in 0..T {
                     let i = _mm256_sub_epi32(_mm256_madd_epi16(s[g][t], ones), sa[t]);
-                    f[g][t] = _mm256_fmadd_ps(
-                        _mm256_cvtepi32_ps(i),
-                        _mm256_mul_ps(sc, da[t]),
-                        f[g][t],
-                    );
+                    f[g][t] =
+                        _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(sc, da[t]), f[g][t]);
                 }
             }
         }
@@ -412,7 +409,9 @@ pub fn max(x: &[f32]) -> f32 {
             acc[l] = if c[l] > acc[l] { c[l] } else { acc[l] };
         }
     }
-    let m = acc.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    let m = acc
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
     it.remainder()
         .iter()
         .fold(m, |a, &b| if b > a { b } else { a })
