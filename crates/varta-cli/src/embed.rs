@@ -23,6 +23,10 @@ pub fn run(
         );
         return Ok(1);
     };
+    if !path.is_file() {
+        eprintln!("error: no e5 model file at {}", path.display());
+        return Ok(1);
+    }
     let e = crate::claims::E5Embedder::load(&path)?;
     let kind = if passage {
         varta_embed::Kind::Passage

@@ -199,3 +199,45 @@ fn eval_reports_the_metrics_as_json() {
     // The user's store is not touched.
     assert!(!dir.path().join("varta.sqlite3").exists());
 }
+
+#[test]
+fn a_missing_model_is_said_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = varta(
+        dir.path(),
+        &["embed", "--model", "/nonexistent/e5-small-q4.bin"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no e5 model file at /nonexistent/e5-small-q4.bin"),
+        "{stderr}"
+    );
+    let sample = data("claims-sample.json");
+    ok(&varta(
+        dir.path(),
+        &["claims", "import", sample.to_str().unwrap()],
+    ));
+    let out = varta(
+        dir.path(),
+        &[
+            "claims",
+            "match",
+            "text",
+            "--model",
+            "/nonexistent/e5-small-q4.bin",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("loading the e5 model /nonexistent/e5-small-q4.bin: cannot read"),
+        "{stderr}"
+    );
+    // A file that is not a model.
+    let bogus = dir.path().join("bogus.bin");
+    std::fs::write(&bogus, b"not a model").unwrap();
+    let out = varta(dir.path(), &["embed", "--model", bogus.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an e5 model file"));
+}

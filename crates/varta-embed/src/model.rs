@@ -20,7 +20,7 @@ pub const Q4_BLOCK: usize = 18;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: String,
         source: std::io::Error,
@@ -331,6 +331,57 @@ impl ModelFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn parse_bytes(b: &[u8]) -> Result<ModelFile, ModelError> {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, b).unwrap();
+        ModelFile::open(f.path())
+    }
+
+    /// A header for a tiny model, then whatever `rest` is.
+    fn header(rest: &[u8]) -> Vec<u8> {
+        let mut b = b"E5S1".to_vec();
+        for v in [1i32, 64, 1, 2, 64, 10, 8, 1] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&1e-12f32.to_le_bytes());
+        b.extend_from_slice(&32i32.to_le_bytes());
+        b.extend_from_slice(rest);
+        b
+    }
+
+    #[test]
+    fn bad_files_are_errors() {
+        assert!(matches!(parse_bytes(b""), Err(ModelError::Magic)));
+        assert!(matches!(
+            parse_bytes(b"GGUF\0\0\0\0"),
+            Err(ModelError::Magic)
+        ));
+        assert!(matches!(
+            parse_bytes(&header(&[])),
+            Err(ModelError::Corrupt(_))
+        ));
+        // A piece count far beyond the file.
+        let mut rest = Vec::new();
+        for v in [1_000_000i32, 0, 2, 1, 3] {
+            rest.extend_from_slice(&v.to_le_bytes());
+        }
+        rest.extend_from_slice(&4u64.to_le_bytes());
+        assert!(parse_bytes(&header(&rest)).is_err());
+        let e = ModelFile::open(Path::new("/nonexistent/e5.bin"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("/nonexistent/e5.bin"), "{e}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn random_bytes_after_the_header_never_panic(rest in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = parse_bytes(&header(&rest));
+        }
+    }
 
     #[test]
     fn half_floats_convert_exactly() {
