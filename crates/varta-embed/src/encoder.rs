@@ -264,19 +264,20 @@ impl Model {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: Isa::Avx2 is only chosen when the processor has AVX2 and FMA.
             Isa::Avx2 => unsafe { self.forward_avx2(windows, s) },
-            _ => self.forward_any(windows, s),
+            _ => self.forward_any::<false>(windows, s),
         }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn forward_avx2(&self, windows: &[Window], s: &mut Scratch) -> Vec<f32> {
-        self.forward_any(windows, s)
+        self.forward_any::<true>(windows, s)
     }
 
-    /// The forward pass, inlined into each instruction-set variant.
+    /// The forward pass, inlined into each instruction-set variant; `FMA`: fused multiply-adds
+    /// are instructions here (elsewhere `mul_add` would be a slow library call).
     #[inline(always)]
-    fn forward_any(&self, windows: &[Window], s: &mut Scratch) -> Vec<f32> {
+    fn forward_any<const FMA: bool>(&self, windows: &[Window], s: &mut Scratch) -> Vec<f32> {
         let Config {
             hidden: h,
             heads,
@@ -322,48 +323,79 @@ impl Model {
         for ly in &self.layers {
             s.acts.quantize(&s.x, t_all, h);
             kernels::matmul(isa, &ly.qkv, &s.acts, t_all, &mut s.qkv);
-            // Attention within each window, head by head: keys transposed so that a query's
-            // scores against all keys are vertical multiply-adds, no horizontal sums.
+            // Attention within each window, head by head: keys transposed (and padded to a
+            // multiple of 8 with zeros) so that a query's scores against 8 keys are one vector
+            // of multiply-adds over the head's dimensions, with no horizontal sums.
             let mut base = 0;
             for w in windows {
                 let len = w.ids.len();
-                s.probs.resize(len, 0.0);
-                s.keys_t.resize(hd * len, 0.0);
+                let padded = len.div_ceil(8) * 8;
+                s.probs.resize(padded, 0.0);
+                s.keys_t.clear();
+                s.keys_t.resize(hd * padded, 0.0);
                 for hh in 0..heads {
-                    for j in 0..len {
-                        let k0 = (base + j) * 3 * h + h + hh * hd;
-                        for (e, &k) in s.qkv[k0..k0 + hd].iter().enumerate() {
-                            s.keys_t[e * len + j] = k;
+                    for (e, row) in s.keys_t.chunks_exact_mut(padded).enumerate() {
+                        let col = s.qkv[base * 3 * h + h + hh * hd + e..]
+                            .iter()
+                            .step_by(3 * h);
+                        for (o, &k) in row[..len].iter_mut().zip(col) {
+                            *o = k;
                         }
                     }
                     for i in base..base + len {
                         let q0 = i * 3 * h + hh * hd;
-                        s.probs.fill(0.0);
-                        for e in 0..hd {
-                            let qe = s.qkv[q0 + e] * scale;
-                            for (p, &k) in s.probs.iter_mut().zip(&s.keys_t[e * len..(e + 1) * len])
-                            {
-                                *p += qe * k;
+                        let q = &s.qkv[q0..q0 + hd];
+                        for jb in (0..padded).step_by(8) {
+                            // Four chains over the dimensions, so that the additions do not
+                            // wait on one another.
+                            let mut acc = [[0f32; 8]; 4];
+                            for (e4, q4) in q.chunks_exact(4).enumerate() {
+                                for (c, &qe) in q4.iter().enumerate() {
+                                    let at = (e4 * 4 + c) * padded + jb;
+                                    let kt: &[f32; 8] =
+                                        s.keys_t[at..at + 8].try_into().unwrap_or(&[0.0; 8]);
+                                    for l in 0..8 {
+                                        acc[c][l] = madd::<FMA>(qe, kt[l], acc[c][l]);
+                                    }
+                                }
+                            }
+                            for l in 0..8 {
+                                s.probs[jb + l] =
+                                    ((acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l])) * scale;
                             }
                         }
-                        let mx = kernels::max(&s.probs);
-                        for p in s.probs.iter_mut() {
+                        let probs = &mut s.probs[..len];
+                        let mx = kernels::max(probs);
+                        for p in probs.iter_mut() {
                             *p = kernels::exp_neg(*p - mx);
                         }
-                        let inv = 1.0 / kernels::sum(&s.probs);
-                        let mut acc = [0f32; 64];
-                        let acc = &mut acc[..hd.min(64)];
-                        for (j, &p) in s.probs.iter().enumerate() {
-                            let v0 = (base + j) * 3 * h + 2 * h + hh * hd;
-                            for (o, &v) in acc.iter_mut().zip(&s.qkv[v0..v0 + hd]) {
-                                *o += p * v;
+                        let inv = 1.0 / kernels::sum(probs);
+                        let c = &mut s.ctx[i * h + hh * hd..i * h + (hh + 1) * hd];
+                        let v_at = |j: usize| (base + j) * 3 * h + 2 * h + hh * hd;
+                        if hd == 32 {
+                            // The model's head size: the context stays in four registers.
+                            let mut acc = [0f32; 32];
+                            for (j, &p) in probs.iter().enumerate() {
+                                let v: &[f32; 32] = s.qkv[v_at(j)..v_at(j) + 32]
+                                    .try_into()
+                                    .unwrap_or(&[0.0; 32]);
+                                for e in 0..32 {
+                                    acc[e] = madd::<FMA>(p, v[e], acc[e]);
+                                }
                             }
-                        }
-                        for (o, &a) in s.ctx[i * h + hh * hd..i * h + (hh + 1) * hd]
-                            .iter_mut()
-                            .zip(acc.iter())
-                        {
-                            *o = a * inv;
+                            for (o, a) in c.iter_mut().zip(acc) {
+                                *o = a * inv;
+                            }
+                        } else {
+                            c.fill(0.0);
+                            for (j, &p) in probs.iter().enumerate() {
+                                for (o, &v) in c.iter_mut().zip(&s.qkv[v_at(j)..v_at(j) + hd]) {
+                                    *o += p * v;
+                                }
+                            }
+                            for o in c.iter_mut() {
+                                *o *= inv;
+                            }
                         }
                     }
                 }
@@ -401,4 +433,10 @@ impl Model {
         }
         out
     }
+}
+
+/// `a · b + c`, fused where the instruction is there.
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
 }

@@ -190,6 +190,7 @@ impl ModelFile {
             || heads == 0
             || !hidden.is_multiple_of(heads)
             || hidden / heads > 64
+            || !(hidden / heads).is_multiple_of(4)
             || !hidden.is_multiple_of(QK)
             || !ffn.is_multiple_of(QK)
             || !hidden.is_multiple_of(8)

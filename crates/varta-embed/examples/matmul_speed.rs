@@ -1,0 +1,34 @@
+//! Times the 4-bit × 8-bit matmul kernels alone (GMAC/s on one thread) at the encoder's shapes.
+use varta_embed::kernels::{Isa, PackedMatrix, QuantActs, matmul};
+fn main() {
+    for (nout, nin) in [(1152usize, 384usize), (1536, 384), (384, 1536)] {
+        let nb = nin / 32;
+        let mut q4 = Vec::new();
+        let mut s = 1u64;
+        for _ in 0..nout * nb {
+            q4.extend_from_slice(&0x2000u16.to_le_bytes());
+            for _ in 0..16 {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+                q4.push((s >> 40) as u8);
+            }
+        }
+        let m = PackedMatrix::from_q4(&[&q4], nin, vec![0.0; nout]);
+        let rows = 2048;
+        let x: Vec<f32> = (0..rows * nin)
+            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
+        let mut a = QuantActs::default();
+        a.quantize(&x, rows, nin);
+        let mut y = vec![0f32; rows * nout];
+        let isa = Isa::detect();
+        matmul(isa, &m, &a, rows, &mut y);
+        let t = std::time::Instant::now();
+        let reps = 5;
+        for _ in 0..reps {
+            matmul(isa, &m, &a, rows, &mut y);
+        }
+        let s = t.elapsed().as_secs_f64();
+        let macs = (reps * rows * nout * nin) as f64;
+        println!("{nout}x{nin}: {:.1} GMAC/s ({:?})", macs / s / 1e9, isa);
+    }
+}
