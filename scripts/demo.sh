@@ -30,4 +30,5 @@ echo "== varta coord crates/varta-cli/tests/data/coord-sample.csv --gexf \$VARTA
 echo
 echo "== varta claims import crates/varta-cli/tests/data/claims-sample.json; varta detect claims   (documents repeating debunked claims)"
 "$varta" claims import crates/varta-cli/tests/data/claims-sample.json
-"$varta" detect claims --lexical-only | head -n 12
+# Semantic matching (translations too) when the e5 model is found (`varta models install`); else lexical, with a note.
+"$varta" detect claims | head -n 12

@@ -313,9 +313,13 @@ pub fn detect(
     let mut vectors: Vec<Option<Vec<f32>>> = vec![None; docs.len()];
     let mut embedded = 0usize;
     if let Some(e) = embedder {
-        let want: Vec<usize> = (0..docs.len())
-            .filter(|&i| m.worth_embedding(&docs[i].text, params).unwrap_or(true))
-            .collect();
+        let want: Vec<usize> = {
+            use rayon::prelude::*;
+            (0..docs.len())
+                .into_par_iter()
+                .filter(|&i| m.worth_embedding(&docs[i].text, params).unwrap_or(true))
+                .collect()
+        };
         let owners: Vec<&str> = want.iter().map(|&i| docs[i].id.as_str()).collect();
         let cached = store.embeddings(e.model_id(), &owners)?;
         let mut todo = Vec::new();
@@ -325,6 +329,17 @@ pub fn detect(
                 None => todo.push(i),
             }
         }
+        // Hidden when stderr is not a terminal.
+        let progress = indicatif::ProgressBar::with_draw_target(
+            Some(todo.len() as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        progress.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed} embedding {pos}/{len} documents ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
         for chunk in todo.chunks(256) {
             let texts: Vec<&str> = chunk.iter().map(|&i| docs[i].text.as_str()).collect();
             let got = e
@@ -339,7 +354,9 @@ pub fn detect(
             for (&i, v) in chunk.iter().zip(got) {
                 vectors[i] = Some(v);
             }
+            progress.inc(chunk.len() as u64);
         }
+        progress.finish_and_clear();
         embedded = want.len();
     }
     let k = params.candidates;

@@ -317,6 +317,12 @@ struct MatchArgs {
     /// Fused score at which a text is taken to repeat a claim.
     #[arg(long = "match")]
     match_threshold: Option<f32>,
+    /// `detect claims`: a document is embedded only if it shares at least this share of some
+    /// claim's (idf-weighted) word stems (0.05: nearly everything that could match, translations
+    /// included, is embedded; 0.3: several times faster on large stores, but translations that
+    /// share no names or numbers with their claim are missed). 0 embeds every document.
+    #[arg(long, value_name = "SHARE")]
+    embed_gate: Option<f32>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -550,6 +556,9 @@ fn match_setup(
     }
     if let Some(m) = how.match_threshold {
         params.matched = m;
+    }
+    if let Some(g) = how.embed_gate {
+        params.embed_gate = g;
     }
     Ok((embedder, params))
 }

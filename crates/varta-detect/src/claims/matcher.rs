@@ -397,8 +397,11 @@ impl ClaimMatcher {
 
     /// Whether embedding `text` can change its verdict: it shares rare stems with some claim.
     pub fn worth_embedding(&self, text: &str, params: &Params) -> Result<bool, MatchError> {
+        if params.embed_gate <= 0.0 {
+            return Ok(true);
+        }
         Ok(self
-            .lexical(text, 1)?
+            .lexical(text, 5)?
             .first()
             .is_some_and(|(_, lex, _)| *lex >= params.embed_gate))
     }
