@@ -22,10 +22,11 @@ python3 bench/gen_claims.py --messages ../shared/eval/coord/dev-20k.csv --claims
   --out-claims "$W/claims.json" --out-posts "$W/posts.jsonl"
 now() { python3 -c 'import time; print(time.time())'; }
 since() { python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }
-t() { local s; s=$(now); "$@"; since "$s"; }
-ing=$( { t "$V" --data-dir "$W/store" ingest "$W/posts.jsonl" >/dev/null 2>&1; } | tail -1)
-imp=$( { t "$V" --data-dir "$W/store" claims import "$W/claims.json" >/dev/null 2>&1; } | tail -1)
-emb=$( { t "$V" --data-dir "$W/store" claims match "warm-up" --limit 1 >/dev/null 2>&1; } | tail -1)
+# Runs a command quietly and prints the seconds it took.
+t() { local s; s=$(now); "$@" >/dev/null 2>&1; since "$s"; }
+ing=$(t "$V" --data-dir "$W/store" ingest "$W/posts.jsonl")
+imp=$(t "$V" --data-dir "$W/store" claims import "$W/claims.json")
+emb=$(t "$V" --data-dir "$W/store" claims match "warm-up" --limit 1)
 echo "ingest $POSTS posts: ${ing} s; import $CLAIMS claims: ${imp} s; embed the claims (cached): ${emb} s"
 printf '| gate | posts embedded | matches | suggestions | detect claims, s |\n| ---: | ---: | ---: | ---: | ---: |\n'
 for g in "${GATES[@]}"; do

@@ -11,6 +11,9 @@
 //! [`CHUNK_TOKENS`] tokens, and each chunk runs on one thread through all layers, so every
 //! weight matrix is read once per chunk and the threads never wait for one another.
 
+// Lane loops index fixed-size arrays on purpose: that is the shape LLVM turns into vector code.
+#![allow(clippy::needless_range_loop)]
+
 use crate::kernels::{self, Isa, PackedMatrix, QuantActs};
 use crate::model::{Config, ModelError, ModelFile, Q4_BLOCK, QK, f16_to_f32};
 use crate::tokenizer::Tokenizer;

@@ -13,6 +13,9 @@
 //! work per product. The AVX2 kernel is chosen at run time; the portable one computes the same
 //! integers and is tested against it.
 
+// Lane loops index fixed-size arrays on purpose: that is the shape LLVM turns into vector code.
+#![allow(clippy::needless_range_loop)]
+
 use crate::model::{Q4_BLOCK, QK, f16_to_f32};
 
 /// A weight matrix `[nout, nin]` unpacked for the kernels, with its bias.
@@ -445,7 +448,7 @@ pub fn erf(x: f32) -> f32 {
     p = p * x2 - 2.101_024e-6;
     p = p * x2 - 5.692_506_4e-5;
     p = p * x2 - 7.349_906_3e-4;
-    p = p * x2 - 2.954_600_0e-3;
+    p = p * x2 - 2.954_6e-3;
     p = p * x2 - 1.609_603_3e-2;
     let mut q = -1.456_607_2e-5_f32;
     q = q * x2 - 2.133_740_6e-4;
