@@ -61,6 +61,14 @@ pub struct Params {
     pub hub_weight: f32,
     /// Nearest other claims whose mean cosine is a claim's hubness.
     pub hub_neighbours: usize,
+    /// The hubness at which nothing is subtracted: the mean over the 66 claims the thresholds
+    /// were tuned on. A larger database is denser, its claims' hubness higher, and the best
+    /// cosine of an unrelated text higher too; measuring hubness from this fixed point (not
+    /// from the database's own mean) lowers every claim's cosines by as much.
+    pub hub_reference: f32,
+    /// Hubness below this counts as this: a claim alone on its topic gains at most
+    /// `hub_weight × (hub_reference − hub_floor)`.
+    pub hub_floor: f32,
 }
 
 impl Default for Params {
@@ -74,6 +82,8 @@ impl Default for Params {
             refutation_penalty: 0.15,
             hub_weight: 0.5,
             hub_neighbours: 10,
+            hub_reference: 0.84,
+            hub_floor: 0.80,
         }
     }
 }
@@ -272,8 +282,8 @@ impl ClaimMatcher {
     }
 
     /// The claims' embeddings, in claim order (from [`claim_text`]), and from them each claim's
-    /// hubness: the mean cosine of its `hub_neighbours` nearest other claims, centred on the
-    /// mean over claims and weighted by `hub_weight` (with 10 claims or fewer, none).
+    /// hubness: the mean cosine of its `hub_neighbours` nearest other claims, floored at
+    /// `hub_floor`, less `hub_reference`, weighted by `hub_weight` (with 10 claims or fewer, none).
     pub fn set_vectors(&mut self, vectors: Vec<Vec<f32>>, params: &Params) {
         use rayon::prelude::*;
         if vectors.len() != self.claims.len() {
@@ -295,8 +305,9 @@ impl ClaimMatcher {
                     top.iter().map(|x| x.1).sum::<f32>() / top.len().max(1) as f32
                 })
                 .collect();
-            let mean = r.iter().sum::<f32>() / n as f32;
-            r.iter().map(|x| params.hub_weight * (x - mean)).collect()
+            r.iter()
+                .map(|x| params.hub_weight * (x.max(params.hub_floor) - params.hub_reference))
+                .collect()
         } else {
             vec![0.0; n]
         };
