@@ -14,18 +14,11 @@ use common::*;
 use std::path::PathBuf;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    test_data(name)
 }
 
 fn ok(out: &std::process::Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !stderr.contains("semantic matching is off"),

@@ -2,7 +2,8 @@
 //! installed PyPI package and compiled here, in a temporary directory, with the flags the package
 //! builds itself with. Every sentence of `tests/data/sentences.txt` (uk, ru, en, emoji, links,
 //! look-alike letters, an empty line, one text longer than the model's 512 positions) must give
-//! cosine ≥ 0.999 with the reference, with either prefix, with the AVX2 and the portable kernels.
+//! cosine ≥ 0.999 with the reference, with either prefix (AVX2 kernels) and with the query prefix
+//! (portable kernels).
 //!
 //! Runs with `--features reference` (`.ci/run` installs the package first); without the package
 //! it fails, saying how to install it.
@@ -112,7 +113,13 @@ fn vectors_match_the_reference_engine() {
         if portable {
             model.force_portable();
         }
-        for (kind, name) in [(Kind::Query, "query"), (Kind::Passage, "passage")] {
+        // The portable kernels compute the same integers slowly: one prefix is enough for them.
+        let kinds: &[(Kind, &str)] = if portable {
+            &[(Kind::Query, "query")]
+        } else {
+            &[(Kind::Query, "query"), (Kind::Passage, "passage")]
+        };
+        for &(kind, name) in kinds {
             let want = reference_vectors(&exe, &model_path, &lines, name);
             let got = model.embed(&lines, kind);
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {

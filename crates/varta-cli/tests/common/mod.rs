@@ -17,6 +17,23 @@ pub fn examples() -> PathBuf {
     repo_root().join("examples")
 }
 
+/// A file of `tests/data`.
+pub fn test_data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// Asserts the run exited 0, showing its stderr if not.
+pub fn assert_success(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `varta --data-dir DIR ARGS...`.
 pub fn varta(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(bin())
