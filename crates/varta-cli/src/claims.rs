@@ -8,7 +8,9 @@ use std::path::Path;
 use std::time::Instant;
 use varta_core::{Claim, Finding, stable_hash};
 use varta_detect::claims::import::read_claims;
-use varta_detect::claims::matcher::{ClaimMatch, ClaimMatcher, Embedder, Params, claim_text};
+use varta_detect::claims::matcher::{
+    ClaimMatch, ClaimMatcher, Embedder, LexicalHit, Params, claim_text,
+};
 use varta_store::Store;
 
 /// The prefix under which a claim's embedding is cached (documents use their own id).
@@ -309,17 +311,20 @@ pub fn detect(
         docs.push(d);
         Ok(())
     })?;
+    // The lexical stage once per document: it gates embedding and feeds the ranking.
+    let lexical: Vec<Vec<LexicalHit>> = {
+        use rayon::prelude::*;
+        docs.par_iter()
+            .map(|d| m.lexical(&d.text, params.candidates))
+            .collect::<Result<_, _>>()?
+    };
     // Embed only what can match, and what the cache lacks.
     let mut vectors: Vec<Option<Vec<f32>>> = vec![None; docs.len()];
     let mut embedded = 0usize;
     if let Some(e) = embedder {
-        let want: Vec<usize> = {
-            use rayon::prelude::*;
-            (0..docs.len())
-                .into_par_iter()
-                .filter(|&i| m.worth_embedding(&docs[i].text, params).unwrap_or(true))
-                .collect()
-        };
+        let want: Vec<usize> = (0..docs.len())
+            .filter(|&i| m.worth_embedding(&lexical[i], params))
+            .collect();
         let owners: Vec<&str> = want.iter().map(|&i| docs[i].id.as_str()).collect();
         let cached = store.embeddings(e.model_id(), &owners)?;
         let mut todo = Vec::new();
@@ -372,9 +377,10 @@ pub fn detect(
     let best: Vec<Option<ClaimMatch>> = {
         use rayon::prelude::*;
         docs.par_iter()
+            .zip(lexical.into_par_iter())
             .zip(vectors.par_iter().zip(tops.par_iter()))
-            .map(|(d, (v, t))| {
-                m.rank_with(&d.text, v.as_deref(), t.as_deref(), params, 1)
+            .map(|((d, lex), (v, t))| {
+                m.rank_with(&d.text, lex, v.as_deref(), t.as_deref(), params, 1)
                     .map(|r| r.into_iter().next())
             })
             .collect::<Result<_, _>>()?
@@ -538,7 +544,8 @@ pub fn eval(
     let mut tops = m.semantic_top(&refs, params.candidates.max(10)).into_iter();
     for (q, v) in queries.iter().zip(&vectors) {
         let top = if v.is_some() { tops.next() } else { None };
-        let ranked = m.rank_with(&q.text, v.as_deref(), top.as_deref(), params, 10)?;
+        let lexical = m.lexical(&q.text, params.candidates)?;
+        let ranked = m.rank_with(&q.text, lexical, v.as_deref(), top.as_deref(), params, 10)?;
 
         let urls: Vec<Option<&str>> = ranked
             .iter()

@@ -420,24 +420,6 @@ pub fn max(x: &[f32]) -> f32 {
         .fold(m, |a, &b| if b > a { b } else { a })
 }
 
-#[inline(always)]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let rest: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + rest
-}
-
 /// erf(x) by a rational approximation on [-4, 4] (within 1e-6 in f32 arithmetic; beyond, ±1).
 #[inline(always)]
 pub fn erf(x: f32) -> f32 {

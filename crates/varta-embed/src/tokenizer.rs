@@ -195,11 +195,4 @@ impl Tokenizer {
         ids.reverse();
         ids
     }
-
-    /// A piece's text (for tests and debugging).
-    pub fn piece(&self, id: u32) -> Option<&str> {
-        let i = id as usize;
-        let (a, b) = (*self.offsets.get(i)?, *self.offsets.get(i + 1)?);
-        std::str::from_utf8(&self.blob[a as usize..b as usize]).ok()
-    }
 }

@@ -205,6 +205,9 @@ fn translit(c: char, out: &mut String) {
     out.push_str(s);
 }
 
+/// A lexical candidate: (claim, share of its stem weight in the text, the shared stems).
+pub type LexicalHit = (usize, f32, Vec<String>);
+
 /// The claims, indexed for matching.
 pub struct ClaimMatcher {
     claims: Vec<Claim>,
@@ -347,11 +350,7 @@ impl ClaimMatcher {
     }
 
     /// Lexical candidates for a text: (claim, lexical score, shared stems), best first.
-    pub fn lexical(
-        &self,
-        text: &str,
-        k: usize,
-    ) -> Result<Vec<(usize, f32, Vec<String>)>, MatchError> {
+    pub fn lexical(&self, text: &str, k: usize) -> Result<Vec<LexicalHit>, MatchError> {
         let mut mine = stems(text);
         mine.sort();
         mine.dedup();
@@ -406,15 +405,10 @@ impl ClaimMatcher {
         Ok(out)
     }
 
-    /// Whether embedding `text` can change its verdict: it shares rare stems with some claim.
-    pub fn worth_embedding(&self, text: &str, params: &Params) -> Result<bool, MatchError> {
-        if params.embed_gate <= 0.0 {
-            return Ok(true);
-        }
-        Ok(self
-            .lexical(text, 5)?
-            .first()
-            .is_some_and(|(_, lex, _)| *lex >= params.embed_gate))
+    /// Whether embedding a text can change its verdict, from its [`ClaimMatcher::lexical`]
+    /// candidates: it shares at least `embed_gate` of some claim's stem weight.
+    pub fn worth_embedding(&self, lexical: &[LexicalHit], params: &Params) -> bool {
+        params.embed_gate <= 0.0 || lexical.first().is_some_and(|h| h.1 >= params.embed_gate)
     }
 
     /// The best claims for a text, fused score first; `vector` is the text's embedding, if any.
@@ -430,20 +424,22 @@ impl ClaimMatcher {
                 .pop()
                 .unwrap_or_default()
         });
-        self.rank_with(text, vector, top.as_deref(), params, k)
+        let lexical = self.lexical(text, params.candidates)?;
+        self.rank_with(text, lexical, vector, top.as_deref(), params, k)
     }
 
-    /// [`ClaimMatcher::rank`] with the text's semantic candidates already found (by
+    /// [`ClaimMatcher::rank`] with the text's candidates already found: lexical (by
+    /// [`ClaimMatcher::lexical`] with `params.candidates`) and semantic (by
     /// [`ClaimMatcher::semantic_top`], for many texts at once).
     pub fn rank_with(
         &self,
         text: &str,
+        lexical: Vec<LexicalHit>,
         vector: Option<&[f32]>,
         semantic: Option<&[(usize, f32)]>,
         params: &Params,
         k: usize,
     ) -> Result<Vec<ClaimMatch>, MatchError> {
-        let lexical = self.lexical(text, params.candidates)?;
         let refutes = refutation_markers(text);
         let penalty = if refutes.is_empty() {
             0.0
