@@ -17,10 +17,10 @@ fn main() {
         let x: Vec<f32> = (0..rows * nin)
             .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
             .collect();
-        let mut a = QuantActs::default();
-        a.quantize(&x, rows, nin);
-        let mut y = vec![0f32; rows * nout];
         let isa = Isa::detect();
+        let mut a = QuantActs::default();
+        a.quantize(isa, &x, rows, nin);
+        let mut y = vec![0f32; rows * nout];
         matmul(isa, &m, &a, rows, &mut y);
         let t = std::time::Instant::now();
         let reps = 5;

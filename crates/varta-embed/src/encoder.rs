@@ -178,9 +178,14 @@ impl Model {
         self.isa
     }
 
-    /// Uses the portable kernels even where AVX2 is there (for tests).
-    pub fn force_portable(&mut self) {
-        self.isa = Isa::Portable;
+    /// Uses other kernels than the best this processor runs (for tests): one of
+    /// [`Isa::available`], else the portable ones.
+    pub fn set_isa(&mut self, isa: Isa) {
+        self.isa = if Isa::available().contains(&isa) {
+            isa
+        } else {
+            Isa::Portable
+        };
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
@@ -267,6 +272,9 @@ impl Model {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: Isa::Avx2 is only chosen when the processor has AVX2 and FMA.
             Isa::Avx2 => unsafe { self.forward_avx2(windows, s) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: Isa::Avx512Vnni is only chosen when the processor has AVX-512 F and VL.
+            Isa::Avx512Vnni => unsafe { self.forward_avx512(windows, s) },
             _ => self.forward_any::<false>(windows, s),
         }
     }
@@ -274,6 +282,12 @@ impl Model {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn forward_avx2(&self, windows: &[Window], s: &mut Scratch) -> Vec<f32> {
+        self.forward_any::<true>(windows, s)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+    unsafe fn forward_avx512(&self, windows: &[Window], s: &mut Scratch) -> Vec<f32> {
         self.forward_any::<true>(windows, s)
     }
 
@@ -324,95 +338,91 @@ impl Model {
 
         let scale = 1.0 / (hd as f32).sqrt();
         for ly in &self.layers {
-            s.acts.quantize(&s.x, t_all, h);
+            s.acts.quantize(isa, &s.x, t_all, h);
             kernels::matmul(isa, &ly.qkv, &s.acts, t_all, &mut s.qkv);
-            // Attention within each window, head by head: keys transposed (and padded to a
-            // multiple of 8 with zeros) so that a query's scores against 8 keys are one vector
-            // of multiply-adds over the head's dimensions, with no horizontal sums.
+            // Attention within each window, head by head: keys transposed in blocks of 16
+            // (padded with zeros) so that the scores of a few queries against 16 keys are
+            // vectors of multiply-adds over the head's dimensions, with no horizontal sums.
             let mut base = 0;
             for w in windows {
                 let len = w.ids.len();
-                let padded = len.div_ceil(8) * 8;
-                s.probs.resize(padded, 0.0);
+                let padded = len.div_ceil(16) * 16;
+                s.probs.resize(QT * padded, 0.0);
                 s.keys_t.clear();
                 s.keys_t.resize(hd * padded, 0.0);
+                let rows = &s.qkv[base * 3 * h..(base + len) * 3 * h];
                 for hh in 0..heads {
-                    for (e, row) in s.keys_t.chunks_exact_mut(padded).enumerate() {
-                        let col = s.qkv[base * 3 * h + h + hh * hd + e..]
-                            .iter()
-                            .step_by(3 * h);
-                        for (o, &k) in row[..len].iter_mut().zip(col) {
-                            *o = k;
+                    for (j, row) in rows.chunks_exact(3 * h).enumerate() {
+                        let at = (j / 16) * hd * 16 + j % 16;
+                        let k = &row[h + hh * hd..h + (hh + 1) * hd];
+                        for (o, &v) in s.keys_t[at..].iter_mut().step_by(16).zip(k) {
+                            *o = v;
                         }
                     }
-                    for i in base..base + len {
-                        let q0 = i * 3 * h + hh * hd;
-                        let q = &s.qkv[q0..q0 + hd];
-                        for jb in (0..padded).step_by(8) {
-                            // Four chains over the dimensions, so that the additions do not
-                            // wait on one another.
-                            let mut acc = [[0f32; 8]; 4];
-                            for (e4, q4) in q.chunks_exact(4).enumerate() {
-                                for (c, &qe) in q4.iter().enumerate() {
-                                    let at = (e4 * 4 + c) * padded + jb;
-                                    let kt: &[f32; 8] =
-                                        s.keys_t[at..at + 8].try_into().unwrap_or(&[0.0; 8]);
-                                    for l in 0..8 {
-                                        acc[c][l] = madd::<FMA>(qe, kt[l], acc[c][l]);
-                                    }
-                                }
-                            }
-                            for l in 0..8 {
-                                s.probs[jb + l] =
-                                    ((acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l])) * scale;
+                    let head = Head {
+                        rows,
+                        stride: 3 * h,
+                        q_at: hh * hd,
+                        v_at: 2 * h + hh * hd,
+                        hd,
+                        padded,
+                        scale,
+                    };
+                    let ctx = &mut s.ctx[base * h..(base + len) * h];
+                    let mut i = 0;
+                    while i < len {
+                        let n = (len - i).min(QT);
+                        let probs = &mut s.probs[..n * padded];
+                        if n == QT {
+                            head.scores::<QT, FMA>(i, &s.keys_t, probs);
+                        } else {
+                            for (r, row) in probs.chunks_exact_mut(padded).enumerate() {
+                                head.scores::<1, FMA>(i + r, &s.keys_t, row);
                             }
                         }
-                        let probs = &mut s.probs[..len];
-                        let mx = kernels::max(probs);
-                        for p in probs.iter_mut() {
-                            *p = kernels::exp_neg(*p - mx);
-                        }
-                        let inv = 1.0 / kernels::sum(probs);
-                        let c = &mut s.ctx[i * h + hh * hd..i * h + (hh + 1) * hd];
-                        let v_at = |j: usize| (base + j) * 3 * h + 2 * h + hh * hd;
-                        if hd == 32 {
-                            // The model's head size: the context stays in four registers.
-                            let mut acc = [0f32; 32];
-                            for (j, &p) in probs.iter().enumerate() {
-                                let v: &[f32; 32] = s.qkv[v_at(j)..v_at(j) + 32]
-                                    .try_into()
-                                    .unwrap_or(&[0.0; 32]);
-                                for e in 0..32 {
-                                    acc[e] = madd::<FMA>(p, v[e], acc[e]);
-                                }
+                        for row in probs.chunks_exact_mut(padded) {
+                            let row = &mut row[..len];
+                            let mx = kernels::max(row);
+                            for p in row.iter_mut() {
+                                *p = kernels::exp_neg(*p - mx);
                             }
-                            for (o, a) in c.iter_mut().zip(acc) {
-                                *o = a * inv;
+                            let inv = 1.0 / kernels::sum(row);
+                            for p in row.iter_mut() {
+                                *p *= inv;
+                            }
+                        }
+                        let out = |r: usize| (i + r) * h + hh * hd;
+                        if hd == 32 && n == QT {
+                            for pair in 0..QT / 2 {
+                                let acc = head.context32::<FMA>(
+                                    &probs[2 * pair * padded..(2 * pair + 1) * padded],
+                                    &probs[(2 * pair + 1) * padded..(2 * pair + 2) * padded],
+                                );
+                                for (r, a) in acc.iter().enumerate() {
+                                    let o = out(2 * pair + r);
+                                    ctx[o..o + 32].copy_from_slice(a);
+                                }
                             }
                         } else {
-                            c.fill(0.0);
-                            for (j, &p) in probs.iter().enumerate() {
-                                for (o, &v) in c.iter_mut().zip(&s.qkv[v_at(j)..v_at(j) + hd]) {
-                                    *o += p * v;
-                                }
-                            }
-                            for o in c.iter_mut() {
-                                *o *= inv;
+                            for (r, row) in probs.chunks_exact(padded).enumerate() {
+                                let o = out(r);
+                                head.context(&row[..len], &mut ctx[o..o + hd]);
                             }
                         }
+                        i += n;
                     }
                 }
                 base += len;
             }
-            s.acts.quantize(&s.ctx, t_all, h);
+            s.acts.quantize(isa, &s.ctx, t_all, h);
             kernels::matmul(isa, &ly.out, &s.acts, t_all, &mut s.tmp);
             for (x, y) in s.x.chunks_exact_mut(h).zip(s.tmp.chunks_exact(h)) {
                 kernels::add_layernorm(x, Some(y), &ly.ln1_w, &ly.ln1_b, eps);
             }
-            s.acts.quantize(&s.x, t_all, h);
+            s.acts.quantize(isa, &s.x, t_all, h);
             kernels::matmul(isa, &ly.up, &s.acts, t_all, &mut s.mid);
             kernels::gelu(&mut s.mid[..t_all * ff]);
-            s.acts.quantize(&s.mid, t_all, ff);
+            s.acts.quantize(isa, &s.mid, t_all, ff);
             kernels::matmul(isa, &ly.down, &s.acts, t_all, &mut s.tmp);
             for (x, y) in s.x.chunks_exact_mut(h).zip(s.tmp.chunks_exact(h)) {
                 kernels::add_layernorm(x, Some(y), &ly.ln2_w, &ly.ln2_b, eps);
@@ -435,6 +445,89 @@ impl Model {
             base += len;
         }
         out
+    }
+}
+
+/// Queries whose attention scores are computed together (each key vector loaded once for all).
+const QT: usize = 4;
+
+/// One head of attention over one window.
+struct Head<'a> {
+    /// The window's rows of fused Q, K and V.
+    rows: &'a [f32],
+    stride: usize,
+    q_at: usize,
+    v_at: usize,
+    /// Head size, at most 64 (the model file's check).
+    hd: usize,
+    padded: usize,
+    scale: f32,
+}
+
+impl Head<'_> {
+    /// Scaled scores of queries `i..i + N` against all keys, into `out` (`N × padded`).
+    /// `keys`: per block of 16 keys, per dimension, the 16 keys' values. Each block is 2N
+    /// independent chains of multiply-adds, each key vector loaded once for the N queries.
+    #[inline(always)]
+    fn scores<const N: usize, const FMA: bool>(&self, i: usize, keys: &[f32], out: &mut [f32]) {
+        let p = self.padded;
+        // The queries' values by dimension, so that the inner loop indexes nothing.
+        let mut q = [[0f32; N]; 64];
+        let hd = self.hd.min(64);
+        for r in 0..N {
+            let at = (i + r) * self.stride + self.q_at;
+            for (e, &v) in self.rows[at..at + hd].iter().enumerate() {
+                q[e][r] = v;
+            }
+        }
+        for (blk, kb) in keys.chunks_exact(self.hd * 16).take(p / 16).enumerate() {
+            let mut acc = [[[0f32; 8]; 2]; N];
+            for (kt, qe) in kb.chunks_exact(16).zip(&q[..hd]) {
+                for r in 0..N {
+                    for half in 0..2 {
+                        for l in 0..8 {
+                            acc[r][half][l] = madd::<FMA>(qe[r], kt[half * 8 + l], acc[r][half][l]);
+                        }
+                    }
+                }
+            }
+            for (r, ar) in acc.iter().enumerate() {
+                let o = &mut out[r * p + blk * 16..r * p + blk * 16 + 16];
+                for half in 0..2 {
+                    for l in 0..8 {
+                        o[half * 8 + l] = ar[half][l] * self.scale;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Context of two queries from their normalized probabilities, for the model's head size:
+    /// 8 vectors of running sums.
+    #[inline(always)]
+    fn context32<const FMA: bool>(&self, p0: &[f32], p1: &[f32]) -> [[f32; 32]; 2] {
+        let mut acc = [[0f32; 32]; 2];
+        for ((row, &a), &b) in self.rows.chunks_exact(self.stride).zip(p0).zip(p1) {
+            let v: &[f32; 32] = row[self.v_at..self.v_at + 32]
+                .try_into()
+                .unwrap_or(&[0.0; 32]);
+            for e in 0..32 {
+                acc[0][e] = madd::<FMA>(a, v[e], acc[0][e]);
+                acc[1][e] = madd::<FMA>(b, v[e], acc[1][e]);
+            }
+        }
+        acc
+    }
+
+    /// Context of one query from its normalized probabilities, any head size.
+    #[inline(always)]
+    fn context(&self, probs: &[f32], out: &mut [f32]) {
+        out.fill(0.0);
+        for (row, &pj) in self.rows.chunks_exact(self.stride).zip(probs) {
+            for (o, &v) in out.iter_mut().zip(&row[self.v_at..self.v_at + self.hd]) {
+                *o += pj * v;
+            }
+        }
     }
 }
 

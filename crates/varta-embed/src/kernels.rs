@@ -78,36 +78,48 @@ pub struct QuantActs {
 impl QuantActs {
     /// Quantizes `x`, `rows` rows of `nin` values, as the reference does.
     #[inline(always)]
-    pub fn quantize(&mut self, x: &[f32], rows: usize, nin: usize) {
+    pub fn quantize(&mut self, isa: Isa, x: &[f32], rows: usize, nin: usize) {
         let nb = nin / QK;
         self.nin = nin;
         self.q.resize(rows * nin, 0);
         self.d.resize(rows * nb, 0.0);
         self.s.resize(rows * nb, 0);
-        for (blk, ((q, d), s)) in x[..rows * nin].chunks_exact(QK).zip(
-            self.q
-                .chunks_exact_mut(QK)
-                .zip(self.d.iter_mut())
-                .zip(self.s.iter_mut()),
-        ) {
-            let mut m = [0f32; 8];
-            for c in blk.chunks_exact(8) {
-                for l in 0..8 {
-                    m[l] = m[l].max(c[l].abs());
-                }
-            }
-            let amax = m.iter().fold(0f32, |a, &b| a.max(b));
-            let dd = amax / 127.0;
-            let id = if dd > 0.0 { 1.0 / dd } else { 0.0 };
-            let mut sum = 0i32;
-            for (o, &v) in q.iter_mut().zip(blk) {
-                let v = (v * id).round_ties_even().clamp(-128.0, 127.0) as i32;
-                *o = v as i8;
-                sum += v;
-            }
-            *d = dd;
-            *s = sum;
+        let x = &x[..rows * nin];
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: both are only chosen when the processor has AVX2 and FMA; the slices
+            // hold rows · nb blocks each.
+            Isa::Avx2 | Isa::Avx512Vnni => unsafe {
+                avx2::quantize(x, &mut self.q, &mut self.d, &mut self.s)
+            },
+            _ => quantize_portable(x, &mut self.q, &mut self.d, &mut self.s),
         }
+    }
+}
+
+/// Q8_0 of whole blocks: `q` as long as `x`, one scale and one sum per 32 values.
+fn quantize_portable(x: &[f32], q: &mut [i8], d: &mut [f32], s: &mut [i32]) {
+    for (blk, ((q, d), s)) in x
+        .chunks_exact(QK)
+        .zip(q.chunks_exact_mut(QK).zip(d.iter_mut()).zip(s.iter_mut()))
+    {
+        let mut m = [0f32; 8];
+        for c in blk.chunks_exact(8) {
+            for l in 0..8 {
+                m[l] = m[l].max(c[l].abs());
+            }
+        }
+        let amax = m.iter().fold(0f32, |a, &b| a.max(b));
+        let dd = amax / 127.0;
+        let id = if dd > 0.0 { 1.0 / dd } else { 0.0 };
+        let mut sum = 0i32;
+        for (o, &v) in q.iter_mut().zip(blk) {
+            let v = (v * id).round_ties_even().clamp(-128.0, 127.0) as i32;
+            *o = v as i8;
+            sum += v;
+        }
+        *d = dd;
+        *s = sum;
     }
 }
 
@@ -116,16 +128,42 @@ impl QuantActs {
 pub enum Isa {
     Portable,
     Avx2,
+    /// AVX2 and FMA, and AVX-512 VNNI on 256-bit vectors: `vpdpbusd` does a 4-byte dot product
+    /// and its 32-bit accumulation in one instruction (three with AVX2).
+    Avx512Vnni,
 }
 
 impl Isa {
     pub fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
-            return Isa::Avx2;
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") && has!("fma") {
+                if has!("avx512f") && has!("avx512vl") && has!("avx512vnni") {
+                    return Isa::Avx512Vnni;
+                }
+                return Isa::Avx2;
+            }
         }
         Isa::Portable
+    }
+
+    /// Every variant this processor runs, portable first (for tests).
+    pub fn available() -> Vec<Isa> {
+        let best = Isa::detect();
+        [Isa::Portable, Isa::Avx2, Isa::Avx512Vnni]
+            .into_iter()
+            .filter(|i| match i {
+                Isa::Portable => true,
+                Isa::Avx2 => best.has_avx2(),
+                Isa::Avx512Vnni => best == Isa::Avx512Vnni,
+            })
+            .collect()
+    }
+
+    /// Whether the AVX2 and FMA instructions are there (every x86 variant above portable).
+    pub fn has_avx2(self) -> bool {
+        matches!(self, Isa::Avx2 | Isa::Avx512Vnni)
     }
 }
 
@@ -138,6 +176,9 @@ pub fn matmul(isa: Isa, w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f
         #[cfg(target_arch = "x86_64")]
         // SAFETY: Isa::Avx2 is only chosen when the processor has AVX2 and FMA.
         Isa::Avx2 => unsafe { avx2::matmul(w, a, rows, y) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: Isa::Avx512Vnni is only chosen when the processor has these instructions.
+        Isa::Avx512Vnni => unsafe { vnni::matmul(w, a, rows, y) },
         _ => matmul_portable(w, a, rows, y),
     }
 }
@@ -179,6 +220,62 @@ mod avx2 {
 
     /// Tokens whose activations stay in cache while every row group passes over them.
     const TILE: usize = 32;
+
+    /// [`super::quantize_portable`] in vectors: the same values (conversion rounds to nearest
+    /// even, as `round_ties_even` does; packing saturates, as the clamp does).
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn quantize(x: &[f32], q: &mut [i8], d: &mut [f32], s: &mut [i32]) {
+        let blocks = x.len() / QK;
+        debug_assert!(q.len() >= blocks * QK && d.len() >= blocks && s.len() >= blocks);
+        let sign = _mm256_set1_ps(-0.0);
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for b in 0..blocks {
+            // SAFETY: block b of x and q is 32 values inside, d and s have an entry b.
+            unsafe {
+                let p = x.as_ptr().add(b * QK);
+                let v = [
+                    _mm256_loadu_ps(p),
+                    _mm256_loadu_ps(p.add(8)),
+                    _mm256_loadu_ps(p.add(16)),
+                    _mm256_loadu_ps(p.add(24)),
+                ];
+                let m = _mm256_max_ps(
+                    _mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+                    _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])),
+                );
+                let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+                let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+                let m = _mm_max_ss(m, _mm_movehdup_ps(m));
+                let amax = _mm_cvtss_f32(m);
+                let dd = amax / 127.0;
+                let id = _mm256_set1_ps(if dd > 0.0 { 1.0 / dd } else { 0.0 });
+                let i = [
+                    _mm256_cvtps_epi32(_mm256_mul_ps(v[0], id)),
+                    _mm256_cvtps_epi32(_mm256_mul_ps(v[1], id)),
+                    _mm256_cvtps_epi32(_mm256_mul_ps(v[2], id)),
+                    _mm256_cvtps_epi32(_mm256_mul_ps(v[3], id)),
+                ];
+                let sum =
+                    _mm256_add_epi32(_mm256_add_epi32(i[0], i[1]), _mm256_add_epi32(i[2], i[3]));
+                let sum = _mm_add_epi32(
+                    _mm256_castsi256_si128(sum),
+                    _mm256_extracti128_si256(sum, 1),
+                );
+                let sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0b01_00_11_10));
+                let sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0b10_11_00_01));
+                let packed = _mm256_packs_epi16(
+                    _mm256_packs_epi32(i[0], i[1]),
+                    _mm256_packs_epi32(i[2], i[3]),
+                );
+                let packed = _mm256_permutevar8x32_epi32(packed, order);
+                _mm256_storeu_si256(q.as_mut_ptr().add(b * QK) as *mut __m256i, packed);
+                *d.get_unchecked_mut(b) = dd;
+                // The sum is of the unclamped values: |x · id| ≤ 127 by the choice of id, so
+                // none is clamped (the portable twin clamps, to the same effect).
+                *s.get_unchecked_mut(b) = _mm_cvtsi128_si32(sum);
+            }
+        }
+    }
 
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn matmul(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
@@ -365,6 +462,115 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+    use super::{PackedMatrix, QK, QuantActs};
+    use std::arch::x86_64::*;
+
+    /// Tokens whose activations stay in cache while every row group passes over them.
+    const TILE: usize = 32;
+
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    pub unsafe fn matmul(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
+        let groups = w.nout / 8;
+        let mut t0 = 0;
+        while t0 < rows {
+            let t1 = (t0 + TILE).min(rows);
+            let mut g = 0;
+            while g < groups {
+                let gn = (groups - g).min(2);
+                let mut t = t0;
+                while t < t1 {
+                    let tn = (t1 - t).min(4);
+                    // SAFETY: g + gn ≤ groups and t + tn ≤ rows, so every pointer the tile
+                    // reads or writes is inside w, a and y.
+                    unsafe {
+                        match (gn, tn) {
+                            (2, 4) => tile::<2, 4>(w, a, g, t, y),
+                            (2, 3) => tile::<2, 3>(w, a, g, t, y),
+                            (2, 2) => tile::<2, 2>(w, a, g, t, y),
+                            (2, _) => tile::<2, 1>(w, a, g, t, y),
+                            (_, 4) => tile::<1, 4>(w, a, g, t, y),
+                            (_, 3) => tile::<1, 3>(w, a, g, t, y),
+                            (_, 2) => tile::<1, 2>(w, a, g, t, y),
+                            _ => tile::<1, 1>(w, a, g, t, y),
+                        }
+                    }
+                    t += tn;
+                }
+                g += gn;
+            }
+            t0 = t1;
+        }
+    }
+
+    /// G row groups (8 rows each) times T tokens. Each block's integer sums start at
+    /// `-8 · Σa` (the nibbles' offset) so that `vpdpbusd` leaves the signed dot product.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    #[inline]
+    unsafe fn tile<const G: usize, const T: usize>(
+        w: &PackedMatrix,
+        a: &QuantActs,
+        g0: usize,
+        t0: usize,
+        y: &mut [f32],
+    ) {
+        let nin = w.nin;
+        let nb = nin / QK;
+        let mut f = [[_mm256_setzero_ps(); T]; G];
+        // SAFETY (whole body): the caller guarantees groups g0..g0 + G and tokens t0..t0 + T
+        // exist, so every offset below stays inside packed, scales, q, d, s and y.
+        unsafe {
+            let wp = w.packed.as_ptr().add(g0 * nb * 256);
+            let ap = a.q.as_ptr().add(t0 * nin);
+            for b in 0..nb {
+                let mut s = [[_mm256_setzero_si256(); T]; G];
+                let mut da = [_mm256_setzero_ps(); T];
+                for t in 0..T {
+                    let off = _mm256_set1_epi32(-8 * *a.s.get_unchecked((t0 + t) * nb + b));
+                    for g in 0..G {
+                        s[g][t] = off;
+                    }
+                    da[t] = _mm256_set1_ps(*a.d.get_unchecked((t0 + t) * nb + b));
+                }
+                for k in 0..8 {
+                    let mut x = [_mm256_setzero_si256(); T];
+                    for t in 0..T {
+                        x[t] = _mm256_set1_epi32(std::ptr::read_unaligned(
+                            ap.add(t * nin + b * QK + k * 4) as *const i32,
+                        ));
+                    }
+                    for g in 0..G {
+                        let wv = _mm256_loadu_si256(
+                            wp.add((g * nb + b) * 256 + k * 32) as *const __m256i
+                        );
+                        for t in 0..T {
+                            s[g][t] = _mm256_dpbusd_epi32(s[g][t], wv, x[t]);
+                        }
+                    }
+                }
+                for g in 0..G {
+                    let sc = _mm256_loadu_ps(w.scales.as_ptr().add(((g0 + g) * nb + b) * 8));
+                    for t in 0..T {
+                        f[g][t] = _mm256_fmadd_ps(
+                            _mm256_cvtepi32_ps(s[g][t]),
+                            _mm256_mul_ps(sc, da[t]),
+                            f[g][t],
+                        );
+                    }
+                }
+            }
+            for g in 0..G {
+                let bias = _mm256_loadu_ps(w.bias.as_ptr().add((g0 + g) * 8));
+                for t in 0..T {
+                    let o = y.as_mut_ptr().add((t0 + t) * w.nout + (g0 + g) * 8);
+                    _mm256_storeu_ps(o, _mm256_add_ps(f[g][t], bias));
+                }
+            }
+        }
+    }
+}
+
 /// `x = LayerNorm(x + y)` over one row (`y` absent: `LayerNorm(x)`).
 #[inline(always)]
 pub fn add_layernorm(x: &mut [f32], y: Option<&[f32]>, w: &[f32], b: &[f32], eps: f32) {
@@ -453,7 +659,11 @@ pub fn gelu(x: &mut [f32]) {
 #[inline(always)]
 pub fn exp_neg(x: f32) -> f32 {
     let x = x.max(-87.0);
-    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    // 1.5 · 2^23 added rounds to an integer held in the low mantissa bits: n as a float, and
+    // as an integer by the bits, with no conversion (which would not vectorize as well).
+    let t = x * std::f32::consts::LOG2_E + 12_582_912.0;
+    let n = t - 12_582_912.0;
+    let ni = (t.to_bits() as i32).wrapping_sub(0x4b40_0000);
     let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
     let mut p = 1.987_569_1e-4_f32;
     p = p * r + 1.398_199_9e-3;
@@ -462,7 +672,7 @@ pub fn exp_neg(x: f32) -> f32 {
     p = p * r + 0.166_666_65;
     p = p * r + 0.5;
     let e = p * r * r + r + 1.0;
-    f32::from_bits(e.to_bits().wrapping_add(((n as i32) << 23) as u32))
+    f32::from_bits(e.to_bits().wrapping_add((ni << 23) as u32))
 }
 
 #[cfg(test)]
@@ -541,7 +751,7 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
         #[test]
-        fn avx2_kernel_equals_portable(
+        fn vector_kernels_equal_portable(
             groups in 1usize..6, blocks in 1usize..5, rows in 1usize..40, seed in any::<u64>(),
             xs in proptest::collection::vec(-4.0f32..4.0, 160 * 40),
         ) {
@@ -550,7 +760,14 @@ mod tests {
             let bias: Vec<f32> = (0..nout).map(|i| i as f32 * 0.01).collect();
             let m = PackedMatrix::from_q4(&[&w], nin, bias);
             let mut a = QuantActs::default();
-            a.quantize(&xs, rows, nin);
+            a.quantize(Isa::Portable, &xs, rows, nin);
+            for isa in Isa::available() {
+                let mut fast = QuantActs::default();
+                fast.quantize(isa, &xs, rows, nin);
+                prop_assert_eq!(&a.q, &fast.q);
+                prop_assert_eq!(&a.d, &fast.d);
+                prop_assert_eq!(&a.s, &fast.s);
+            }
             let mut want = vec![0f32; rows * nout];
             matmul_portable(&m, &a, rows, &mut want);
             // The portable kernel against plain dequantized arithmetic.
@@ -572,11 +789,12 @@ mod tests {
                     prop_assert!((got - acc).abs() < 1e-3 * (1.0 + acc.abs()), "{got} vs {acc}");
                 }
             }
-            let isa = Isa::detect();
-            let mut got = vec![0f32; rows * nout];
-            matmul(isa, &m, &a, rows, &mut got);
-            for (g, w) in got.iter().zip(&want) {
-                prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{g} vs {w}");
+            for isa in Isa::available() {
+                let mut got = vec![0f32; rows * nout];
+                matmul(isa, &m, &a, rows, &mut got);
+                for (g, w) in got.iter().zip(&want) {
+                    prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{isa:?}: {g} vs {w}");
+                }
             }
         }
     }

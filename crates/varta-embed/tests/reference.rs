@@ -2,8 +2,8 @@
 //! installed PyPI package and compiled here, in a temporary directory, with the flags the package
 //! builds itself with. Every sentence of `tests/data/sentences.txt` (uk, ru, en, emoji, links,
 //! look-alike letters, an empty line, one text longer than the model's 512 positions) must give
-//! cosine ≥ 0.999 with the reference, with either prefix (AVX2 kernels) and with the query prefix
-//! (portable kernels).
+//! cosine ≥ 0.999 with the reference, with either prefix (the best kernels this processor runs)
+//! and with the query prefix (every other variant it runs: AVX2, portable).
 //!
 //! Runs with `--features reference` (`.ci/run` installs the package first); without the package
 //! it fails, saying how to install it.
@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use varta_embed::kernels::Isa;
 use varta_embed::{Kind, Model};
 
 fn package_dir() -> PathBuf {
@@ -109,12 +110,12 @@ fn vectors_match_the_reference_engine() {
         "the set must hold a text of several windows"
     );
     let mut report = Vec::new();
-    for portable in [false, true] {
-        if portable {
-            model.force_portable();
-        }
-        // The portable kernels compute the same integers slowly: one prefix is enough for them.
-        let kinds: &[(Kind, &str)] = if portable {
+    let best = Isa::detect();
+    for isa in Isa::available().into_iter().rev() {
+        model.set_isa(isa);
+        // The other kernels compute the same integers (slowly, the portable ones): one prefix
+        // is enough for them.
+        let kinds: &[(Kind, &str)] = if isa != best {
             &[(Kind::Query, "query")]
         } else {
             &[(Kind::Query, "query"), (Kind::Passage, "passage")]
