@@ -306,11 +306,21 @@ pub fn detect(
         return Ok(1);
     }
     let m = matcher(store, claims, embedder, params)?;
+    let mut phase = Instant::now();
+    let mut lap = |what: &str| {
+        tracing::info!(
+            seconds = phase.elapsed().as_secs_f64(),
+            "detect claims: {what}"
+        );
+        phase = Instant::now();
+    };
+    lap("claims loaded and indexed");
     let mut docs = Vec::new();
     store.for_each_document(since, &mut |d| {
         docs.push(d);
         Ok(())
     })?;
+    lap("documents read");
     // The lexical stage once per document: it gates embedding and feeds the ranking.
     let lexical: Vec<Vec<LexicalHit>> = {
         use rayon::prelude::*;
@@ -318,6 +328,7 @@ pub fn detect(
             .map(|d| m.lexical(&d.text, params.candidates))
             .collect::<Result<_, _>>()?
     };
+    lap("lexical candidates");
     // Embed only what can match, and what the cache lacks.
     let mut vectors: Vec<Option<Vec<f32>>> = vec![None; docs.len()];
     let mut embedded = 0usize;
@@ -345,7 +356,8 @@ pub fn detect(
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        for chunk in todo.chunks(256) {
+        // Batches large enough that the encoder's chunks keep both cores busy to the end.
+        for chunk in todo.chunks(1024) {
             let texts: Vec<&str> = chunk.iter().map(|&i| docs[i].text.as_str()).collect();
             let got = e
                 .embed(&texts)
@@ -364,6 +376,7 @@ pub fn detect(
         progress.finish_and_clear();
         embedded = want.len();
     }
+    lap("embedded");
     let k = params.candidates;
     let with_vectors: Vec<usize> = (0..docs.len()).filter(|&i| vectors[i].is_some()).collect();
     let refs: Vec<&[f32]> = with_vectors
@@ -374,6 +387,7 @@ pub fn detect(
     for (&i, t) in with_vectors.iter().zip(m.semantic_top(&refs, k)) {
         tops[i] = Some(t);
     }
+    lap("semantic candidates");
     let best: Vec<Option<ClaimMatch>> = {
         use rayon::prelude::*;
         docs.par_iter()
@@ -385,6 +399,7 @@ pub fn detect(
             })
             .collect::<Result<_, _>>()?
     };
+    lap("ranked");
     let mut findings = Vec::new();
     let mut rows = Vec::new();
     for (d, best) in docs.iter().zip(best) {

@@ -12,12 +12,12 @@ fn main() {
                 q4.push((s >> 40) as u8);
             }
         }
-        let m = PackedMatrix::from_q4(&[&q4], nin, vec![0.0; nout]);
+        let isa = Isa::detect();
+        let m = PackedMatrix::from_q4(isa, &[&q4], nin, vec![0.0; nout]);
         let rows = 2048;
         let x: Vec<f32> = (0..rows * nin)
             .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
             .collect();
-        let isa = Isa::detect();
         let mut a = QuantActs::default();
         a.quantize(isa, &x, rows, nin);
         let mut y = vec![0f32; rows * nout];

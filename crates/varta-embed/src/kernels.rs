@@ -22,18 +22,21 @@ use crate::model::{Q4_BLOCK, QK, f16_to_f32};
 pub struct PackedMatrix {
     pub nout: usize,
     pub nin: usize,
-    /// Per group of 8 rows, per block of 32 inputs, per step of 4 inputs: 8 rows × 4 bytes,
+    /// Rows interleaved together: 8, or 16 for the 512-bit kernel.
+    pub group: usize,
+    /// Per group of rows, per block of 32 inputs, per step of 4 inputs: `group` rows × 4 bytes,
     /// each the stored nibble (weight + 8, 0..=15).
     packed: Vec<u8>,
-    /// Per group, per block: the 8 rows' scales.
+    /// Per group, per block: the group's rows' scales.
     scales: Vec<f32>,
     pub bias: Vec<f32>,
 }
 
 impl PackedMatrix {
-    /// From Q4_0 rows, stacked in order (several matrices that read the same input become one).
-    /// `q4` holds `nout · nin / 32` blocks; `nout` is a multiple of 8 and `nin` of 32.
-    pub fn from_q4(q4: &[&[u8]], nin: usize, bias: Vec<f32>) -> PackedMatrix {
+    /// From Q4_0 rows, stacked in order (several matrices that read the same input become one),
+    /// laid out for `isa`'s kernels. `q4` holds `nout · nin / 32` blocks; `nout` is a multiple
+    /// of 8 and `nin` of 32.
+    pub fn from_q4(isa: Isa, q4: &[&[u8]], nin: usize, bias: Vec<f32>) -> PackedMatrix {
         let nb = nin / QK;
         let rows: Vec<&[u8]> = q4
             .iter()
@@ -41,24 +44,31 @@ impl PackedMatrix {
             .collect();
         let nout = rows.len();
         debug_assert!(nout.is_multiple_of(8) && nin.is_multiple_of(QK));
+        let group = if isa == Isa::Avx512Vnni && nout.is_multiple_of(16) {
+            16
+        } else {
+            8
+        };
         let mut packed = vec![0u8; nout * nin];
         let mut scales = vec![0f32; nout * nb];
         for (r, row) in rows.iter().enumerate() {
-            let (g, rr) = (r / 8, r % 8);
+            let (g, rr) = (r / group, r % group);
             for b in 0..nb {
                 let blk = &row[b * Q4_BLOCK..(b + 1) * Q4_BLOCK];
-                scales[(g * nb + b) * 8 + rr] = f16_to_f32(u16::from_le_bytes([blk[0], blk[1]]));
+                scales[(g * nb + b) * group + rr] =
+                    f16_to_f32(u16::from_le_bytes([blk[0], blk[1]]));
                 for j in 0..QK {
                     let byte = blk[2 + (j % 16)];
                     let q = if j < 16 { byte & 0x0f } else { byte >> 4 };
                     let (k, jj) = (j / 4, j % 4);
-                    packed[(((g * nb + b) * 8 + k) * 8 + rr) * 4 + jj] = q;
+                    packed[(((g * nb + b) * 8 + k) * group + rr) * 4 + jj] = q;
                 }
             }
         }
         PackedMatrix {
             nout,
             nin,
+            group,
             packed,
             scales,
             bias,
@@ -175,39 +185,43 @@ pub fn matmul(isa: Isa, w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: Isa::Avx2 is only chosen when the processor has AVX2 and FMA.
-        Isa::Avx2 => unsafe { avx2::matmul(w, a, rows, y) },
+        Isa::Avx2 if w.group == 8 => unsafe { avx2::matmul(w, a, rows, y) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: Isa::Avx512Vnni is only chosen when the processor has these instructions.
-        Isa::Avx512Vnni => unsafe { vnni::matmul(w, a, rows, y) },
+        Isa::Avx512Vnni if w.group == 8 => unsafe { vnni::matmul(w, a, rows, y) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx512Vnni if w.group == 16 => unsafe { vnni512::matmul(w, a, rows, y) },
         _ => matmul_portable(w, a, rows, y),
     }
 }
 
 pub fn matmul_portable(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
     let nb = w.nin / QK;
-    let groups = w.nout / 8;
+    let n = w.group;
+    let groups = w.nout / n;
     for t in 0..rows {
         let at = &a.q[t * w.nin..(t + 1) * w.nin];
         for g in 0..groups {
-            let mut acc = [0f32; 8];
+            let mut acc = [0f32; 16];
             for b in 0..nb {
-                let mut isum = [0i32; 8];
-                let wb = &w.packed[(g * nb + b) * 256..(g * nb + b + 1) * 256];
+                let mut isum = [0i32; 16];
+                let wb = &w.packed[(g * nb + b) * 32 * n..(g * nb + b + 1) * 32 * n];
                 for k in 0..8 {
-                    for r in 0..8 {
+                    for r in 0..n {
                         for j in 0..4 {
-                            isum[r] += i32::from(wb[(k * 8 + r) * 4 + j])
+                            isum[r] += i32::from(wb[(k * n + r) * 4 + j])
                                 * i32::from(at[b * QK + k * 4 + j]);
                         }
                     }
                 }
                 let (da, sa) = (a.d[t * nb + b], a.s[t * nb + b]);
-                for r in 0..8 {
-                    acc[r] += (isum[r] - 8 * sa) as f32 * (w.scales[(g * nb + b) * 8 + r] * da);
+                for r in 0..n {
+                    acc[r] += (isum[r] - 8 * sa) as f32 * (w.scales[(g * nb + b) * n + r] * da);
                 }
             }
-            for r in 0..8 {
-                y[t * w.nout + g * 8 + r] = w.bias[g * 8 + r] + acc[r];
+            for r in 0..n {
+                y[t * w.nout + g * n + r] = w.bias[g * n + r] + acc[r];
             }
         }
     }
@@ -571,6 +585,115 @@ mod vnni {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod vnni512 {
+    use super::{PackedMatrix, QK, QuantActs};
+    use std::arch::x86_64::*;
+
+    /// Tokens whose activations stay in cache while every row group passes over them.
+    const TILE: usize = 32;
+
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    pub unsafe fn matmul(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
+        let groups = w.nout / 16;
+        let mut t0 = 0;
+        while t0 < rows {
+            let t1 = (t0 + TILE).min(rows);
+            let mut g = 0;
+            while g < groups {
+                let gn = (groups - g).min(2);
+                let mut t = t0;
+                while t < t1 {
+                    let tn = (t1 - t).min(4);
+                    // SAFETY: g + gn ≤ groups and t + tn ≤ rows, so every pointer the tile
+                    // reads or writes is inside w, a and y.
+                    unsafe {
+                        match (gn, tn) {
+                            (2, 4) => tile::<2, 4>(w, a, g, t, y),
+                            (2, 3) => tile::<2, 3>(w, a, g, t, y),
+                            (2, 2) => tile::<2, 2>(w, a, g, t, y),
+                            (2, _) => tile::<2, 1>(w, a, g, t, y),
+                            (_, 4) => tile::<1, 4>(w, a, g, t, y),
+                            (_, 3) => tile::<1, 3>(w, a, g, t, y),
+                            (_, 2) => tile::<1, 2>(w, a, g, t, y),
+                            _ => tile::<1, 1>(w, a, g, t, y),
+                        }
+                    }
+                    t += tn;
+                }
+                g += gn;
+            }
+            t0 = t1;
+        }
+    }
+
+    /// G groups of 16 rows times T tokens, as [`super::vnni`]'s tile with twice the rows per
+    /// instruction: half the loads and broadcasts per product.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    #[inline]
+    unsafe fn tile<const G: usize, const T: usize>(
+        w: &PackedMatrix,
+        a: &QuantActs,
+        g0: usize,
+        t0: usize,
+        y: &mut [f32],
+    ) {
+        let nin = w.nin;
+        let nb = nin / QK;
+        let mut f = [[_mm512_setzero_ps(); T]; G];
+        // SAFETY (whole body): the caller guarantees groups g0..g0 + G and tokens t0..t0 + T
+        // exist, so every offset below stays inside packed, scales, q, d, s and y.
+        unsafe {
+            let wp = w.packed.as_ptr().add(g0 * nb * 512);
+            let ap = a.q.as_ptr().add(t0 * nin);
+            for b in 0..nb {
+                let mut s = [[_mm512_setzero_si512(); T]; G];
+                let mut da = [_mm512_setzero_ps(); T];
+                for t in 0..T {
+                    let off = _mm512_set1_epi32(-8 * *a.s.get_unchecked((t0 + t) * nb + b));
+                    for g in 0..G {
+                        s[g][t] = off;
+                    }
+                    da[t] = _mm512_set1_ps(*a.d.get_unchecked((t0 + t) * nb + b));
+                }
+                for k in 0..8 {
+                    let mut x = [_mm512_setzero_si512(); T];
+                    for t in 0..T {
+                        x[t] = _mm512_set1_epi32(std::ptr::read_unaligned(
+                            ap.add(t * nin + b * QK + k * 4) as *const i32,
+                        ));
+                    }
+                    for g in 0..G {
+                        let wv = _mm512_loadu_si512(
+                            wp.add((g * nb + b) * 512 + k * 64) as *const __m512i
+                        );
+                        for t in 0..T {
+                            s[g][t] = _mm512_dpbusd_epi32(s[g][t], wv, x[t]);
+                        }
+                    }
+                }
+                for g in 0..G {
+                    let sc = _mm512_loadu_ps(w.scales.as_ptr().add(((g0 + g) * nb + b) * 16));
+                    for t in 0..T {
+                        f[g][t] = _mm512_fmadd_ps(
+                            _mm512_cvtepi32_ps(s[g][t]),
+                            _mm512_mul_ps(sc, da[t]),
+                            f[g][t],
+                        );
+                    }
+                }
+            }
+            for g in 0..G {
+                let bias = _mm512_loadu_ps(w.bias.as_ptr().add((g0 + g) * 16));
+                for t in 0..T {
+                    let o = y.as_mut_ptr().add((t0 + t) * w.nout + (g0 + g) * 16);
+                    _mm512_storeu_ps(o, _mm512_add_ps(f[g][t], bias));
+                }
+            }
+        }
+    }
+}
+
 /// `x = LayerNorm(x + y)` over one row (`y` absent: `LayerNorm(x)`).
 #[inline(always)]
 pub fn add_layernorm(x: &mut [f32], y: Option<&[f32]>, w: &[f32], b: &[f32], eps: f32) {
@@ -758,7 +881,7 @@ mod tests {
             let (nout, nin) = (groups * 8, blocks * QK);
             let w = q4_rows(nout, nin, seed);
             let bias: Vec<f32> = (0..nout).map(|i| i as f32 * 0.01).collect();
-            let m = PackedMatrix::from_q4(&[&w], nin, bias);
+            let m = PackedMatrix::from_q4(Isa::Portable, &[&w], nin, bias.clone());
             let mut a = QuantActs::default();
             a.quantize(Isa::Portable, &xs, rows, nin);
             for isa in Isa::available() {
@@ -790,6 +913,7 @@ mod tests {
                 }
             }
             for isa in Isa::available() {
+                let m = PackedMatrix::from_q4(isa, &[&w], nin, bias.clone());
                 let mut got = vec![0f32; rows * nout];
                 matmul(isa, &m, &a, rows, &mut got);
                 for (g, w) in got.iter().zip(&want) {
