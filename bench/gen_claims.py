@@ -3,7 +3,8 @@
 array and M posts as generic JSONL ({"id", "text", "author", "date"}), from the messages of
 ../shared/eval/coord/dev-20k.csv (Ukrainian, Russian, English). A claim joins two messages of one half;
 a post joins two or three of the other half, and one post in `--repeat-every` repeats a claim with a light edit (case, a dropped
-word, an added "терміново"/"срочно"/"BREAKING"), so that matching has work to do.
+word, an added "терміново"/"срочно"/"BREAKING"), so that matching has work to do; such a post carries
+the claim's url as "claim_url" (null on the others), which ingest ignores and bench/gate.sh reads.
 
 Usage: gen_claims.py --messages dev-20k.csv --claims N --posts M --out-claims C.json --out-posts P.jsonl [--seed S]
 """
@@ -47,8 +48,11 @@ def main():
         json.dump(claims, f, ensure_ascii=False)
     with open(a.out_posts, "w", encoding="utf-8") as f:
         for i in range(a.posts):
+            claim_url = None
             if i % a.repeat_every == 0:
-                words = rng.choice(claims)["claimReviewed"].split()
+                claim = rng.choice(claims)
+                claim_url = claim["url"]
+                words = claim["claimReviewed"].split()
                 r = rng.random()
                 if r < 0.3:
                     words = [w.upper() for w in words]
@@ -60,7 +64,8 @@ def main():
             else:
                 text = " ".join(rng.sample(post_pool, rng.randint(2, 3)))
             f.write(json.dumps({"id": f"p{i}", "text": text, "author": f"a{i % 5000}",
-                                "date": f"2024-03-{1 + i % 28:02d}T12:00:00Z"}, ensure_ascii=False) + "\n")
+                                "date": f"2024-03-{1 + i % 28:02d}T12:00:00Z", "claim_url": claim_url},
+                               ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use chrono::Utc;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -176,18 +177,19 @@ fn matcher(
         let mut vectors = cached;
         if !missing.is_empty() {
             let todo: Vec<&str> = missing.iter().map(|&i| texts[i].as_str()).collect();
-            let got = e
-                .embed(&todo)
-                .map_err(|m| anyhow::anyhow!("embedding the claims: {m}"))?;
-            let items: Vec<(&str, &[f32])> = missing
-                .iter()
-                .zip(&got)
-                .map(|(&i, v)| (refs[i], v.as_slice()))
-                .collect();
-            store.put_embeddings(e.model_id(), &items)?;
-            for (&i, v) in missing.iter().zip(got) {
-                vectors[i] = Some(v);
-            }
+            embed_batches(e, &todo, "claims", |start, got| {
+                let part = &missing[start..start + got.len()];
+                let items: Vec<(&str, &[f32])> = part
+                    .iter()
+                    .zip(&got)
+                    .map(|(&i, v)| (refs[i], v.as_slice()))
+                    .collect();
+                store.put_embeddings(e.model_id(), &items)?;
+                for (&i, v) in part.iter().zip(got) {
+                    vectors[i] = Some(v);
+                }
+                Ok(())
+            })?;
         }
         m.set_vectors(
             vectors.into_iter().map(Option::unwrap_or_default).collect(),
@@ -195,6 +197,44 @@ fn matcher(
         );
     }
     Ok(m)
+}
+
+/// Embeds `texts` in batches, with a progress bar (hidden when stderr is not a terminal),
+/// handing each batch's vectors to `each` with the index of its first text, so that what is
+/// done is stored as it is done.
+fn embed_batches(
+    e: &dyn Embedder,
+    texts: &[&str],
+    what: &str,
+    mut each: impl FnMut(usize, Vec<Vec<f32>>) -> Result<()>,
+) -> Result<()> {
+    // Large enough that the encoder's chunks keep both cores busy to the end of each batch.
+    const BATCH: usize = 1024;
+    let progress = indicatif::ProgressBar::with_draw_target(
+        Some(texts.len() as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{elapsed}} embedding {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}} left)"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    for (n, chunk) in texts.chunks(BATCH).enumerate() {
+        let got = e
+            .embed(chunk)
+            .map_err(|m| anyhow::anyhow!("embedding {what}: {m}"))?;
+        anyhow::ensure!(
+            got.len() == chunk.len(),
+            "embedding {what}: {} vectors for {} texts",
+            got.len(),
+            chunk.len()
+        );
+        each(n * BATCH, got)?;
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+    Ok(())
 }
 
 fn match_json(m: &ClaimMatcher, x: &ClaimMatch, params: &Params) -> serde_json::Value {
@@ -305,7 +345,6 @@ pub fn detect(
         eprintln!("error: no claims stored; add some with `varta claims import FILE`");
         return Ok(1);
     }
-    let m = matcher(store, claims, embedder, params)?;
     let mut phase = Instant::now();
     let mut lap = |what: &str| {
         tracing::info!(
@@ -314,7 +353,8 @@ pub fn detect(
         );
         phase = Instant::now();
     };
-    lap("claims loaded and indexed");
+    let m = matcher(store, claims, embedder, params)?;
+    lap("claims indexed, their embeddings loaded");
     let mut docs = Vec::new();
     store.for_each_document(since, &mut |d| {
         docs.push(d);
@@ -345,35 +385,48 @@ pub fn detect(
                 None => todo.push(i),
             }
         }
-        // Hidden when stderr is not a terminal.
-        let progress = indicatif::ProgressBar::with_draw_target(
-            Some(todo.len() as u64),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        progress.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed} embedding {pos}/{len} documents ({per_sec}, {eta} left)",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        // Batches large enough that the encoder's chunks keep both cores busy to the end.
-        for chunk in todo.chunks(1024) {
-            let texts: Vec<&str> = chunk.iter().map(|&i| docs[i].text.as_str()).collect();
-            let got = e
-                .embed(&texts)
-                .map_err(|m| anyhow::anyhow!("embedding documents: {m}"))?;
-            let items: Vec<(&str, &[f32])> = chunk
+        // A copy-paste campaign posts one text many times: each distinct text is embedded once.
+        let mut unique: Vec<usize> = Vec::new();
+        let mut slot: HashMap<&str, usize> = HashMap::new();
+        let mut copies: Vec<(usize, usize)> = Vec::new();
+        for &i in &todo {
+            match slot.get(docs[i].text.as_str()) {
+                Some(&first) => copies.push((i, first)),
+                None => {
+                    slot.insert(docs[i].text.as_str(), i);
+                    unique.push(i);
+                }
+            }
+        }
+        let texts: Vec<&str> = unique.iter().map(|&i| docs[i].text.as_str()).collect();
+        embed_batches(e, &texts, "documents", |start, got| {
+            let part = &unique[start..start + got.len()];
+            let items: Vec<(&str, &[f32])> = part
                 .iter()
                 .zip(&got)
                 .map(|(&i, v)| (docs[i].id.as_str(), v.as_slice()))
                 .collect();
             store.put_embeddings(e.model_id(), &items)?;
-            for (&i, v) in chunk.iter().zip(got) {
+            for (&i, v) in part.iter().zip(got) {
                 vectors[i] = Some(v);
             }
-            progress.inc(chunk.len() as u64);
+            Ok(())
+        })?;
+        for &(i, first) in &copies {
+            vectors[i] = vectors[first].clone();
         }
-        progress.finish_and_clear();
+        let items: Vec<(&str, &[f32])> = copies
+            .iter()
+            .filter_map(|&(i, _)| Some((docs[i].id.as_str(), vectors[i].as_deref()?)))
+            .collect();
+        store.put_embeddings(e.model_id(), &items)?;
+        tracing::info!(
+            past_gate = want.len(),
+            cached = want.len() - todo.len(),
+            embedded = unique.len(),
+            copies = copies.len(),
+            "detect claims: documents' embeddings"
+        );
         embedded = want.len();
     }
     lap("embedded");
@@ -560,6 +613,11 @@ pub fn eval(
     for (q, v) in queries.iter().zip(&vectors) {
         let top = if v.is_some() { tops.next() } else { None };
         let lexical = m.lexical(&q.text, params.candidates)?;
+        // What `detect claims` would have done with this text: embed it or not.
+        let gate = (
+            lexical.first().map_or(0.0, |h| h.1),
+            m.worth_embedding(&lexical, params),
+        );
         let ranked = m.rank_with(&q.text, lexical, v.as_deref(), top.as_deref(), params, 10)?;
 
         let urls: Vec<Option<&str>> = ranked
@@ -591,7 +649,7 @@ pub fn eval(
                 "{}",
                 serde_json::json!({"text": q.text, "lang": lang, "claim_url": q.claim_url,
                     "rank": rank, "verdict": ranked.first().map(|x| verdict(x.score, params)),
-                    "top": top})
+                    "gate": {"lexical": gate.0, "embedded": gate.1}, "top": top})
             )?;
         }
         for t in [&mut all, by_lang.entry(lang).or_default()] {

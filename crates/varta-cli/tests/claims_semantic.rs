@@ -172,3 +172,51 @@ fn embed_writes_one_unit_vector_per_line() {
         serde_json::from_str(String::from_utf8_lossy(&out.stderr).lines().last().unwrap()).unwrap();
     assert_eq!(stats["texts"], 6);
 }
+
+#[test]
+fn copies_of_one_text_are_embedded_once_and_all_matched() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Кажуть, що з 1 квітня ТЦК отримають доступ до даних мобільних операторів і \
+                блокуватимуть SIM-картки ухилянтів. Поширте!";
+    let mut posts = String::new();
+    for (i, t) in [text, text, "Погода в Києві завтра буде сонячною.", text]
+        .iter()
+        .enumerate()
+    {
+        posts += &serde_json::json!({"id": format!("p{i}"), "text": t, "author": format!("a{i}"),
+            "date": "2024-04-01T10:00:00Z"})
+        .to_string();
+        posts.push('\n');
+    }
+    let file = dir.path().join("posts.jsonl");
+    std::fs::write(&file, posts).unwrap();
+    let store = dir.path().join("store");
+    ok(&varta(&store, &["ingest", file.to_str().unwrap()]));
+    let sample = data("claims-sample.json");
+    ok(&varta(
+        &store,
+        &["claims", "import", sample.to_str().unwrap()],
+    ));
+    let out = varta(&store, &["-v", "detect", "claims", "--json"]);
+    ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("copies=2"),
+        "three copies, one embedding: {stderr}"
+    );
+    let rows = last_json(&out);
+    let copies: Vec<&serde_json::Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["text"].as_str().unwrap_or("").contains("SIM-картки"))
+        .collect();
+    assert_eq!(copies.len(), 3, "{rows:#?}");
+    for r in &copies {
+        assert_eq!(
+            r["match"]["review_url"],
+            "https://factcheck.example/uk/tck-mobile-operators"
+        );
+        assert_eq!(r["match"]["score"], copies[0]["match"]["score"]);
+    }
+}

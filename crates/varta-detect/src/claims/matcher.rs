@@ -296,16 +296,25 @@ impl ClaimMatcher {
         let n = vectors.len();
         let k = params.hub_neighbours.min(n.saturating_sub(1));
         self.hub = if n > 10 && k > 0 && params.hub_weight != 0.0 {
-            let r: Vec<f32> = (0..n)
-                .into_par_iter()
-                .map(|i| {
-                    let mut top = Vec::with_capacity(k + 1);
-                    for (j, v) in vectors.iter().enumerate() {
-                        if j != i {
-                            push_top(&mut top, k, (j, dot(&vectors[i], v)));
-                        }
-                    }
-                    top.iter().map(|x| x.1).sum::<f32>() / top.len().max(1) as f32
+            let refs: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
+            let r: Vec<f32> = refs
+                .par_chunks(32)
+                .enumerate()
+                .flat_map_iter(|(b, block)| {
+                    // Each claim's own cosine (1) is among its k + 1 nearest; the others are the k.
+                    block_tops(&vectors, &[], block, k + 1)
+                        .into_iter()
+                        .enumerate()
+                        .map(move |(r, top)| {
+                            let me = b * 32 + r;
+                            let near: Vec<f32> = top
+                                .iter()
+                                .filter(|x| x.0 != me)
+                                .take(k)
+                                .map(|x| x.2)
+                                .collect();
+                            near.iter().sum::<f32>() / near.len().max(1) as f32
+                        })
                 })
                 .collect();
             r.iter()
@@ -327,15 +336,7 @@ impl ClaimMatcher {
         queries
             .par_chunks(32)
             .flat_map_iter(|block| {
-                let mut tops: Vec<Vec<(usize, f32, f32)>> =
-                    vec![Vec::with_capacity(k + 1); block.len()];
-                for (c, cv) in claims.iter().enumerate() {
-                    let hub = self.hub.get(c).copied().unwrap_or(0.0);
-                    for (q, top) in block.iter().zip(tops.iter_mut()) {
-                        let cos = dot(q, cv);
-                        push_top3(top, k, (c, cos - hub, cos));
-                    }
-                }
+                let tops = block_tops(claims, &self.hub, block, k);
                 tops.into_iter().map(|t| {
                     t.into_iter()
                         .map(|(c, _, cos)| (c, cos))
@@ -490,20 +491,7 @@ impl ClaimMatcher {
 }
 
 /// Keeps the `k` largest by score in `top` (unsorted; small k).
-fn push_top(top: &mut Vec<(usize, f32)>, k: usize, x: (usize, f32)) {
-    if top.len() < k {
-        top.push(x);
-    } else if let Some((m, _)) = top
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.1.total_cmp(&b.1.1))
-        .filter(|(_, y)| y.1 < x.1)
-    {
-        top[m] = x;
-    }
-}
-
-/// [`push_top`] by the second field of a (claim, corrected, raw) triple, kept sorted best first.
+/// Keeps the `k` best (claim, corrected, raw cosine) triples by the corrected score, best first.
 fn push_top3(top: &mut Vec<(usize, f32, f32)>, k: usize, x: (usize, f32, f32)) {
     if top.len() == k && top.last().is_some_and(|l| l.1 >= x.1) {
         return;
@@ -522,8 +510,71 @@ pub fn claim_text(c: &Claim) -> String {
     }
 }
 
+/// Dot product in 16 running lanes: a single running sum is a chain of dependent additions that
+/// the compiler may not reorder, 10× slower over a 384-wide vector.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut acc = [0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..16 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// For each query of a block, the `k` claims of highest cosine less the claim's `hub` (0 where
+/// `hub` is shorter): (claim, corrected, cosine), best first. Compiled for AVX2 where the
+/// processor has it (8 lanes a vector instead of the baseline's 4): 100,000 posts against
+/// 10,000 claims are 4 · 10¹¹ multiply-adds.
+fn block_tops(
+    claims: &[Vec<f32>],
+    hub: &[f32],
+    block: &[&[f32]],
+    k: usize,
+) -> Vec<Vec<(usize, f32, f32)>> {
+    #[inline(always)]
+    fn run(
+        claims: &[Vec<f32>],
+        hub: &[f32],
+        block: &[&[f32]],
+        k: usize,
+    ) -> Vec<Vec<(usize, f32, f32)>> {
+        let mut tops: Vec<Vec<(usize, f32, f32)>> = vec![Vec::with_capacity(k + 1); block.len()];
+        for (c, cv) in claims.iter().enumerate() {
+            let h = hub.get(c).copied().unwrap_or(0.0);
+            for (q, top) in block.iter().zip(tops.iter_mut()) {
+                let cos = dot(q, cv);
+                push_top3(top, k, (c, cos - h, cos));
+            }
+        }
+        tops
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn avx2(
+            claims: &[Vec<f32>],
+            hub: &[f32],
+            block: &[&[f32]],
+            k: usize,
+        ) -> Vec<Vec<(usize, f32, f32)>> {
+            run(claims, hub, block, k)
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2.
+            return unsafe { avx2(claims, hub, block, k) };
+        }
+    }
+    run(claims, hub, block, k)
 }
 
 #[cfg(test)]
