@@ -176,20 +176,15 @@ fn matcher(
         let missing: Vec<usize> = (0..cached.len()).filter(|&i| cached[i].is_none()).collect();
         let mut vectors = cached;
         if !missing.is_empty() {
-            let todo: Vec<&str> = missing.iter().map(|&i| texts[i].as_str()).collect();
-            embed_batches(e, &todo, "claims", |start, got| {
-                let part = &missing[start..start + got.len()];
-                let items: Vec<(&str, &[f32])> = part
-                    .iter()
-                    .zip(&got)
-                    .map(|(&i, v)| (refs[i], v.as_slice()))
-                    .collect();
-                store.put_embeddings(e.model_id(), &items)?;
-                for (&i, v) in part.iter().zip(got) {
-                    vectors[i] = Some(v);
-                }
-                Ok(())
-            })?;
+            embed_and_store(
+                e,
+                store,
+                "claims",
+                &missing,
+                |i| texts[i].as_str(),
+                |i| refs[i],
+                &mut vectors,
+            )?;
         }
         m.set_vectors(
             vectors.into_iter().map(Option::unwrap_or_default).collect(),
@@ -199,19 +194,23 @@ fn matcher(
     Ok(m)
 }
 
-/// Embeds `texts` in batches, with a progress bar (hidden when stderr is not a terminal),
-/// handing each batch's vectors to `each` with the index of its first text, so that what is
-/// done is stored as it is done.
-fn embed_batches(
+/// Embeds the texts of items `todo` in batches, with a progress bar (hidden when stderr is not
+/// a terminal), storing each batch's vectors under their owners as it is done (an interrupted
+/// run keeps them) and setting `vectors[i]`.
+#[allow(clippy::too_many_arguments)]
+fn embed_and_store<'a>(
     e: &dyn Embedder,
-    texts: &[&str],
+    store: &mut impl Store,
     what: &str,
-    mut each: impl FnMut(usize, Vec<Vec<f32>>) -> Result<()>,
+    todo: &[usize],
+    text: impl Fn(usize) -> &'a str,
+    owner: impl Fn(usize) -> &'a str,
+    vectors: &mut [Option<Vec<f32>>],
 ) -> Result<()> {
     // Large enough that the encoder's chunks keep both cores busy to the end of each batch.
     const BATCH: usize = 1024;
     let progress = indicatif::ProgressBar::with_draw_target(
-        Some(texts.len() as u64),
+        Some(todo.len() as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
     progress.set_style(
@@ -220,18 +219,27 @@ fn embed_batches(
         ))
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    for (n, chunk) in texts.chunks(BATCH).enumerate() {
+    for part in todo.chunks(BATCH) {
+        let texts: Vec<&str> = part.iter().map(|&i| text(i)).collect();
         let got = e
-            .embed(chunk)
+            .embed(&texts)
             .map_err(|m| anyhow::anyhow!("embedding {what}: {m}"))?;
         anyhow::ensure!(
-            got.len() == chunk.len(),
+            got.len() == part.len(),
             "embedding {what}: {} vectors for {} texts",
             got.len(),
-            chunk.len()
+            part.len()
         );
-        each(n * BATCH, got)?;
-        progress.inc(chunk.len() as u64);
+        let items: Vec<(&str, &[f32])> = part
+            .iter()
+            .zip(&got)
+            .map(|(&i, v)| (owner(i), v.as_slice()))
+            .collect();
+        store.put_embeddings(e.model_id(), &items)?;
+        for (&i, v) in part.iter().zip(got) {
+            vectors[i] = Some(v);
+        }
+        progress.inc(part.len() as u64);
     }
     progress.finish_and_clear();
     Ok(())
@@ -398,20 +406,15 @@ pub fn detect(
                 }
             }
         }
-        let texts: Vec<&str> = unique.iter().map(|&i| docs[i].text.as_str()).collect();
-        embed_batches(e, &texts, "documents", |start, got| {
-            let part = &unique[start..start + got.len()];
-            let items: Vec<(&str, &[f32])> = part
-                .iter()
-                .zip(&got)
-                .map(|(&i, v)| (docs[i].id.as_str(), v.as_slice()))
-                .collect();
-            store.put_embeddings(e.model_id(), &items)?;
-            for (&i, v) in part.iter().zip(got) {
-                vectors[i] = Some(v);
-            }
-            Ok(())
-        })?;
+        embed_and_store(
+            e,
+            store,
+            "documents",
+            &unique,
+            |i| docs[i].text.as_str(),
+            |i| docs[i].id.as_str(),
+            &mut vectors,
+        )?;
         for &(i, first) in &copies {
             vectors[i] = vectors[first].clone();
         }
