@@ -28,8 +28,14 @@ pub struct PackedMatrix {
     /// Rows interleaved together: 8, or 16 for the 512-bit kernel.
     pub group: usize,
     /// Per group of rows, per block of 32 inputs, per step of 4 inputs: `group` rows × 4 bytes,
-    /// each the stored nibble (weight + 8, 0..=15).
+    /// each the stored nibble (weight + 8, 0..=15). Empty with [`PackedMatrix::tiles`].
     packed: Vec<u8>,
+    /// Laid out for the AMX kernel ([`PackedMatrix::bf16`] instead of `packed`).
+    pub tiles: bool,
+    /// The weights dequantized (`scale · (nibble - 8)`) to bfloat16 for the AMX kernel: per
+    /// group of 16 rows, per block of 32 inputs, per pair of inputs, the 16 rows' two values:
+    /// each group's block is one 16 × 64-byte tile of `tdpbf16ps`'s second operand.
+    bf16: Vec<u16>,
     /// Per group, per block: the group's rows' scales.
     scales: Vec<f32>,
     pub bias: Vec<f32>,
@@ -39,7 +45,7 @@ impl PackedMatrix {
     /// From Q4_0 rows, stacked in order (several matrices that read the same input become one),
     /// laid out for `isa`'s kernels. `q4` holds `nout · nin / 32` blocks; `nout` is a multiple
     /// of 8 and `nin` of 32.
-    pub fn from_q4(isa: Isa, q4: &[&[u8]], nin: usize, bias: Vec<f32>) -> PackedMatrix {
+    pub fn from_q4(isa: Isa, q4: &[&[u8]], nin: usize, mut bias: Vec<f32>) -> PackedMatrix {
         let nb = nin / QK;
         let rows: Vec<&[u8]> = q4
             .iter()
@@ -47,13 +53,22 @@ impl PackedMatrix {
             .collect();
         let nout = rows.len();
         debug_assert!(nout.is_multiple_of(8) && nin.is_multiple_of(QK));
-        let group = if isa == Isa::Avx512Vnni && nout.is_multiple_of(16) {
+        let tiles = isa == Isa::Amx;
+        let group = if tiles || (isa.has_avx512() && nout.is_multiple_of(16)) {
             16
         } else {
             8
         };
-        let mut packed = vec![0u8; nout * nin];
-        let mut scales = vec![0f32; nout * nb];
+        // The tile kernel computes 32 rows at a time: zero rows (and biases) up to a multiple.
+        let padded = if tiles {
+            nout.next_multiple_of(32)
+        } else {
+            nout
+        };
+        bias.resize(padded, 0.0);
+        let mut packed = vec![0u8; if tiles { 0 } else { nout * nin }];
+        let mut bf16 = vec![0u16; if tiles { padded * nin } else { 0 }];
+        let mut scales = vec![0f32; padded * nb];
         for (r, row) in rows.iter().enumerate() {
             let (g, rr) = (r / group, r % group);
             for b in 0..nb {
@@ -63,6 +78,11 @@ impl PackedMatrix {
                 for j in 0..QK {
                     let byte = blk[2 + (j % 16)];
                     let q = if j < 16 { byte & 0x0f } else { byte >> 4 };
+                    if tiles {
+                        let v = (f32::from(q) - 8.0) * scales[(g * nb + b) * group + rr];
+                        bf16[(((g * nb + b) * 16 + j / 2) * 16 + rr) * 2 + j % 2] = to_bf16(v);
+                        continue;
+                    }
                     let (k, jj) = (j / 4, j % 4);
                     packed[(((g * nb + b) * 8 + k) * group + rr) * 4 + jj] = q;
                 }
@@ -73,6 +93,8 @@ impl PackedMatrix {
             nin,
             group,
             packed,
+            tiles,
+            bf16,
             scales,
             bias,
         }
@@ -82,6 +104,9 @@ impl PackedMatrix {
 /// Activations quantized per token and block of 32: values, scales and sums.
 #[derive(Default)]
 pub struct QuantActs {
+    /// The activations in bfloat16 for the AMX kernel (which takes them unquantized), in whole
+    /// tiles of 32 tokens; `q`, `d` and `s` are then unused.
+    pub bf16: Vec<u16>,
     pub q: Vec<i8>,
     pub d: Vec<f32>,
     pub s: Vec<i32>,
@@ -94,6 +119,21 @@ impl QuantActs {
     pub fn quantize(&mut self, isa: Isa, x: &[f32], rows: usize, nin: usize) {
         let nb = nin / QK;
         self.nin = nin;
+        if isa == Isa::Amx {
+            // Whole tiles of 32 tokens: the kernel reads them all and stores the real ones.
+            self.bf16.resize(rows.next_multiple_of(32) * nin, 0);
+            let x = &x[..rows * nin];
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            // SAFETY: Isa::Amx implies AVX-512 F; bf16 holds at least x.len() values.
+            unsafe {
+                amx::to_bf16(x, &mut self.bf16)
+            };
+            #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+            for (o, &v) in self.bf16.iter_mut().zip(x) {
+                *o = to_bf16(v);
+            }
+            return;
+        }
         self.q.resize(rows * nin, 0);
         self.d.resize(rows * nb, 0.0);
         self.s.resize(rows * nb, 0);
@@ -145,6 +185,13 @@ pub enum Isa {
     /// 32-bit accumulation in one instruction (three with AVX2), on 512-bit vectors where the
     /// matrix's rows come in groups of 16, else on 256-bit ones.
     Avx512Vnni,
+    /// All of the above, and AMX-BF16 with the operating system's leave to use its tiles: the
+    /// matrix products run on the tile unit (`tdpbf16ps`, a 16 × 16 × 32 product per
+    /// instruction) with the weights dequantized to bfloat16 and the activations rounded to
+    /// it, the rest as [`Isa::Avx512Vnni`]. Unlike the other kernels this is not the
+    /// reference's integer arithmetic (its activations are not quantized to 8 bits); the
+    /// reference test holds it to the same cosine.
+    Amx,
 }
 
 impl Isa {
@@ -154,6 +201,10 @@ impl Isa {
             use std::arch::is_x86_feature_detected as has;
             if has!("avx2") && has!("fma") {
                 if has!("avx512f") && has!("avx512vl") && has!("avx512vnni") {
+                    #[cfg(target_os = "linux")]
+                    if amx::permitted() {
+                        return Isa::Amx;
+                    }
                     return Isa::Avx512Vnni;
                 }
                 return Isa::Avx2;
@@ -165,19 +216,25 @@ impl Isa {
     /// Every variant this processor runs, portable first (for tests).
     pub fn available() -> Vec<Isa> {
         let best = Isa::detect();
-        [Isa::Portable, Isa::Avx2, Isa::Avx512Vnni]
+        [Isa::Portable, Isa::Avx2, Isa::Avx512Vnni, Isa::Amx]
             .into_iter()
             .filter(|i| match i {
                 Isa::Portable => true,
                 Isa::Avx2 => best.has_avx2(),
-                Isa::Avx512Vnni => best == Isa::Avx512Vnni,
+                Isa::Avx512Vnni => best.has_avx512(),
+                Isa::Amx => best == Isa::Amx,
             })
             .collect()
     }
 
     /// Whether the AVX2 and FMA instructions are there (every x86 variant above portable).
     pub fn has_avx2(self) -> bool {
-        matches!(self, Isa::Avx2 | Isa::Avx512Vnni)
+        matches!(self, Isa::Avx2 | Isa::Avx512Vnni | Isa::Amx)
+    }
+
+    /// Whether AVX-512 F, VL and VNNI are there.
+    pub fn has_avx512(self) -> bool {
+        matches!(self, Isa::Avx512Vnni | Isa::Amx)
     }
 }
 
@@ -196,11 +253,17 @@ pub fn matmul(isa: Isa, w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
         Isa::Avx512Vnni if w.group == 16 => unsafe { vnni512::matmul(w, a, rows, y) },
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        // SAFETY: Isa::Amx is only chosen when the processor has AMX-BF16 and AVX-512 and the
+        // kernel has granted the tiles; matrices packed for it are tiles, and its activations
+        // whole tiles of tokens (quantize pads them).
+        Isa::Amx => unsafe { amx::matmul(w, a, rows, y) },
         _ => matmul_portable(w, a, rows, y),
     }
 }
 
 pub fn matmul_portable(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
+    debug_assert!(!w.tiles, "tiles are for the AMX kernel");
     let nb = w.nin / QK;
     let n = w.group;
     let groups = w.nout / n;
@@ -595,7 +658,13 @@ mod vnni512 {
     use std::arch::x86_64::*;
 
     /// Tokens whose activations stay in cache while every row group passes over them.
-    const TILE: usize = 32;
+    const TILE: usize = 48;
+    /// Row groups of one tile.
+    const GT: usize = 2;
+    /// Tokens of one tile. GT · TT accumulators in flight hide the latency of `vpdpbusd` (about
+    /// 6 cycles, two issued a cycle on recent Intel cores) with the float accumulators still in
+    /// registers: 2 · 12 of the 32, plus the weights and a broadcast.
+    const TT: usize = 6;
 
     #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
     pub unsafe fn matmul(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
@@ -605,22 +674,26 @@ mod vnni512 {
             let t1 = (t0 + TILE).min(rows);
             let mut g = 0;
             while g < groups {
-                let gn = (groups - g).min(2);
+                let gn = if groups - g >= GT { GT } else { 1 };
                 let mut t = t0;
                 while t < t1 {
-                    let tn = (t1 - t).min(4);
+                    let tn = (t1 - t).min(TT);
                     // SAFETY: g + gn ≤ groups and t + tn ≤ rows, so every pointer the tile
                     // reads or writes is inside w, a and y.
                     unsafe {
-                        match (gn, tn) {
-                            (2, 4) => tile::<2, 4>(w, a, g, t, y),
-                            (2, 3) => tile::<2, 3>(w, a, g, t, y),
-                            (2, 2) => tile::<2, 2>(w, a, g, t, y),
-                            (2, _) => tile::<2, 1>(w, a, g, t, y),
-                            (_, 4) => tile::<1, 4>(w, a, g, t, y),
-                            (_, 3) => tile::<1, 3>(w, a, g, t, y),
-                            (_, 2) => tile::<1, 2>(w, a, g, t, y),
-                            _ => tile::<1, 1>(w, a, g, t, y),
+                        match (gn == GT, tn) {
+                            (true, TT) => tile::<GT, TT>(w, a, g, t, y),
+                            (true, 5) => tile::<GT, 5>(w, a, g, t, y),
+                            (true, 4) => tile::<GT, 4>(w, a, g, t, y),
+                            (true, 3) => tile::<GT, 3>(w, a, g, t, y),
+                            (true, 2) => tile::<GT, 2>(w, a, g, t, y),
+                            (true, _) => tile::<GT, 1>(w, a, g, t, y),
+                            (false, TT) => tile::<1, TT>(w, a, g, t, y),
+                            (false, 5) => tile::<1, 5>(w, a, g, t, y),
+                            (false, 4) => tile::<1, 4>(w, a, g, t, y),
+                            (false, 3) => tile::<1, 3>(w, a, g, t, y),
+                            (false, 2) => tile::<1, 2>(w, a, g, t, y),
+                            (false, _) => tile::<1, 1>(w, a, g, t, y),
                         }
                     }
                     t += tn;
@@ -696,6 +769,200 @@ mod vnni512 {
             }
         }
     }
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod amx {
+    //! Matrix products on the AMX tile unit in bfloat16. Per output tile of 32 tokens × 32
+    //! rows: for each block of 32 inputs, two 16 × 32 tiles of activations and two 16 × 32
+    //! tiles of weights (pairs of inputs interleaved, as `tdpbf16ps` reads them), four
+    //! `tdpbf16ps` adding into four 16 × 16 tiles of f32 sums, which stay in the tile unit
+    //! until the last block. Eight tile registers: tmm0..3 sums, tmm4, tmm5 activations,
+    //! tmm6, tmm7 weights.
+    use super::{PackedMatrix, QK, QuantActs};
+    use std::arch::asm;
+    use std::arch::x86_64::*;
+    use std::sync::OnceLock;
+
+    /// `ARCH_REQ_XCOMP_PERM` and `XFEATURE_XTILEDATA` of Linux's `asm/prctl.h`.
+    const ARCH_REQ_XCOMP_PERM: libc::c_ulong = 0x1023;
+    const XFEATURE_XTILEDATA: libc::c_ulong = 18;
+
+    /// Whether the processor has AMX-TILE and AMX-BF16 and Linux lets this process use the
+    /// tiles (asked once: the leave is per process and needed before the first tile
+    /// instruction, which would otherwise be an illegal instruction).
+    pub fn permitted() -> bool {
+        static OK: OnceLock<bool> = OnceLock::new();
+        *OK.get_or_init(|| {
+            // CPUID leaf 7, EDX: bit 22 AMX-BF16, bit 24 AMX-TILE.
+            let edx = __cpuid_count(7, 0).edx;
+            let want = (1 << 22) | (1 << 24);
+            if edx & want != want {
+                return false;
+            }
+            // SAFETY: arch_prctl with this request only reads its two integer arguments.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_arch_prctl,
+                    ARCH_REQ_XCOMP_PERM,
+                    XFEATURE_XTILEDATA,
+                )
+            };
+            r == 0
+        })
+    }
+
+    /// The 64-byte tile configuration of palette 1: eight tiles of 16 rows × 64 bytes.
+    #[repr(C, align(64))]
+    struct TileConfig {
+        palette: u8,
+        start_row: u8,
+        reserved: [u8; 14],
+        colsb: [u16; 8],
+        reserved2: [u16; 8],
+        rows: [u8; 8],
+        reserved3: [u8; 8],
+    }
+
+    const CONFIG: TileConfig = TileConfig {
+        palette: 1,
+        start_row: 0,
+        reserved: [0; 14],
+        colsb: [64; 8],
+        reserved2: [0; 8],
+        rows: [16; 8],
+        reserved3: [0; 8],
+    };
+
+    /// One output tile's sums as they leave the tile unit.
+    #[repr(C, align(64))]
+    struct Sums([[f32; 256]; 4]);
+
+    /// [`super::to_bf16`] on 16 lanes at a time (the tail one by one).
+    ///
+    /// # Safety
+    /// The processor must have AVX-512 F; `out` must be at least as long as `x`.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+    pub unsafe fn to_bf16(x: &[f32], out: &mut [u16]) {
+        debug_assert!(out.len() >= x.len());
+        let n = x.len() / 16 * 16;
+        let one = _mm512_set1_epi32(1);
+        let half = _mm512_set1_epi32(0x7fff);
+        // SAFETY: i + 16 ≤ n ≤ x.len() ≤ out.len().
+        unsafe {
+            for i in (0..n).step_by(16) {
+                let u = _mm512_castps_si512(_mm512_loadu_ps(x.as_ptr().add(i)));
+                let odd = _mm512_and_si512(_mm512_srli_epi32::<16>(u), one);
+                let r = _mm512_srli_epi32::<16>(_mm512_add_epi32(_mm512_add_epi32(u, half), odd));
+                _mm256_storeu_si256(
+                    out.as_mut_ptr().add(i) as *mut __m256i,
+                    _mm512_cvtepi32_epi16(r),
+                );
+            }
+        }
+        for (o, &v) in out[n..].iter_mut().zip(&x[n..]) {
+            *o = super::to_bf16(v);
+        }
+    }
+
+    /// `w` must be laid out as tiles (rows padded to a multiple of 32) and `a` hold bfloat16
+    /// activations padded to whole tiles of 32 tokens, as [`QuantActs::quantize`] leaves them.
+    ///
+    /// # Safety
+    /// [`permitted`] must have returned true, and the processor must have AVX-512 F.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+    pub unsafe fn matmul(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
+        let (nin, nout) = (w.nin, w.nout);
+        let nb = nin / QK;
+        assert!(w.tiles && nin.is_multiple_of(QK) && w.bias.len() >= nout.next_multiple_of(32));
+        assert!(a.bf16.len() >= rows.next_multiple_of(32) * nin && y.len() >= rows * nout);
+        let mut sums = Sums([[0.0; 256]; 4]);
+        // Bytes between one token's activations and the next's.
+        let stride = nin * 2;
+        // SAFETY (whole body): tiles read 32 tokens from t0 (inside the padded activations, by
+        // the assertion) and groups g, g + 1 (inside the padded rows); stores stay below rows
+        // and nout.
+        unsafe {
+            asm!("ldtilecfg [{0}]", in(reg) &CONFIG as *const TileConfig, options(nostack));
+            let mut t0 = 0;
+            while t0 < rows {
+                let live = (rows - t0).min(32);
+                for g in (0..nout.div_ceil(32) * 2).step_by(2) {
+                    asm!(
+                        "tilezero tmm0",
+                        "tilezero tmm1",
+                        "tilezero tmm2",
+                        "tilezero tmm3",
+                        options(nostack, nomem)
+                    );
+                    let a0 = a.bf16.as_ptr().add(t0 * nin);
+                    let w0 = w.bf16.as_ptr().add(g * nb * 512);
+                    let w1 = w.bf16.as_ptr().add((g + 1) * nb * 512);
+                    for b in 0..nb {
+                        asm!(
+                            "tileloadd tmm4, [{a0} + {sa} * 1]",
+                            "tileloadd tmm5, [{a1} + {sa} * 1]",
+                            "tileloadd tmm6, [{w0} + {sw} * 1]",
+                            "tileloadd tmm7, [{w1} + {sw} * 1]",
+                            "tdpbf16ps tmm0, tmm4, tmm6",
+                            "tdpbf16ps tmm1, tmm4, tmm7",
+                            "tdpbf16ps tmm2, tmm5, tmm6",
+                            "tdpbf16ps tmm3, tmm5, tmm7",
+                            a0 = in(reg) a0.add(b * QK),
+                            a1 = in(reg) a0.add(16 * nin + b * QK),
+                            sa = in(reg) stride,
+                            w0 = in(reg) w0.add(b * 512),
+                            w1 = in(reg) w1.add(b * 512),
+                            sw = in(reg) 64usize,
+                            options(nostack, readonly),
+                        );
+                    }
+                    let c = sums.0.as_mut_ptr() as *mut u8;
+                    asm!(
+                        "tilestored [{c0} + {sw} * 1], tmm0",
+                        "tilestored [{c1} + {sw} * 1], tmm1",
+                        "tilestored [{c2} + {sw} * 1], tmm2",
+                        "tilestored [{c3} + {sw} * 1], tmm3",
+                        c0 = in(reg) c,
+                        c1 = in(reg) c.add(1024),
+                        c2 = in(reg) c.add(2048),
+                        c3 = in(reg) c.add(3072),
+                        sw = in(reg) 64usize,
+                        options(nostack),
+                    );
+                    // Tile k: tokens 16 · (k / 2).., rows of group g + k % 2.
+                    for k in 0..4 {
+                        let gk = g + k % 2;
+                        // Rows past nout (the padding) are not stored.
+                        let Some(n) = nout.checked_sub(gk * 16).filter(|&n| n > 0) else {
+                            continue;
+                        };
+                        let mask: __mmask16 = if n >= 16 { 0xffff } else { (1 << n) - 1 };
+                        let bias = _mm512_loadu_ps(w.bias.as_ptr().add(gk * 16));
+                        let first = 16 * (k / 2);
+                        for r in 0..live.saturating_sub(first).min(16) {
+                            let t = t0 + first + r;
+                            let v = _mm512_load_ps(sums.0[k].as_ptr().add(r * 16));
+                            _mm512_mask_storeu_ps(
+                                y.as_mut_ptr().add(t * nout + gk * 16),
+                                mask,
+                                _mm512_add_ps(v, bias),
+                            );
+                        }
+                    }
+                }
+                t0 += 32;
+            }
+            asm!("tilerelease", options(nostack, nomem));
+        }
+    }
+}
+
+/// f32 to bfloat16, rounding to nearest even (no NaN here: model weights and activations).
+#[inline(always)]
+pub fn to_bf16(v: f32) -> u16 {
+    let u = v.to_bits();
+    (u.wrapping_add(0x7fff + ((u >> 16) & 1)) >> 16) as u16
 }
 
 /// `x = LayerNorm(x + y)` over one row (`y` absent: `LayerNorm(x)`).
@@ -879,7 +1146,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(24))]
         #[test]
         fn vector_kernels_equal_portable(
-            groups in 1usize..6, blocks in 1usize..5, rows in 1usize..40, seed in any::<u64>(),
+            groups in 1usize..9, blocks in 1usize..5, rows in 1usize..40, seed in any::<u64>(),
             xs in proptest::collection::vec(-4.0f32..4.0, 160 * 40),
         ) {
             let (nout, nin) = (groups * 8, blocks * QK);
@@ -888,7 +1155,10 @@ mod tests {
             let m = PackedMatrix::from_q4(Isa::Portable, &[&w], nin, bias.clone());
             let mut a = QuantActs::default();
             a.quantize(Isa::Portable, &xs, rows, nin);
-            for isa in Isa::available() {
+            // The integer kernels compute the reference's integers: the same quantization and,
+            // but for the order of float additions, the same products.
+            let exact: Vec<Isa> = Isa::available().into_iter().filter(|&i| i != Isa::Amx).collect();
+            for &isa in &exact {
                 let mut fast = QuantActs::default();
                 fast.quantize(isa, &xs, rows, nin);
                 prop_assert_eq!(&a.q, &fast.q);
@@ -916,12 +1186,41 @@ mod tests {
                     prop_assert!((got - acc).abs() < 1e-3 * (1.0 + acc.abs()), "{got} vs {acc}");
                 }
             }
-            for isa in Isa::available() {
+            for &isa in &exact {
                 let m = PackedMatrix::from_q4(isa, &[&w], nin, bias.clone());
                 let mut got = vec![0f32; rows * nout];
                 matmul(isa, &m, &a, rows, &mut got);
                 for (g, w) in got.iter().zip(&want) {
                     prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{isa:?}: {g} vs {w}");
+                }
+            }
+            // The tile kernel takes unquantized activations in bfloat16 (8 significant bits)
+            // and weights dequantized to it: held to the plain f64 product of the dequantized
+            // weights and the activations, within bfloat16's rounding of both factors
+            // (2 · 2⁻⁹ of the sum of the products' magnitudes), and a margin.
+            if Isa::available().contains(&Isa::Amx) {
+                let m = PackedMatrix::from_q4(Isa::Amx, &[&w], nin, bias.clone());
+                let mut acts = QuantActs::default();
+                acts.quantize(Isa::Amx, &xs, rows, nin);
+                let mut got = vec![f32::NAN; rows * nout];
+                matmul(Isa::Amx, &m, &acts, rows, &mut got);
+                for t in 0..rows {
+                    for o in 0..nout {
+                        let (mut acc, mut mag) = (0f64, 0f64);
+                        for b in 0..blocks {
+                            let blk = &w[(o * blocks + b) * Q4_BLOCK..];
+                            let d = f64::from(f16_to_f32(u16::from_le_bytes([blk[0], blk[1]])));
+                            for j in 0..QK {
+                                let byte = blk[2 + j % 16];
+                                let q = if j < 16 { byte & 15 } else { byte >> 4 };
+                                let p = (f64::from(q) - 8.0) * d * f64::from(xs[t * nin + b * QK + j]);
+                                acc += p;
+                                mag += p.abs();
+                            }
+                        }
+                        let g = f64::from(got[t * nout + o]) - f64::from(o as f32 * 0.01);
+                        prop_assert!((g - acc).abs() <= 8e-3 * mag + 1e-5, "Amx: {g} vs {acc} (|p| {mag})");
+                    }
                 }
             }
         }

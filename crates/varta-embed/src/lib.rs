@@ -7,6 +7,7 @@
 //! reference engine's (cosine ≥ 0.999) without any of its C. Nothing is downloaded: the caller
 //! names the file.
 
+pub mod attention;
 pub mod encoder;
 pub mod kernels;
 pub mod model;
