@@ -1142,6 +1142,15 @@ mod tests {
         out
     }
 
+    /// Weight `j` of block `b` of row `o` of Q4_0 rows `w` (`blocks` a row), dequantized.
+    fn dequantized(w: &[u8], blocks: usize, o: usize, b: usize, j: usize) -> f64 {
+        let blk = &w[(o * blocks + b) * Q4_BLOCK..];
+        let d = f64::from(f16_to_f32(u16::from_le_bytes([blk[0], blk[1]])));
+        let byte = blk[2 + j % 16];
+        let q = if j < 16 { byte & 15 } else { byte >> 4 };
+        (f64::from(q) - 8.0) * d
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
         #[test]
@@ -1172,12 +1181,8 @@ mod tests {
                 for o in 0..nout {
                     let mut acc = 0f64;
                     for b in 0..blocks {
-                        let blk = &w[(o * blocks + b) * Q4_BLOCK..];
-                        let d = f64::from(f16_to_f32(u16::from_le_bytes([blk[0], blk[1]])));
                         for j in 0..QK {
-                            let byte = blk[2 + j % 16];
-                            let q = if j < 16 { byte & 15 } else { byte >> 4 };
-                            let wq = (f64::from(q) - 8.0) * d;
+                            let wq = dequantized(&w, blocks, o, b, j);
                             let aq = f64::from(a.q[t * nin + b * QK + j]) * f64::from(a.d[t * blocks + b]);
                             acc += wq * aq;
                         }
@@ -1208,12 +1213,8 @@ mod tests {
                     for o in 0..nout {
                         let (mut acc, mut mag) = (0f64, 0f64);
                         for b in 0..blocks {
-                            let blk = &w[(o * blocks + b) * Q4_BLOCK..];
-                            let d = f64::from(f16_to_f32(u16::from_le_bytes([blk[0], blk[1]])));
                             for j in 0..QK {
-                                let byte = blk[2 + j % 16];
-                                let q = if j < 16 { byte & 15 } else { byte >> 4 };
-                                let p = (f64::from(q) - 8.0) * d * f64::from(xs[t * nin + b * QK + j]);
+                                let p = dequantized(&w, blocks, o, b, j) * f64::from(xs[t * nin + b * QK + j]);
                                 acc += p;
                                 mag += p.abs();
                             }
