@@ -13,8 +13,14 @@
 //! work per product. Where the processor has AVX-512 VNNI, `vpdpbusd` does the 4 products and
 //! their 32-bit sum in one instruction, and with 512-bit vectors the groups are of 16 rows
 //! (one 64-byte load, one broadcast: 4 products for each of 16 rows): about 3× the AVX2
-//! kernel's products per second. The kernels are chosen at run time (VNNI, else AVX2, else
-//! portable); all compute the same integers, and the tests hold each to the portable one.
+//! kernel's products per second. There each block's integer sums would need two float
+//! operations (the product of the two scales, then the multiply-add) on the same ports as the
+//! `vpdpbusd`s, a fifth of the port time; so the 512-bit kernel's weights are requantized at
+//! load to 8 bits with one scale per row (exact for the row's largest-scaled block, within an
+//! eighth of a step for one scaled a quarter as much) and a block takes one multiply-add:
+//! 11% more products per second on Zen 4, vectors within cosine 0.9998 of the exact ones.
+//! The kernels are chosen at run time (VNNI, else AVX2, else portable); the AVX2 and 256-bit
+//! VNNI ones compute the reference's integers, and the tests hold each to the portable one.
 
 // Lane loops index fixed-size arrays on purpose: that is the shape LLVM turns into vector code.
 #![allow(clippy::needless_range_loop)]
@@ -36,8 +42,13 @@ pub struct PackedMatrix {
     /// group of 16 rows, per block of 32 inputs, per pair of inputs, the 16 rows' two values:
     /// each group's block is one 16 × 64-byte tile of `tdpbf16ps`'s second operand.
     bf16: Vec<u16>,
-    /// Per group, per block: the group's rows' scales.
+    /// Per group, per block: the group's rows' scales. Empty with [`PackedMatrix::row_scales`].
     scales: Vec<f32>,
+    /// For the 512-bit VNNI kernel: one scale per row, `packed` holding each weight as the
+    /// integer `round(16 · (nibble - 8) · d / d_max) + 128` (d the block's scale, d_max the
+    /// row's largest), so that the sums of all blocks share the row's scale and a block's
+    /// integer sums take one multiply-add to accumulate, not two (see [`vnni512`]).
+    row_scales: Vec<f32>,
     pub bias: Vec<f32>,
 }
 
@@ -66,6 +77,9 @@ impl PackedMatrix {
             nout
         };
         bias.resize(padded, 0.0);
+        if group == 16 && !tiles {
+            return PackedMatrix::rows_int8(&rows, nin, bias);
+        }
         let mut packed = vec![0u8; if tiles { 0 } else { nout * nin }];
         let mut bf16 = vec![0u16; if tiles { padded * nin } else { 0 }];
         let mut scales = vec![0f32; padded * nb];
@@ -96,6 +110,55 @@ impl PackedMatrix {
             tiles,
             bf16,
             scales,
+            row_scales: Vec::new(),
+            bias,
+        }
+    }
+
+    /// The 512-bit VNNI layout: [`PackedMatrix::row_scales`] and, per group of 16 rows, per
+    /// block, per step of 4 inputs, the 16 rows' 4 bytes. The block with the row's largest
+    /// scale keeps its values exactly (16 times the nibble's); a block with a quarter of it
+    /// keeps them to within 1/8 of its own step.
+    fn rows_int8(rows: &[&[u8]], nin: usize, bias: Vec<f32>) -> PackedMatrix {
+        let nb = nin / QK;
+        let nout = rows.len();
+        let mut packed = vec![0u8; nout * nin];
+        let mut row_scales = vec![0f32; nout];
+        for (r, row) in rows.iter().enumerate() {
+            let (g, rr) = (r / 16, r % 16);
+            let d: Vec<f32> = row
+                .chunks_exact(Q4_BLOCK)
+                .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])).abs())
+                .collect();
+            let dmax = d.iter().fold(0f32, |a, &b| a.max(b));
+            let (unit, inv) = if dmax > 0.0 {
+                (dmax / 16.0, 16.0 / dmax)
+            } else {
+                (0.0, 0.0)
+            };
+            row_scales[r] = unit;
+            for (b, blk) in row.chunks_exact(Q4_BLOCK).enumerate() {
+                let db = f16_to_f32(u16::from_le_bytes([blk[0], blk[1]]));
+                for j in 0..QK {
+                    let byte = blk[2 + (j % 16)];
+                    let q = if j < 16 { byte & 0x0f } else { byte >> 4 };
+                    let v = ((f32::from(q) - 8.0) * db * inv)
+                        .round_ties_even()
+                        .clamp(-128.0, 127.0) as i32;
+                    let (k, jj) = (j / 4, j % 4);
+                    packed[(((g * nb + b) * 8 + k) * 16 + rr) * 4 + jj] = (v + 128) as u8;
+                }
+            }
+        }
+        PackedMatrix {
+            nout,
+            nin,
+            group: 16,
+            packed,
+            tiles: false,
+            bf16: Vec::new(),
+            scales: Vec::new(),
+            row_scales,
             bias,
         }
     }
@@ -727,7 +790,7 @@ mod vnni512 {
                 let mut s = [[_mm512_setzero_si512(); T]; G];
                 let mut da = [_mm512_setzero_ps(); T];
                 for t in 0..T {
-                    let off = _mm512_set1_epi32(-8 * *a.s.get_unchecked((t0 + t) * nb + b));
+                    let off = _mm512_set1_epi32(-128 * *a.s.get_unchecked((t0 + t) * nb + b));
                     for g in 0..G {
                         s[g][t] = off;
                     }
@@ -750,21 +813,17 @@ mod vnni512 {
                     }
                 }
                 for g in 0..G {
-                    let sc = _mm512_loadu_ps(w.scales.as_ptr().add(((g0 + g) * nb + b) * 16));
                     for t in 0..T {
-                        f[g][t] = _mm512_fmadd_ps(
-                            _mm512_cvtepi32_ps(s[g][t]),
-                            _mm512_mul_ps(sc, da[t]),
-                            f[g][t],
-                        );
+                        f[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[g][t]), da[t], f[g][t]);
                     }
                 }
             }
             for g in 0..G {
                 let bias = _mm512_loadu_ps(w.bias.as_ptr().add((g0 + g) * 16));
+                let sc = _mm512_loadu_ps(w.row_scales.as_ptr().add((g0 + g) * 16));
                 for t in 0..T {
                     let o = y.as_mut_ptr().add((t0 + t) * w.nout + (g0 + g) * 16);
-                    _mm512_storeu_ps(o, _mm512_add_ps(f[g][t], bias));
+                    _mm512_storeu_ps(o, _mm512_fmadd_ps(f[g][t], sc, bias));
                 }
             }
         }
@@ -1164,8 +1223,8 @@ mod tests {
             let m = PackedMatrix::from_q4(Isa::Portable, &[&w], nin, bias.clone());
             let mut a = QuantActs::default();
             a.quantize(Isa::Portable, &xs, rows, nin);
-            // The integer kernels compute the reference's integers: the same quantization and,
-            // but for the order of float additions, the same products.
+            // The integer kernels quantize as the reference and, but for the order of float
+            // additions and the 512-bit kernel's weights in 8 bits, compute its products.
             let exact: Vec<Isa> = Isa::available().into_iter().filter(|&i| i != Isa::Amx).collect();
             for &isa in &exact {
                 let mut fast = QuantActs::default();
@@ -1195,8 +1254,23 @@ mod tests {
                 let m = PackedMatrix::from_q4(isa, &[&w], nin, bias.clone());
                 let mut got = vec![0f32; rows * nout];
                 matmul(isa, &m, &a, rows, &mut got);
-                for (g, w) in got.iter().zip(&want) {
-                    prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{isa:?}: {g} vs {w}");
+                if m.row_scales.is_empty() {
+                    for (g, w) in got.iter().zip(&want) {
+                        prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{isa:?}: {g} vs {w}");
+                    }
+                    continue;
+                }
+                // Weights rounded to the row's unit (its largest block scale / 16): each
+                // product off by at most half a unit times the activation.
+                for t in 0..rows {
+                    for o in 0..nout {
+                        let mag: f64 = (0..nin)
+                            .map(|j| f64::from(a.q[t * nin + j]).abs() * f64::from(a.d[t * blocks + j / QK]))
+                            .sum();
+                        let bound = 0.5 * f64::from(m.row_scales[o]) * mag + 1e-4 * (1.0 + f64::from(want[t * nout + o]).abs());
+                        let (g, w) = (f64::from(got[t * nout + o]), f64::from(want[t * nout + o]));
+                        prop_assert!((g - w).abs() <= bound, "{isa:?} rows in 8 bits: {g} vs {w} (bound {bound})");
+                    }
                 }
             }
             // The tile kernel takes unquantized activations in bfloat16 (8 significant bits)

@@ -24,18 +24,35 @@ pub struct Tokenizer {
     /// Open addressing over FNV-1a of the piece bytes: piece index + 1, 0 = empty.
     table: Vec<u32>,
     mask: usize,
+    /// Open addressing over the same hash of every prefix of every piece that ends where a
+    /// character starts (low 32 bits, never 0; 0 = empty): Viterbi stops lengthening a
+    /// candidate once no piece begins with it, instead of hashing every length up to the
+    /// longest piece.
+    prefixes: Vec<u32>,
+    prefix_mask: usize,
     norm_cp: Vec<u32>,
     norm_off: Vec<u32>,
     norm_out: Vec<u32>,
 }
 
-fn fnv1a(s: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a continued over `s` from `h`: a piece's hash extends byte by byte.
+fn fnv1a_from(mut h: u64, s: &[u8]) -> u64 {
     for &b in s {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
+}
+
+fn fnv1a(s: &[u8]) -> u64 {
+    fnv1a_from(FNV_START, s)
+}
+
+/// The prefix table's key for a hash.
+fn prefix_key(h: u64) -> u32 {
+    (h as u32).max(1)
 }
 
 /// UTF-8 bytes of any 21-bit value, as the reference writes them (no check for surrogates).
@@ -83,6 +100,29 @@ impl Tokenizer {
             }
             table[h] = i as u32 + 1;
         }
+        let mut keys: Vec<u32> = Vec::new();
+        for i in 0..n {
+            let piece = &d.blob[d.offsets[i] as usize..d.offsets[i + 1] as usize];
+            let mut h = FNV_START;
+            for (p, &b) in piece.iter().enumerate() {
+                h = fnv1a_from(h, &[b]);
+                if piece.get(p + 1).is_none_or(|&next| next & 0xc0 != 0x80) {
+                    keys.push(prefix_key(h));
+                }
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let psize = (keys.len() * 2).next_power_of_two().max(2);
+        let prefix_mask = psize - 1;
+        let mut prefixes = vec![0u32; psize];
+        for k in keys {
+            let mut h = k as usize & prefix_mask;
+            while prefixes[h] != 0 {
+                h = (h + 1) & prefix_mask;
+            }
+            prefixes[h] = k;
+        }
         let mut norm_cp = Vec::with_capacity(d.norm.len());
         let mut norm_off = Vec::with_capacity(d.norm.len() + 1);
         let mut norm_out = Vec::new();
@@ -103,14 +143,30 @@ impl Tokenizer {
             max_piece_bytes,
             table,
             mask,
+            prefixes,
+            prefix_mask,
             norm_cp,
             norm_off,
             norm_out,
         }
     }
 
-    fn lookup(&self, s: &[u8]) -> Option<usize> {
-        let mut h = fnv1a(s) as usize & self.mask;
+    /// Whether some piece starts with the bytes whose hash is `h` (false positives possible).
+    fn is_prefix(&self, h: u64) -> bool {
+        let key = prefix_key(h);
+        let mut at = key as usize & self.prefix_mask;
+        loop {
+            match self.prefixes[at] {
+                0 => return false,
+                k if k == key => return true,
+                _ => at = (at + 1) & self.prefix_mask,
+            }
+        }
+    }
+
+    /// The piece `s`, whose hash is `h`.
+    fn lookup(&self, s: &[u8], h: u64) -> Option<usize> {
+        let mut h = h as usize & self.mask;
         loop {
             let v = self.table[h];
             if v == 0 {
@@ -163,12 +219,20 @@ impl Tokenizer {
                 continue;
             }
             let b0 = starts[i];
+            let mut h = FNV_START;
             for e in i + 1..=n {
                 let len = starts[e] - b0;
                 if len > self.max_piece_bytes {
                     break;
                 }
-                if let Some(idx) = self.lookup(&buf[b0..starts[e]])
+                // A candidate no piece begins with ends the search from i: a longer one would
+                // begin with it too (it ends where a character starts, as every prefix in the
+                // table does, or no valid piece could continue it).
+                h = fnv1a_from(h, &buf[starts[e - 1]..starts[e]]);
+                if !self.is_prefix(h) {
+                    break;
+                }
+                if let Some(idx) = self.lookup(&buf[b0..starts[e]], h)
                     && idx as u32 != self.unk
                 {
                     let s = best[i] + self.scores[idx];
