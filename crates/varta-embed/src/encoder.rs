@@ -83,6 +83,8 @@ struct Scratch {
     probs: Vec<f32>,
     keys_t: Vec<f32>,
     acts: QuantActs,
+    /// The feed-forward's middle, quantized (the up projection's input is `acts`).
+    mid_acts: QuantActs,
     #[cfg(target_arch = "x86_64")]
     attn: attention::AttnScratch,
 }
@@ -452,10 +454,15 @@ impl Model {
                 kernels::add_layernorm(x, Some(y), &ly.ln1_w, &ly.ln1_b, eps);
             }
             s.acts.quantize(isa, &s.x, t_all, h);
-            kernels::matmul(isa, &ly.up, &s.acts, t_all, &mut s.mid);
-            kernels::gelu(&mut s.mid[..t_all * ff]);
-            s.acts.quantize(isa, &s.mid, t_all, ff);
-            kernels::matmul(isa, &ly.down, &s.acts, t_all, &mut s.tmp);
+            kernels::matmul_gelu_quantized(
+                isa,
+                &ly.up,
+                &s.acts,
+                t_all,
+                &mut s.mid,
+                &mut s.mid_acts,
+            );
+            kernels::matmul(isa, &ly.down, &s.mid_acts, t_all, &mut s.tmp);
             for (x, y) in s.x.chunks_exact_mut(h).zip(s.tmp.chunks_exact(h)) {
                 kernels::add_layernorm(x, Some(y), &ly.ln2_w, &ly.ln2_b, eps);
             }

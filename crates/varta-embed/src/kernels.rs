@@ -325,6 +325,29 @@ pub fn matmul(isa: Isa, w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f
     }
 }
 
+/// `a · w` through GELU, quantized into `out` as [`QuantActs::quantize`] would quantize it:
+/// fused in the 512-bit VNNI kernel, else [`matmul`], [`gelu`] and `quantize` through `y`.
+#[inline(always)]
+pub fn matmul_gelu_quantized(
+    isa: Isa,
+    w: &PackedMatrix,
+    a: &QuantActs,
+    rows: usize,
+    y: &mut [f32],
+    out: &mut QuantActs,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni && w.group == 16 && w.nout.is_multiple_of(32) {
+        // SAFETY: Isa::Avx512Vnni is only chosen when the processor has these instructions;
+        // the matrix is laid out for the 512-bit kernel and its rows come in pairs of groups.
+        unsafe { vnni512::matmul_gelu_quantized(w, a, rows, out) };
+        return;
+    }
+    matmul(isa, w, a, rows, y);
+    gelu(&mut y[..rows * w.nout]);
+    out.quantize(isa, y, rows, w.nout);
+}
+
 pub fn matmul_portable(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
     debug_assert!(!w.tiles, "tiles are for the AMX kernel");
     let nb = w.nin / QK;
@@ -729,8 +752,56 @@ mod vnni512 {
     /// registers: 2 · 12 of the 32, plus the weights and a broadcast.
     const TT: usize = 6;
 
+    /// Where a tile's results go: float outputs, or (`GELU`) GELU of them quantized as
+    /// [`super::quantize_portable`] quantizes, one block of 32 outputs per token and pair of
+    /// row groups.
+    struct Sink {
+        y: *mut f32,
+        q: *mut i8,
+        d: *mut f32,
+        s: *mut i32,
+    }
+
     #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
     pub unsafe fn matmul(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f32]) {
+        let out = Sink {
+            y: y.as_mut_ptr(),
+            q: std::ptr::null_mut(),
+            d: std::ptr::null_mut(),
+            s: std::ptr::null_mut(),
+        };
+        // SAFETY: the caller's guarantees, and y holds rows · nout values.
+        unsafe { run::<false>(w, a, rows, &out) }
+    }
+
+    /// GELU of `a` times `w`, quantized into `out` (the next product's input) without the
+    /// float outputs ever reaching memory: they would be four times the bytes, written once and
+    /// read twice, evicting the weights from L2. `w.nout` must be a multiple of 32.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    pub unsafe fn matmul_gelu_quantized(
+        w: &PackedMatrix,
+        a: &QuantActs,
+        rows: usize,
+        out: &mut QuantActs,
+    ) {
+        debug_assert!(w.nout.is_multiple_of(32));
+        out.nin = w.nout;
+        out.q.resize(rows * w.nout, 0);
+        out.d.resize(rows * w.nout / QK, 0.0);
+        out.s.resize(rows * w.nout / QK, 0);
+        let sink = Sink {
+            y: std::ptr::null_mut(),
+            q: out.q.as_mut_ptr(),
+            d: out.d.as_mut_ptr(),
+            s: out.s.as_mut_ptr(),
+        };
+        // SAFETY: the caller's guarantees; out holds rows · nout values and rows · nout / 32
+        // blocks; with nout a multiple of 32 every tile has two row groups.
+        unsafe { run::<true>(w, a, rows, &sink) }
+    }
+
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    unsafe fn run<const GELU: bool>(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &Sink) {
         let groups = w.nout / 16;
         let mut t0 = 0;
         while t0 < rows {
@@ -745,18 +816,18 @@ mod vnni512 {
                     // reads or writes is inside w, a and y.
                     unsafe {
                         match (gn == GT, tn) {
-                            (true, TT) => tile::<GT, TT>(w, a, g, t, y),
-                            (true, 5) => tile::<GT, 5>(w, a, g, t, y),
-                            (true, 4) => tile::<GT, 4>(w, a, g, t, y),
-                            (true, 3) => tile::<GT, 3>(w, a, g, t, y),
-                            (true, 2) => tile::<GT, 2>(w, a, g, t, y),
-                            (true, _) => tile::<GT, 1>(w, a, g, t, y),
-                            (false, TT) => tile::<1, TT>(w, a, g, t, y),
-                            (false, 5) => tile::<1, 5>(w, a, g, t, y),
-                            (false, 4) => tile::<1, 4>(w, a, g, t, y),
-                            (false, 3) => tile::<1, 3>(w, a, g, t, y),
-                            (false, 2) => tile::<1, 2>(w, a, g, t, y),
-                            (false, _) => tile::<1, 1>(w, a, g, t, y),
+                            (true, TT) => tile::<GT, TT, GELU>(w, a, g, t, y),
+                            (true, 5) => tile::<GT, 5, GELU>(w, a, g, t, y),
+                            (true, 4) => tile::<GT, 4, GELU>(w, a, g, t, y),
+                            (true, 3) => tile::<GT, 3, GELU>(w, a, g, t, y),
+                            (true, 2) => tile::<GT, 2, GELU>(w, a, g, t, y),
+                            (true, _) => tile::<GT, 1, GELU>(w, a, g, t, y),
+                            (false, TT) => tile::<1, TT, false>(w, a, g, t, y),
+                            (false, 5) => tile::<1, 5, false>(w, a, g, t, y),
+                            (false, 4) => tile::<1, 4, false>(w, a, g, t, y),
+                            (false, 3) => tile::<1, 3, false>(w, a, g, t, y),
+                            (false, 2) => tile::<1, 2, false>(w, a, g, t, y),
+                            (false, _) => tile::<1, 1, false>(w, a, g, t, y),
                         }
                     }
                     t += tn;
@@ -767,16 +838,86 @@ mod vnni512 {
         }
     }
 
+    /// The fused epilogue of [`matmul_gelu_quantized`]: for each token, the 32 outputs of row
+    /// groups g0 and g0 + 1 (sums `f0`, `f1`) scaled, biased, through GELU and quantized as one
+    /// block. Kept out of line: inlined, its constants stay in registers across the tile's
+    /// loop and push its accumulators out of them.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    #[inline(never)]
+    unsafe fn gelu_quantize_tokens(
+        w: &PackedMatrix,
+        f0: &[__m512],
+        f1: &[__m512],
+        g0: usize,
+        t0: usize,
+        y: &Sink,
+    ) {
+        // SAFETY: the tile's caller guarantees rows g0, g0 + 1 and tokens t0.. of the sink.
+        unsafe {
+            let bias = [0, 1].map(|g| _mm512_loadu_ps(w.bias.as_ptr().add((g0 + g) * 16)));
+            let sc = [0, 1].map(|g| _mm512_loadu_ps(w.row_scales.as_ptr().add((g0 + g) * 16)));
+            let blocks = w.nout / QK;
+            for (t, (&a, &b)) in f0.iter().zip(f1).enumerate() {
+                let v = [
+                    gelu16(_mm512_fmadd_ps(a, sc[0], bias[0])),
+                    gelu16(_mm512_fmadd_ps(b, sc[1], bias[1])),
+                ];
+                let amax =
+                    _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v[0]), _mm512_abs_ps(v[1])));
+                let dd = amax / 127.0;
+                let id = _mm512_set1_ps(if dd > 0.0 { 1.0 / dd } else { 0.0 });
+                let i = v.map(|v| _mm512_cvtps_epi32(_mm512_mul_ps(v, id)));
+                let at = (t0 + t) * blocks + g0 / 2;
+                let q = y.q.add(at * QK);
+                _mm_storeu_si128(q as *mut __m128i, _mm512_cvtsepi32_epi8(i[0]));
+                _mm_storeu_si128(q.add(16) as *mut __m128i, _mm512_cvtsepi32_epi8(i[1]));
+                *y.d.add(at) = dd;
+                // Unclamped sums, as in the other quantizers: |v · id| ≤ 127.
+                *y.s.add(at) = _mm512_reduce_add_epi32(_mm512_add_epi32(i[0], i[1]));
+            }
+        }
+    }
+
+    /// [`super::gelu`] on 16 lanes, with multiply-adds fused: within a few units in the last
+    /// place of it, far below the 8-bit step the result is quantized to next.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    #[inline]
+    fn gelu16(v: __m512) -> __m512 {
+        let c = _mm512_set1_ps;
+        let fma = _mm512_fmadd_ps;
+        let x = _mm512_mul_ps(v, c(std::f32::consts::FRAC_1_SQRT_2));
+        let x = _mm512_max_ps(_mm512_min_ps(x, c(4.0)), c(-4.0));
+        let x2 = _mm512_mul_ps(x, x);
+        let mut p = c(-2.726_142_3e-10);
+        for k in [
+            2.770_681_4e-8,
+            -2.101_024e-6,
+            -5.692_506_4e-5,
+            -7.349_906_3e-4,
+            -2.954_6e-3,
+            -1.609_603_3e-2,
+        ] {
+            p = fma(p, x2, c(k));
+        }
+        let mut q = c(-1.456_607_2e-5);
+        for k in [-2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2] {
+            q = fma(q, x2, c(k));
+        }
+        let erf = _mm512_div_ps(_mm512_mul_ps(x, p), q);
+        let half = _mm512_mul_ps(c(0.5), v);
+        fma(half, erf, half)
+    }
+
     /// G groups of 16 rows times T tokens, as [`super::vnni`]'s tile with twice the rows per
     /// instruction: half the loads and broadcasts per product.
     #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
     #[inline]
-    unsafe fn tile<const G: usize, const T: usize>(
+    unsafe fn tile<const G: usize, const T: usize, const GELU: bool>(
         w: &PackedMatrix,
         a: &QuantActs,
         g0: usize,
         t0: usize,
-        y: &mut [f32],
+        y: &Sink,
     ) {
         let nin = w.nin;
         let nb = nin / QK;
@@ -818,11 +959,16 @@ mod vnni512 {
                     }
                 }
             }
+            if GELU && G == 2 {
+                let f: &[[__m512; T]] = &f;
+                gelu_quantize_tokens(w, f[0].as_slice(), f[1].as_slice(), g0, t0, y);
+                return;
+            }
             for g in 0..G {
                 let bias = _mm512_loadu_ps(w.bias.as_ptr().add((g0 + g) * 16));
                 let sc = _mm512_loadu_ps(w.row_scales.as_ptr().add((g0 + g) * 16));
                 for t in 0..T {
-                    let o = y.as_mut_ptr().add((t0 + t) * w.nout + (g0 + g) * 16);
+                    let o = y.y.add((t0 + t) * w.nout + (g0 + g) * 16);
                     _mm512_storeu_ps(o, _mm512_fmadd_ps(f[g][t], sc, bias));
                 }
             }
@@ -1212,6 +1358,46 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
+        /// The fused up projection (GELU and quantization in the kernel's epilogue) against the
+        /// same steps one after the other: the same blocks but for a rounding of GELU (fused
+        /// multiply-adds there) that can move a value across a quantization boundary.
+        #[test]
+        fn fused_gelu_quantization_equals_the_steps(
+            pairs in 1usize..4, blocks in 1usize..5, rows in 1usize..20, seed in any::<u64>(),
+            xs in proptest::collection::vec(-4.0f32..4.0, 128 * 20),
+        ) {
+            let (nout, nin) = (pairs * 32, blocks * QK);
+            let w = q4_rows(nout, nin, seed);
+            let bias: Vec<f32> = (0..nout).map(|i| (i as f32 * 0.37).sin()).collect();
+            for isa in Isa::available() {
+                let m = PackedMatrix::from_q4(isa, &[&w], nin, bias.clone());
+                let mut a = QuantActs::default();
+                a.quantize(isa, &xs, rows, nin);
+                let mut y = vec![0f32; rows * nout];
+                matmul(isa, &m, &a, rows, &mut y);
+                gelu(&mut y);
+                let mut want = QuantActs::default();
+                want.quantize(isa, &y, rows, nout);
+                let mut got = QuantActs::default();
+                let mut scratch = vec![0f32; rows * nout];
+                matmul_gelu_quantized(isa, &m, &a, rows, &mut scratch, &mut got);
+                if isa == Isa::Amx {
+                    prop_assert_eq!(&got.bf16[..rows * nout], &want.bf16[..rows * nout]);
+                    continue;
+                }
+                prop_assert_eq!(got.nin, nout);
+                for (b, (gd, wd)) in got.d.iter().zip(&want.d).enumerate() {
+                    prop_assert!((gd - wd).abs() <= 1e-5 * wd.abs() + 1e-12, "{isa:?} block {b}: scale {gd} vs {wd}");
+                    for j in 0..QK {
+                        let (g, w) = (got.q[b * QK + j], want.q[b * QK + j]);
+                        prop_assert!((i32::from(g) - i32::from(w)).abs() <= 1, "{isa:?} block {b}: {g} vs {w}");
+                    }
+                    let sum: i32 = got.q[b * QK..(b + 1) * QK].iter().map(|&v| i32::from(v)).sum();
+                    prop_assert_eq!(sum, got.s[b]);
+                }
+            }
+        }
+
         #[test]
         fn vector_kernels_equal_portable(
             groups in 1usize..9, blocks in 1usize..5, rows in 1usize..40, seed in any::<u64>(),
