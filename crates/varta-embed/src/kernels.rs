@@ -27,6 +27,20 @@
 
 use crate::model::{Q4_BLOCK, QK, f16_to_f32};
 
+/// The scale of a Q4_0 block (its first two bytes, an f16).
+#[inline]
+fn q4_scale(blk: &[u8]) -> f32 {
+    f16_to_f32(u16::from_le_bytes([blk[0], blk[1]]))
+}
+
+/// The stored nibble (weight + 8) of input `j` of a Q4_0 block: inputs 0..16 in the low nibbles
+/// of its 16 data bytes, 16..32 in the high ones.
+#[inline]
+fn q4_nibble(blk: &[u8], j: usize) -> u8 {
+    let byte = blk[2 + (j % 16)];
+    if j < 16 { byte & 0x0f } else { byte >> 4 }
+}
+
 /// A weight matrix `[nout, nin]` unpacked for the kernels, with its bias.
 pub struct PackedMatrix {
     pub nout: usize,
@@ -87,11 +101,9 @@ impl PackedMatrix {
             let (g, rr) = (r / group, r % group);
             for b in 0..nb {
                 let blk = &row[b * Q4_BLOCK..(b + 1) * Q4_BLOCK];
-                scales[(g * nb + b) * group + rr] =
-                    f16_to_f32(u16::from_le_bytes([blk[0], blk[1]]));
+                scales[(g * nb + b) * group + rr] = q4_scale(blk);
                 for j in 0..QK {
-                    let byte = blk[2 + (j % 16)];
-                    let q = if j < 16 { byte & 0x0f } else { byte >> 4 };
+                    let q = q4_nibble(blk, j);
                     if tiles {
                         let v = (f32::from(q) - 8.0) * scales[(g * nb + b) * group + rr];
                         bf16[(((g * nb + b) * 16 + j / 2) * 16 + rr) * 2 + j % 2] = to_bf16(v);
@@ -128,7 +140,7 @@ impl PackedMatrix {
             let (g, rr) = (r / 16, r % 16);
             let d: Vec<f32> = row
                 .chunks_exact(Q4_BLOCK)
-                .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])).abs())
+                .map(|b| q4_scale(b).abs())
                 .collect();
             let dmax = d.iter().fold(0f32, |a, &b| a.max(b));
             let (unit, inv) = if dmax > 0.0 {
@@ -138,10 +150,9 @@ impl PackedMatrix {
             };
             row_scales[r] = unit;
             for (b, blk) in row.chunks_exact(Q4_BLOCK).enumerate() {
-                let db = f16_to_f32(u16::from_le_bytes([blk[0], blk[1]]));
+                let db = q4_scale(blk);
                 for j in 0..QK {
-                    let byte = blk[2 + (j % 16)];
-                    let q = if j < 16 { byte & 0x0f } else { byte >> 4 };
+                    let q = q4_nibble(blk, j);
                     let v = ((f32::from(q) - 8.0) * db * inv)
                         .round_ties_even()
                         .clamp(-128.0, 127.0) as i32;
@@ -1350,9 +1361,8 @@ mod tests {
     /// Weight `j` of block `b` of row `o` of Q4_0 rows `w` (`blocks` a row), dequantized.
     fn dequantized(w: &[u8], blocks: usize, o: usize, b: usize, j: usize) -> f64 {
         let blk = &w[(o * blocks + b) * Q4_BLOCK..];
-        let d = f64::from(f16_to_f32(u16::from_le_bytes([blk[0], blk[1]])));
-        let byte = blk[2 + j % 16];
-        let q = if j < 16 { byte & 15 } else { byte >> 4 };
+        let d = f64::from(q4_scale(blk));
+        let q = q4_nibble(blk, j);
         (f64::from(q) - 8.0) * d
     }
 
