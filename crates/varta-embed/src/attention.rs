@@ -1,4 +1,5 @@
-//! Self-attention of one window in AVX-512 registers, for the model's head size of 32.
+//! Self-attention of one window in AVX-512 registers (or AVX2 ones, [`window_avx2`]), for the
+//! model's head size of 32.
 //!
 //! The portable path in [`crate::encoder`] is written for any head size and lets the compiler
 //! pick the vectors; profiled on 2,000 posts it spent a quarter of the encoder's time in
@@ -8,7 +9,8 @@
 //! keys (8 independent accumulators), the softmax runs on whole 16-lane blocks with the padding
 //! masked off, and the context accumulates 4 queries × 32 dimensions at once, normalized at
 //! the end. The arithmetic is the reference's (scaled dot products, max-subtracted exponentials,
-//! f32 throughout); only the order of additions differs.
+//! f32 throughout); only the order of additions differs. The AVX2 twin does the same in 8-lane
+//! vectors (on Zen 3 it took attention from 14% of the encoder's time to about half that).
 
 #![cfg(target_arch = "x86_64")]
 // Register tiles index fixed-size arrays by lane and query on purpose.
@@ -228,12 +230,248 @@ fn exp_neg(x: __m512) -> __m512 {
     ))
 }
 
+/// [`window`] for processors with AVX2 and FMA but not AVX-512: the same plan in 8-lane
+/// vectors. Scores come from tiles of 4 queries × 16 keys (8 accumulators), the context from
+/// 2 queries × 32 dimensions (8 accumulators, each value loaded once for both).
+///
+/// # Safety
+/// The processor must have AVX2 and FMA; `rows` must hold `len · 3h` values and `ctx` `len · h`.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn window_avx2(
+    rows: &[f32],
+    len: usize,
+    h: usize,
+    scale: f32,
+    s: &mut AttnScratch,
+    ctx: &mut [f32],
+) {
+    debug_assert!(rows.len() >= len * 3 * h && ctx.len() >= len * h);
+    debug_assert!(h.is_multiple_of(HEAD));
+    let blocks = len.div_ceil(8);
+    let padded = blocks * 8;
+    let stride = 3 * h;
+    s.keys_t.resize(blocks * h * 8, 0.0);
+    s.probs.resize(QN * padded, 0.0);
+    // SAFETY (whole body): the pointers below stay inside rows (len rows of 3h), keys_t
+    // (blocks · h · 8), probs (QN · padded) and ctx (len rows of h), as the bounds show.
+    unsafe {
+        for blk in 0..blocks {
+            let n = (len - blk * 8).min(8);
+            for f in (0..h).step_by(8) {
+                transpose8(
+                    rows.as_ptr().add(blk * 8 * stride + h + f),
+                    stride,
+                    n,
+                    s.keys_t.as_mut_ptr().add((blk * h + f) * 8),
+                );
+            }
+        }
+        // Lanes of the last block past the window: -inf before the maximum, 0 after exp.
+        let tail = len - (blocks - 1) * 8;
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(tail as i32), lanes));
+        let minus_inf = _mm256_set1_ps(f32::NEG_INFINITY);
+        let scale = _mm256_set1_ps(scale);
+        for head in 0..h / HEAD {
+            let q_at = head * HEAD;
+            let v_at = 2 * h + head * HEAD;
+            let mut i = 0;
+            while i < len {
+                let n = (len - i).min(QN);
+                let mut blk = 0;
+                while blk < blocks {
+                    let kb = s.keys_t.as_ptr().add((blk * h + q_at) * 8);
+                    let two = blk + 1 < blocks;
+                    let mut acc = [[_mm256_setzero_ps(); 2]; QN];
+                    for e in 0..HEAD {
+                        let k0 = _mm256_loadu_ps(kb.add(e * 8));
+                        let k1 = if two {
+                            _mm256_loadu_ps(kb.add(h * 8 + e * 8))
+                        } else {
+                            _mm256_setzero_ps()
+                        };
+                        for r in 0..QN {
+                            // Rows past the window's end repeat its last query: computed and
+                            // never stored, so that the tile keeps one shape.
+                            let qr = (i + r).min(len - 1);
+                            let q = _mm256_set1_ps(*rows.get_unchecked(qr * stride + q_at + e));
+                            acc[r][0] = _mm256_fmadd_ps(q, k0, acc[r][0]);
+                            acc[r][1] = _mm256_fmadd_ps(q, k1, acc[r][1]);
+                        }
+                    }
+                    for r in 0..QN {
+                        let o = s.probs.as_mut_ptr().add(r * padded + blk * 8);
+                        _mm256_storeu_ps(o, _mm256_mul_ps(acc[r][0], scale));
+                        if two {
+                            _mm256_storeu_ps(o.add(8), _mm256_mul_ps(acc[r][1], scale));
+                        }
+                    }
+                    blk += 2;
+                }
+                let mut inv = [0f32; QN];
+                for (r, inv) in inv.iter_mut().enumerate().take(n) {
+                    let p = s.probs.as_mut_ptr().add(r * padded);
+                    let last = p.add((blocks - 1) * 8);
+                    _mm256_storeu_ps(
+                        last,
+                        _mm256_blendv_ps(minus_inf, _mm256_loadu_ps(last), keep),
+                    );
+                    let mut m = minus_inf;
+                    for b in 0..blocks {
+                        m = _mm256_max_ps(m, _mm256_loadu_ps(p.add(b * 8)));
+                    }
+                    let m = _mm256_set1_ps(hmax8(m));
+                    let mut sum = _mm256_setzero_ps();
+                    for b in 0..blocks {
+                        let x = _mm256_sub_ps(_mm256_loadu_ps(p.add(b * 8)), m);
+                        let mut e = exp_neg8(x);
+                        if b == blocks - 1 {
+                            e = _mm256_and_ps(e, keep);
+                        }
+                        _mm256_storeu_ps(p.add(b * 8), e);
+                        sum = _mm256_add_ps(sum, e);
+                    }
+                    *inv = 1.0 / hsum8(sum);
+                }
+                // Context: pairs of queries × 32 dimensions, over the window's values.
+                for pair in (0..n).step_by(2) {
+                    let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+                    let p0 = s.probs.as_ptr().add(pair * padded);
+                    let p1 = s.probs.as_ptr().add((pair + 1).min(QN - 1) * padded);
+                    for j in 0..len {
+                        let v = rows.as_ptr().add(j * stride + v_at);
+                        let pr = [_mm256_set1_ps(*p0.add(j)), _mm256_set1_ps(*p1.add(j))];
+                        for d in 0..4 {
+                            let vd = _mm256_loadu_ps(v.add(d * 8));
+                            for r in 0..2 {
+                                acc[r][d] = _mm256_fmadd_ps(pr[r], vd, acc[r][d]);
+                            }
+                        }
+                    }
+                    for r in 0..(n - pair).min(2) {
+                        let o = ctx.as_mut_ptr().add((i + pair + r) * h + q_at);
+                        let k = _mm256_set1_ps(inv[pair + r]);
+                        for d in 0..4 {
+                            _mm256_storeu_ps(o.add(d * 8), _mm256_mul_ps(acc[r][d], k));
+                        }
+                    }
+                }
+                i += n;
+            }
+        }
+    }
+}
+
+/// The largest of 8 lanes.
+#[target_feature(enable = "avx2,fma")]
+fn hmax8(v: __m256) -> f32 {
+    let m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)))
+}
+
+/// The sum of 8 lanes.
+#[target_feature(enable = "avx2,fma")]
+fn hsum8(v: __m256) -> f32 {
+    let m = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+    _mm_cvtss_f32(_mm_add_ss(m, _mm_movehdup_ps(m)))
+}
+
+/// Transposes 8 values of `n` rows (`stride` apart; missing rows read as zeros) into 8
+/// vectors of 8 at `dst`: `dst[e · 8 + r] = src[r · stride + e]`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn transpose8(src: *const f32, stride: usize, n: usize, dst: *mut f32) {
+    // SAFETY: the caller guarantees rows 0..n of 8 values at src and 64 values at dst.
+    unsafe {
+        let mut r = [_mm256_setzero_ps(); 8];
+        for (k, v) in r.iter_mut().enumerate().take(n) {
+            *v = _mm256_loadu_ps(src.add(k * stride));
+        }
+        let mut t = [_mm256_setzero_ps(); 8];
+        for k in 0..4 {
+            t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+            t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+        }
+        for k in 0..2 {
+            let (a, b, c, d) = (t[4 * k], t[4 * k + 1], t[4 * k + 2], t[4 * k + 3]);
+            r[4 * k] =
+                _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(a), _mm256_castps_pd(c)));
+            r[4 * k + 1] =
+                _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(a), _mm256_castps_pd(c)));
+            r[4 * k + 2] =
+                _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(b), _mm256_castps_pd(d)));
+            r[4 * k + 3] =
+                _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(b), _mm256_castps_pd(d)));
+        }
+        // r[0..4] hold columns 0..4 of rows 0..4 (low lanes) and columns 4..8 (high lanes);
+        // r[4..8] the same of rows 4..8.
+        for k in 0..4 {
+            let lo = _mm256_permute2f128_ps::<0x20>(r[k], r[k + 4]);
+            let hi = _mm256_permute2f128_ps::<0x31>(r[k], r[k + 4]);
+            _mm256_storeu_ps(dst.add(k * 8), lo);
+            _mm256_storeu_ps(dst.add((k + 4) * 8), hi);
+        }
+    }
+}
+
+/// [`crate::kernels::exp_neg`] on 8 lanes.
+#[target_feature(enable = "avx2,fma")]
+fn exp_neg8(x: __m256) -> __m256 {
+    let x = _mm256_max_ps(x, _mm256_set1_ps(-87.0));
+    let magic = _mm256_set1_ps(12_582_912.0);
+    let t = _mm256_fmadd_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E), magic);
+    let n = _mm256_sub_ps(t, magic);
+    let ni = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4b40_0000));
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_75), x);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_8e-6), r);
+    let mut p = _mm256_set1_ps(1.987_569_1e-4);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.398_199_9e-3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.333_452e-3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.166_579_6e-2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.166_666_65));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5));
+    let e = _mm256_fmadd_ps(
+        _mm256_mul_ps(p, r),
+        r,
+        _mm256_add_ps(r, _mm256_set1_ps(1.0)),
+    );
+    _mm256_castsi256_ps(_mm256_add_epi32(
+        _mm256_castps_si256(e),
+        _mm256_slli_epi32::<23>(ni),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn has_avx512() -> bool {
         is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma")
+    }
+
+    fn has_avx2() -> bool {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+
+    #[test]
+    fn transpose8_is_a_transpose() {
+        if !has_avx2() {
+            return;
+        }
+        for n in [1, 5, 8] {
+            let stride = 40;
+            let src: Vec<f32> = (0..8 * stride).map(|i| i as f32).collect();
+            let mut dst = vec![-1f32; 64];
+            // SAFETY: the processor has AVX2; 8 rows of 40 and 64 values.
+            unsafe { transpose8(src.as_ptr(), stride, n, dst.as_mut_ptr()) };
+            for e in 0..8 {
+                for r in 0..8 {
+                    let want = if r < n { src[r * stride + e] } else { 0.0 };
+                    assert_eq!(dst[e * 8 + r], want, "n {n}, e {e}, r {r}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -285,9 +523,6 @@ mod tests {
 
     #[test]
     fn window_matches_naive_attention() {
-        if !has_avx512() {
-            return;
-        }
         let h = 64;
         let mut seed = 7u64;
         let mut rnd = || {
@@ -299,12 +534,27 @@ mod tests {
         for len in [1, 2, 5, 16, 17, 33, 68, 100] {
             let rows: Vec<f32> = (0..len * 3 * h).map(|_| rnd()).collect();
             let want = naive(&rows, len, h, 0.176_776_7);
-            let mut got = vec![f32::NAN; len * h];
+            let mut paths: Vec<(&str, Vec<f32>)> = Vec::new();
             let mut s = AttnScratch::default();
-            // SAFETY: the processor has AVX-512 F; rows and ctx have the sizes.
-            unsafe { window(&rows, len, h, 0.176_776_7, &mut s, &mut got) };
-            for (k, (a, b)) in got.iter().zip(&want).enumerate() {
-                assert!((a - b).abs() < 1e-5, "len {len}, at {k}: {a} vs {b}");
+            if has_avx512() {
+                let mut got = vec![f32::NAN; len * h];
+                // SAFETY: the processor has AVX-512 F; rows and ctx have the sizes.
+                unsafe { window(&rows, len, h, 0.176_776_7, &mut s, &mut got) };
+                paths.push(("avx512", got));
+            }
+            if has_avx2() {
+                let mut got = vec![f32::NAN; len * h];
+                // SAFETY: the processor has AVX2 and FMA; rows and ctx have the sizes.
+                unsafe { window_avx2(&rows, len, h, 0.176_776_7, &mut s, &mut got) };
+                paths.push(("avx2", got));
+            }
+            for (path, got) in &paths {
+                for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-5,
+                        "{path}, len {len}, at {k}: {a} vs {b}"
+                    );
+                }
             }
         }
     }

@@ -380,6 +380,23 @@ impl Model {
                     base += len;
                     continue;
                 }
+                #[cfg(target_arch = "x86_64")]
+                if isa.has_avx2() && hd == attention::HEAD {
+                    // SAFETY: Isa::Avx2 and above are only chosen when the processor has AVX2
+                    // and FMA; the slices are the window's rows of qkv and ctx.
+                    unsafe {
+                        attention::window_avx2(
+                            &s.qkv[base * 3 * h..(base + len) * 3 * h],
+                            len,
+                            h,
+                            scale,
+                            &mut s.attn,
+                            &mut s.ctx[base * h..(base + len) * h],
+                        );
+                    }
+                    base += len;
+                    continue;
+                }
                 let padded = len.div_ceil(16) * 16;
                 s.probs.resize(QT * padded, 0.0);
                 s.keys_t.clear();
