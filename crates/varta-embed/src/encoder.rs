@@ -364,28 +364,17 @@ impl Model {
             for w in windows {
                 let len = w.ids.len();
                 #[cfg(target_arch = "x86_64")]
-                if isa.has_avx512() && hd == attention::HEAD {
-                    // SAFETY: Isa::Avx512Vnni is only chosen when the processor has AVX-512 F;
-                    // the slices are the window's rows of qkv and ctx.
-                    unsafe {
-                        attention::window(
-                            &s.qkv[base * 3 * h..(base + len) * 3 * h],
-                            len,
-                            h,
-                            scale,
-                            &mut s.attn,
-                            &mut s.ctx[base * h..(base + len) * h],
-                        );
-                    }
-                    base += len;
-                    continue;
-                }
-                #[cfg(target_arch = "x86_64")]
                 if isa.has_avx2() && hd == attention::HEAD {
-                    // SAFETY: Isa::Avx2 and above are only chosen when the processor has AVX2
-                    // and FMA; the slices are the window's rows of qkv and ctx.
+                    let window = if isa.has_avx512() {
+                        attention::window
+                    } else {
+                        attention::window_avx2
+                    };
+                    // SAFETY: the AVX-512 variant is only chosen when the processor has
+                    // AVX-512 F, the AVX2 one when it has AVX2 and FMA; the slices are the
+                    // window's rows of qkv and ctx.
                     unsafe {
-                        attention::window_avx2(
+                        window(
                             &s.qkv[base * 3 * h..(base + len) * 3 * h],
                             len,
                             h,

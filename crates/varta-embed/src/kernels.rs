@@ -398,7 +398,7 @@ pub fn matmul_portable(w: &PackedMatrix, a: &QuantActs, rows: usize, y: &mut [f3
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{PackedMatrix, QK, QuantActs};
+    use super::{ERF_DEN, ERF_NUM, PackedMatrix, QK, QuantActs};
     use std::arch::x86_64::*;
 
     /// Tokens whose activations stay in cache while every row group passes over them.
@@ -444,18 +444,14 @@ mod avx2 {
                     let x = _mm256_mul_ps(v[k], c(std::f32::consts::FRAC_1_SQRT_2));
                     let x = _mm256_max_ps(_mm256_min_ps(x, c(4.0)), c(-4.0));
                     let x2 = _mm256_mul_ps(x, x);
-                    let mut n = c(-2.726_142_3e-10);
-                    n = _mm256_fmadd_ps(n, x2, c(2.770_681_4e-8));
-                    n = _mm256_fmadd_ps(n, x2, c(-2.101_024e-6));
-                    n = _mm256_fmadd_ps(n, x2, c(-5.692_506_4e-5));
-                    n = _mm256_fmadd_ps(n, x2, c(-7.349_906_3e-4));
-                    n = _mm256_fmadd_ps(n, x2, c(-2.954_6e-3));
-                    n = _mm256_fmadd_ps(n, x2, c(-1.609_603_3e-2));
-                    let mut d = c(-1.456_607_2e-5);
-                    d = _mm256_fmadd_ps(d, x2, c(-2.133_740_6e-4));
-                    d = _mm256_fmadd_ps(d, x2, c(-1.682_827e-3));
-                    d = _mm256_fmadd_ps(d, x2, c(-7.373_329e-3));
-                    d = _mm256_fmadd_ps(d, x2, c(-1.426_474e-2));
+                    let mut n = c(ERF_NUM[0]);
+                    for &e in &ERF_NUM[1..] {
+                        n = _mm256_fmadd_ps(n, x2, c(e));
+                    }
+                    let mut d = c(ERF_DEN[0]);
+                    for &e in &ERF_DEN[1..] {
+                        d = _mm256_fmadd_ps(d, x2, c(e));
+                    }
                     let erf = _mm256_div_ps(_mm256_mul_ps(x, n), d);
                     let half = _mm256_mul_ps(c(0.5), v[k]);
                     out[k] = _mm256_fmadd_ps(half, erf, half);
@@ -756,7 +752,7 @@ mod vnni {
 
 #[cfg(target_arch = "x86_64")]
 mod vnni512 {
-    use super::{PackedMatrix, QK, QuantActs};
+    use super::{ERF_DEN, ERF_NUM, PackedMatrix, QK, QuantActs};
     use std::arch::x86_64::*;
 
     /// Tokens whose activations stay in cache while every row group passes over them.
@@ -904,19 +900,12 @@ mod vnni512 {
         let x = _mm512_mul_ps(v, c(std::f32::consts::FRAC_1_SQRT_2));
         let x = _mm512_max_ps(_mm512_min_ps(x, c(4.0)), c(-4.0));
         let x2 = _mm512_mul_ps(x, x);
-        let mut p = c(-2.726_142_3e-10);
-        for k in [
-            2.770_681_4e-8,
-            -2.101_024e-6,
-            -5.692_506_4e-5,
-            -7.349_906_3e-4,
-            -2.954_6e-3,
-            -1.609_603_3e-2,
-        ] {
+        let mut p = c(ERF_NUM[0]);
+        for &k in &ERF_NUM[1..] {
             p = fma(p, x2, c(k));
         }
-        let mut q = c(-1.456_607_2e-5);
-        for k in [-2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2] {
+        let mut q = c(ERF_DEN[0]);
+        for &k in &ERF_DEN[1..] {
             q = fma(q, x2, c(k));
         }
         let erf = _mm512_div_ps(_mm512_mul_ps(x, p), q);
@@ -1246,20 +1235,35 @@ pub fn max(x: &[f32]) -> f32 {
 pub fn erf(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
-    let mut p = -2.726_142_3e-10_f32;
-    p = p * x2 + 2.770_681_4e-8;
-    p = p * x2 - 2.101_024e-6;
-    p = p * x2 - 5.692_506_4e-5;
-    p = p * x2 - 7.349_906_3e-4;
-    p = p * x2 - 2.954_6e-3;
-    p = p * x2 - 1.609_603_3e-2;
-    let mut q = -1.456_607_2e-5_f32;
-    q = q * x2 - 2.133_740_6e-4;
-    q = q * x2 - 1.682_827e-3;
-    q = q * x2 - 7.373_329e-3;
-    q = q * x2 - 1.426_474e-2;
+    let mut p = ERF_NUM[0];
+    for &c in &ERF_NUM[1..] {
+        p = p * x2 + c;
+    }
+    let mut q = ERF_DEN[0];
+    for &c in &ERF_DEN[1..] {
+        q = q * x2 + c;
+    }
     x * p / q
 }
+
+/// [`erf`]'s numerator (times x) and denominator, polynomials in x², highest power first; the
+/// vector GELUs use the same.
+const ERF_NUM: [f32; 7] = [
+    -2.726_142_3e-10,
+    2.770_681_4e-8,
+    -2.101_024e-6,
+    -5.692_506_4e-5,
+    -7.349_906_3e-4,
+    -2.954_6e-3,
+    -1.609_603_3e-2,
+];
+const ERF_DEN: [f32; 5] = [
+    -1.456_607_2e-5,
+    -2.133_740_6e-4,
+    -1.682_827e-3,
+    -7.373_329e-3,
+    -1.426_474e-2,
+];
 
 /// GELU (erf form, as BERT defines it) in place.
 #[inline(always)]
