@@ -11,6 +11,9 @@
 //! the end. The arithmetic is the reference's (scaled dot products, max-subtracted exponentials,
 //! f32 throughout); only the order of additions differs. The AVX2 twin does the same in 8-lane
 //! vectors (on Zen 3 it took attention from 14% of the encoder's time to about half that).
+//! Where the processor has AVX-512 BF16, [`window_bf16`] does both products in bfloat16 pairs
+//! (on Zen 4, 2.8 → 2.05 thread-seconds per 2,000 posts; vectors within cosine 0.99988 of
+//! the f32 path's).
 
 #![cfg(target_arch = "x86_64")]
 // Register tiles index fixed-size arrays by lane and query on purpose.
@@ -30,6 +33,24 @@ pub struct AttnScratch {
     keys_t: Vec<f32>,
     /// `QN` rows of exponentials, each `padded` long.
     probs: Vec<f32>,
+    /// [`window_bf16`]: the window's queries (scaled) and keys in bfloat16, token by token, a
+    /// word per pair of features.
+    q16: Vec<u32>,
+    k16: Vec<u32>,
+    /// Per block of 16 keys, per pair of features, the 16 keys' pairs.
+    kt16: Vec<u32>,
+    /// Per pair of tokens, per 16 features, the two tokens' values interleaved (see
+    /// [`window_bf16`]).
+    v16: Vec<u32>,
+    /// `QN` rows of exponentials in bfloat16, a word per pair of keys.
+    p16: Vec<u32>,
+}
+
+/// Whether this processor has AVX-512 BF16 (`vdpbf16ps`), for [`window_bf16`].
+pub fn has_bf16() -> bool {
+    is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bf16")
+        && is_x86_feature_detected!("fma")
 }
 
 /// Attention of one window: `rows` are its `len` tokens' fused Q, K and V (`3 · h` each, head
@@ -113,29 +134,7 @@ pub unsafe fn window(
                     }
                     blk += 2;
                 }
-                // Softmax numerators and their sums' inverses.
-                let mut inv = [0f32; QN];
-                for (r, inv) in inv.iter_mut().enumerate().take(n) {
-                    let p = s.probs.as_mut_ptr().add(r * padded);
-                    let last = p.add((blocks - 1) * 16);
-                    let mut m = _mm512_set1_ps(f32::NEG_INFINITY);
-                    for b in 0..blocks - 1 {
-                        m = _mm512_max_ps(m, _mm512_loadu_ps(p.add(b * 16)));
-                    }
-                    m = _mm512_mask_max_ps(m, tail_mask, m, _mm512_loadu_ps(last));
-                    let m = _mm512_set1_ps(_mm512_reduce_max_ps(m));
-                    let mut sum = _mm512_setzero_ps();
-                    for b in 0..blocks {
-                        let x = _mm512_sub_ps(_mm512_loadu_ps(p.add(b * 16)), m);
-                        let mut e = exp_neg(x);
-                        if b == blocks - 1 {
-                            e = _mm512_maskz_mov_ps(tail_mask, e);
-                        }
-                        _mm512_storeu_ps(p.add(b * 16), e);
-                        sum = _mm512_add_ps(sum, e);
-                    }
-                    *inv = 1.0 / _mm512_reduce_add_ps(sum);
-                }
+                let inv = softmax_rows(&mut s.probs, padded, n, tail_mask);
                 // Context: 4 queries × 32 dimensions, over the window's values.
                 let mut acc = [[_mm512_setzero_ps(); 2]; QN];
                 for j in 0..len {
@@ -159,6 +158,230 @@ pub unsafe fn window(
         }
     }
 }
+
+/// Softmax numerators of the first `n` rows of `probs` (each `padded` long, scores past the
+/// window's end masked off by `tail_mask` in the last block of 16), in place, and the inverses
+/// of their sums.
+#[target_feature(enable = "avx2,fma,avx512f")]
+fn softmax_rows(probs: &mut [f32], padded: usize, n: usize, tail_mask: __mmask16) -> [f32; QN] {
+    let blocks = padded / 16;
+    let mut inv = [0f32; QN];
+    for (r, inv) in inv.iter_mut().enumerate().take(n) {
+        let row = &mut probs[r * padded..(r + 1) * padded];
+        let p = row.as_mut_ptr();
+        // SAFETY: the row holds `blocks` whole blocks of 16.
+        unsafe {
+            let last = p.add((blocks - 1) * 16);
+            let mut m = _mm512_set1_ps(f32::NEG_INFINITY);
+            for b in 0..blocks - 1 {
+                m = _mm512_max_ps(m, _mm512_loadu_ps(p.add(b * 16)));
+            }
+            m = _mm512_mask_max_ps(m, tail_mask, m, _mm512_loadu_ps(last));
+            let m = _mm512_set1_ps(_mm512_reduce_max_ps(m));
+            let mut sum = _mm512_setzero_ps();
+            for b in 0..blocks {
+                let x = _mm512_sub_ps(_mm512_loadu_ps(p.add(b * 16)), m);
+                let mut e = exp_neg(x);
+                if b == blocks - 1 {
+                    e = _mm512_maskz_mov_ps(tail_mask, e);
+                }
+                _mm512_storeu_ps(p.add(b * 16), e);
+                sum = _mm512_add_ps(sum, e);
+            }
+            *inv = 1.0 / _mm512_reduce_add_ps(sum);
+        }
+    }
+    inv
+}
+
+/// 32 floats at `src` as 32 bfloat16 (16 words, in order), each times `k`.
+#[target_feature(enable = "avx2,fma,avx512f,avx512bf16")]
+unsafe fn bf16x32(src: *const f32, k: __m512) -> __m512i {
+    // SAFETY: the caller guarantees 32 floats at src.
+    unsafe {
+        let lo = _mm512_mul_ps(_mm512_loadu_ps(src), k);
+        let hi = _mm512_mul_ps(_mm512_loadu_ps(src.add(16)), k);
+        // The second operand fills the low half.
+        std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo))
+    }
+}
+
+/// `acc + Σ a·b` over each lane's pair of bfloat16.
+#[target_feature(enable = "avx2,fma,avx512f,avx512bf16")]
+#[inline]
+fn dot2(acc: __m512, a: __m512i, b: __m512i) -> __m512 {
+    // SAFETY: same-sized vector types, every bit pattern valid in both.
+    let (a, b) = unsafe {
+        (
+            std::mem::transmute::<__m512i, __m512bh>(a),
+            std::mem::transmute::<__m512i, __m512bh>(b),
+        )
+    };
+    _mm512_dpbf16_ps(acc, a, b)
+}
+
+/// [`window`] with the two products in bfloat16 (`vdpbf16ps`: two products and their sum a
+/// lane, half the instructions of f32 multiply-adds), sums in f32. Queries (scaled), keys,
+/// values and the softmax's numerators are rounded to bfloat16 (8 significant bits, about the
+/// 8-bit step the next product quantizes the contexts to); the softmax itself runs in f32.
+/// Keys: each token's pairs of features as 32-bit words, 16 keys × 16 words transposed as
+/// [`window`] transposes floats. Values: per pair of tokens, per 16 features, the two tokens'
+/// values interleaved (`unpacklo/hi` then conversion), so that a lane's pair is one feature of
+/// both tokens and the context comes out with its features in the order [`V_ORDER`] undoes.
+///
+/// # Safety
+/// The processor must have AVX-512 F and BF16 ([`has_bf16`]); `rows` must hold `len · 3h`
+/// values and `ctx` `len · h`.
+#[target_feature(enable = "avx2,fma,avx512f,avx512bf16")]
+pub unsafe fn window_bf16(
+    rows: &[f32],
+    len: usize,
+    h: usize,
+    scale: f32,
+    s: &mut AttnScratch,
+    ctx: &mut [f32],
+) {
+    debug_assert!(rows.len() >= len * 3 * h && ctx.len() >= len * h);
+    debug_assert!(h.is_multiple_of(HEAD));
+    let blocks = len.div_ceil(16);
+    let padded = blocks * 16;
+    let stride = 3 * h;
+    let words = h / 2;
+    let pairs = len.div_ceil(2);
+    s.q16.resize(len * words, 0);
+    s.k16.resize(len * words, 0);
+    s.kt16.resize(blocks * words * 16, 0);
+    s.v16.resize(pairs * h, 0);
+    s.p16.resize(QN * padded / 2, 0);
+    s.probs.resize(QN * padded, 0.0);
+    // SAFETY (whole body): the pointers below stay inside rows (len rows of 3h), q16 and k16
+    // (len rows of h/2 words), kt16 (blocks · h/2 · 16), v16 (pairs · h), probs (QN · padded),
+    // p16 (QN · padded/2) and ctx (len rows of h), as the bounds show.
+    unsafe {
+        let one = _mm512_set1_ps(1.0);
+        let sc = _mm512_set1_ps(scale);
+        for t in 0..len {
+            for c in 0..h / 32 {
+                let q = bf16x32(rows.as_ptr().add(t * stride + 32 * c), sc);
+                _mm512_storeu_si512(s.q16.as_mut_ptr().add(t * words + 16 * c).cast(), q);
+                let k = bf16x32(rows.as_ptr().add(t * stride + h + 32 * c), one);
+                _mm512_storeu_si512(s.k16.as_mut_ptr().add(t * words + 16 * c).cast(), k);
+            }
+        }
+        for blk in 0..blocks {
+            let n = (len - blk * 16).min(16);
+            for f in (0..words).step_by(16) {
+                transpose16(
+                    s.k16.as_ptr().add(blk * 16 * words + f).cast(),
+                    words,
+                    n,
+                    s.kt16.as_mut_ptr().add((blk * words + f) * 16).cast(),
+                );
+            }
+        }
+        for jp in 0..pairs {
+            let a = rows.as_ptr().add(2 * jp * stride + 2 * h);
+            let second = 2 * jp + 1 < len;
+            for c in 0..h / 16 {
+                let x = _mm512_loadu_ps(a.add(16 * c));
+                let y = if second {
+                    _mm512_loadu_ps(a.add(stride + 16 * c))
+                } else {
+                    _mm512_setzero_ps()
+                };
+                let v = _mm512_cvtne2ps_pbh(_mm512_unpackhi_ps(x, y), _mm512_unpacklo_ps(x, y));
+                _mm512_storeu_si512(
+                    s.v16.as_mut_ptr().add((jp * h / 16 + c) * 16).cast(),
+                    std::mem::transmute::<__m512bh, __m512i>(v),
+                );
+            }
+        }
+        let tail = len - (blocks - 1) * 16;
+        let tail_mask: __mmask16 = if tail == 16 {
+            0xffff
+        } else {
+            (1u16 << tail) - 1
+        };
+        let order = _mm512_loadu_si512(V_ORDER.as_ptr().cast());
+        for head in 0..h / HEAD {
+            let mut i = 0;
+            while i < len {
+                let n = (len - i).min(QN);
+                // Scores, two blocks of 16 keys at a time, 16 pairs of features each.
+                let mut blk = 0;
+                while blk < blocks {
+                    let kb = s.kt16.as_ptr().add((blk * words + head * 16) * 16);
+                    let two = blk + 1 < blocks;
+                    let mut acc = [[_mm512_setzero_ps(); 2]; QN];
+                    for p in 0..16 {
+                        let k0 = _mm512_loadu_si512(kb.add(p * 16).cast());
+                        let k1 = if two {
+                            _mm512_loadu_si512(kb.add(words * 16 + p * 16).cast())
+                        } else {
+                            _mm512_setzero_si512()
+                        };
+                        for r in 0..QN {
+                            // Rows past the window's end repeat its last query, as in [`window`].
+                            let qr = (i + r).min(len - 1);
+                            let q = _mm512_set1_epi32(
+                                *s.q16.get_unchecked(qr * words + head * 16 + p) as i32,
+                            );
+                            acc[r][0] = dot2(acc[r][0], q, k0);
+                            acc[r][1] = dot2(acc[r][1], q, k1);
+                        }
+                    }
+                    for r in 0..QN {
+                        let o = s.probs.as_mut_ptr().add(r * padded + blk * 16);
+                        _mm512_storeu_ps(o, acc[r][0]);
+                        if two {
+                            _mm512_storeu_ps(o.add(16), acc[r][1]);
+                        }
+                    }
+                    blk += 2;
+                }
+                let inv = softmax_rows(&mut s.probs, padded, n, tail_mask);
+                for r in 0..n {
+                    for b in 0..blocks {
+                        let e = _mm512_cvtneps_pbh(_mm512_loadu_ps(
+                            s.probs.as_ptr().add(r * padded + b * 16),
+                        ));
+                        _mm256_storeu_si256(
+                            s.p16.as_mut_ptr().add(r * padded / 2 + b * 8).cast(),
+                            std::mem::transmute::<__m256bh, __m256i>(e),
+                        );
+                    }
+                }
+                // Context: 4 queries × 32 features, over the window's pairs of values.
+                let mut acc = [[_mm512_setzero_ps(); 2]; QN];
+                for jp in 0..pairs {
+                    let v = s.v16.as_ptr().add((jp * h / 16 + head * 2) * 16);
+                    let v0 = _mm512_loadu_si512(v.cast());
+                    let v1 = _mm512_loadu_si512(v.add(16).cast());
+                    for r in 0..QN {
+                        let p = _mm512_set1_epi32(*s.p16.get_unchecked(r * padded / 2 + jp) as i32);
+                        acc[r][0] = dot2(acc[r][0], p, v0);
+                        acc[r][1] = dot2(acc[r][1], p, v1);
+                    }
+                }
+                for r in 0..n {
+                    let o = ctx.as_mut_ptr().add((i + r) * h + head * HEAD);
+                    let k = _mm512_set1_ps(inv[r]);
+                    let c0 = _mm512_permutexvar_ps(order, _mm512_mul_ps(acc[r][0], k));
+                    let c1 = _mm512_permutexvar_ps(order, _mm512_mul_ps(acc[r][1], k));
+                    _mm512_storeu_ps(o, c0);
+                    _mm512_storeu_ps(o.add(16), c1);
+                }
+                i += n;
+            }
+        }
+    }
+}
+
+/// Lane `w` of [`window_bf16`]'s context sums holds feature `[0, 1, 4, 5, 8, 9, 12, 13, 2, 3,
+/// 6, 7, 10, 11, 14, 15][w]` of its 16 (`unpacklo` takes features 0, 1 of each 128-bit lane,
+/// `unpackhi` 2, 3, and the conversion puts the first's 16 before the second's); feature `d` is
+/// lane `V_ORDER[d]`.
+const V_ORDER: [u32; 16] = [0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15];
 
 /// Transposes 16 values of `n` rows (`stride` apart; missing rows read as zeros) into 16
 /// vectors of 16 at `dst`: `dst[e · 16 + r] = src[r · stride + e]`.
@@ -555,6 +778,19 @@ mod tests {
                         "{path}, len {len}, at {k}: {a} vs {b}"
                     );
                 }
+            }
+            if has_bf16() {
+                let mut got = vec![f32::NAN; len * h];
+                // SAFETY: the processor has AVX-512 F and BF16; rows and ctx have the sizes.
+                unsafe { window_bf16(&rows, len, h, 0.176_776_7, &mut s, &mut got) };
+                // Inputs rounded to 8 significant bits: each context within a few hundredths
+                // of the exact one (values here are within ±2).
+                let mut worst = 0f32;
+                for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+                    worst = worst.max((a - b).abs());
+                    assert!((a - b).abs() < 2e-2, "bf16, len {len}, at {k}: {a} vs {b}");
+                }
+                eprintln!("bf16, len {len}: largest difference {worst}");
             }
         }
     }

@@ -354,6 +354,8 @@ impl Model {
         }
 
         let scale = 1.0 / (hd as f32).sqrt();
+        #[cfg(target_arch = "x86_64")]
+        let bf16 = attention::has_bf16();
         for ly in &self.layers {
             s.acts.quantize(isa, &s.x, t_all, h);
             kernels::matmul(isa, &ly.qkv, &s.acts, t_all, &mut s.qkv);
@@ -366,13 +368,17 @@ impl Model {
                 #[cfg(target_arch = "x86_64")]
                 if isa.has_avx2() && hd == attention::HEAD {
                     let window = if isa.has_avx512() {
-                        attention::window
+                        if bf16 {
+                            attention::window_bf16
+                        } else {
+                            attention::window
+                        }
                     } else {
                         attention::window_avx2
                     };
-                    // SAFETY: the AVX-512 variant is only chosen when the processor has
-                    // AVX-512 F, the AVX2 one when it has AVX2 and FMA; the slices are the
-                    // window's rows of qkv and ctx.
+                    // SAFETY: the AVX-512 variants are only chosen when the processor has
+                    // AVX-512 F (and BF16 for the bfloat16 one), the AVX2 one when it has AVX2
+                    // and FMA; the slices are the window's rows of qkv and ctx.
                     unsafe {
                         window(
                             &s.qkv[base * 3 * h..(base + len) * 3 * h],
