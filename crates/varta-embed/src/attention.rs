@@ -90,12 +90,7 @@ pub unsafe fn window(
         }
         // The last block's lanes past the window hold zeros, which would score 0: masked off
         // before the maximum and the exponentials.
-        let tail = len - (blocks - 1) * 16;
-        let tail_mask: __mmask16 = if tail == 16 {
-            0xffff
-        } else {
-            (1u16 << tail) - 1
-        };
+        let tail_mask = tail_mask(len);
         let scale = _mm512_set1_ps(scale);
         for head in 0..h / HEAD {
             let q_at = head * HEAD;
@@ -156,6 +151,16 @@ pub unsafe fn window(
                 i += n;
             }
         }
+    }
+}
+
+/// The lanes of a window's last block of 16 keys that hold keys (`len` ≥ 1).
+fn tail_mask(len: usize) -> __mmask16 {
+    let tail = len - (len.div_ceil(16) - 1) * 16;
+    if tail == 16 {
+        0xffff
+    } else {
+        (1u16 << tail) - 1
     }
 }
 
@@ -296,12 +301,7 @@ pub unsafe fn window_bf16(
                 );
             }
         }
-        let tail = len - (blocks - 1) * 16;
-        let tail_mask: __mmask16 = if tail == 16 {
-            0xffff
-        } else {
-            (1u16 << tail) - 1
-        };
+        let tail_mask = tail_mask(len);
         let order = _mm512_loadu_si512(V_ORDER.as_ptr().cast());
         for head in 0..h / HEAD {
             let mut i = 0;

@@ -869,13 +869,7 @@ mod vnni512 {
             let bias = [0, 1].map(|g| _mm512_loadu_ps(w.bias.as_ptr().add((g0 + g) * 16)));
             let sc = [0, 1].map(|g| _mm512_loadu_ps(w.row_scales.as_ptr().add((g0 + g) * 16)));
             let blocks = w.nout / QK;
-            let phi = &*PHI;
-            let c = [0, 1, 2, 3].map(|d| {
-                [
-                    _mm512_loadu_ps(phi[d].as_ptr()),
-                    _mm512_loadu_ps(phi[d].as_ptr().add(16)),
-                ]
-            });
+            let c = phi_tables();
             // Stage by stage over the tile's tokens, so that their chains overlap.
             let mut v = [[_mm512_setzero_ps(); 2]; T];
             for t in 0..T {
@@ -946,20 +940,27 @@ mod vnni512 {
     #[cfg(test)]
     #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
     pub(super) unsafe fn gelu_table(x: &mut [f32]) {
-        let phi = &*PHI;
+        let c = phi_tables();
         // SAFETY: the caller guarantees AVX-512; each chunk holds 16 floats.
         unsafe {
-            let c = [0, 1, 2, 3].map(|d| {
-                [
-                    _mm512_loadu_ps(phi[d].as_ptr()),
-                    _mm512_loadu_ps(phi[d].as_ptr().add(16)),
-                ]
-            });
             for ch in x.chunks_exact_mut(16) {
                 let v = gelu16(_mm512_loadu_ps(ch.as_ptr()), &c);
                 _mm512_storeu_ps(ch.as_mut_ptr(), v);
             }
         }
+    }
+
+    /// [`PHI`] in registers, as [`gelu16`] takes it: per coefficient, pieces 0..16 and 16..32.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    fn phi_tables() -> [[__m512; 2]; 4] {
+        let phi = &*PHI;
+        // SAFETY: each table holds 32 floats.
+        phi.map(|t| unsafe {
+            [
+                _mm512_loadu_ps(t.as_ptr()),
+                _mm512_loadu_ps(t.as_ptr().add(16)),
+            ]
+        })
     }
 
     /// Φ's 32 pieces on [-5, 5) in units of [`PHI_STEPS`] per 1: for piece k, with u in [0, 1)
