@@ -580,12 +580,32 @@ pub fn eval(
     let text = std::fs::read_to_string(queries_file)
         .with_context(|| format!("reading {}", queries_file.display()))?;
     let mut queries = Vec::new();
+    let known: std::collections::HashSet<&str> = m
+        .claims()
+        .iter()
+        .filter_map(|c| c.review_url.as_deref())
+        .collect();
+    // A file saved by a Windows editor starts with a byte-order mark, which is not JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         match serde_json::from_str::<Query>(line) {
-            Ok(q) => queries.push(q),
+            Ok(q) => {
+                // A url no claim has can never be found: say so, or a typo reads as a miss.
+                if let Some(u) = q.claim_url.as_deref()
+                    && !known.contains(u)
+                {
+                    eprintln!(
+                        "warning: {}:{}: no claim in {} has the url {u:?}; counted as a miss",
+                        queries_file.display(),
+                        i + 1,
+                        claims_file.display()
+                    );
+                }
+                queries.push(q)
+            }
             Err(e) => eprintln!("error: {}:{}: {e}", queries_file.display(), i + 1),
         }
     }

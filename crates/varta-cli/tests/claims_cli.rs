@@ -150,13 +150,18 @@ fn eval_reports_the_metrics_as_json() {
     let queries = dir.path().join("q.jsonl");
     std::fs::write(
         &queries,
+        // As a Windows editor saves it: a byte-order mark and CRLF line ends.
         concat!(
+            "\u{feff}",
             r#"{"text":"С первого апреля в Киеве свет будут отключать на 16 часов","lang":"ru","claim_url":"https://factcheck.example/ru/kiev-16-hours-blackouts"}"#,
-            "\n",
+            "\r\n",
             r#"{"text":"Zelensky stops being legitimate president after May 20","lang":"en","claim_url":"https://factcheck.example/en/zelensky-illegitimate-may-20"}"#,
-            "\n",
+            "\r\n",
             r#"{"text":"Укренерго: графіків відключень у Києві сьогодні немає","lang":"uk","claim_url":null}"#,
-            "\n"
+            "\r\n",
+            // A typo in a url: a miss, and a warning naming the line.
+            r#"{"text":"Zelensky is not legitimate","lang":"en","claim_url":"https://factcheck.example/en/zelensky-illegitimate"}"#,
+            "\r\n"
         ),
     )
     .unwrap();
@@ -186,8 +191,13 @@ fn eval_reports_the_metrics_as_json() {
             "recall_at_5"
         ]
     );
-    assert_eq!(v["queries"], 3);
-    assert_eq!(v["recall_at_1"], 1.0);
+    assert_eq!(v["queries"], 4);
+    assert_eq!(v["recall_at_1"], 2.0 / 3.0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("q.jsonl:4: no claim in") && stderr.contains("zelensky-illegitimate\""),
+        "{stderr}"
+    );
     assert_eq!(v["false_match_rate"], 0.0);
     // The user's store is not touched.
     assert!(!dir.path().join("varta.sqlite3").exists());
