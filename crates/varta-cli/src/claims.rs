@@ -176,6 +176,7 @@ fn matcher(
         let missing: Vec<usize> = (0..cached.len()).filter(|&i| cached[i].is_none()).collect();
         let mut vectors = cached;
         if !missing.is_empty() {
+            let progress = embed_progress("claims", missing.len() as u64);
             embed_and_store(
                 e,
                 store,
@@ -184,7 +185,9 @@ fn matcher(
                 |i| texts[i].as_str(),
                 |i| refs[i],
                 &mut vectors,
+                &progress,
             )?;
+            progress.finish_and_clear();
         }
         m.set_vectors(
             vectors.into_iter().map(Option::unwrap_or_default).collect(),
@@ -194,9 +197,24 @@ fn matcher(
     Ok(m)
 }
 
-/// Embeds the texts of items `todo` in batches, with a progress bar (hidden when stderr is not
-/// a terminal), storing each batch's vectors under their owners as it is done (an interrupted
-/// run keeps them) and setting `vectors[i]`.
+/// A progress bar of embedding `len` texts (`what`), hidden when stderr is not a terminal.
+fn embed_progress(what: &str, len: u64) -> indicatif::ProgressBar {
+    let progress = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{elapsed}} embedding {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}} left)"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    progress
+}
+
+/// Embeds the texts of items `todo` in batches, advancing `progress`, storing each batch's
+/// vectors under their owners as it is done (an interrupted run keeps them) and setting
+/// `vectors[i]`.
 #[allow(clippy::too_many_arguments)]
 fn embed_and_store<'a>(
     e: &dyn Embedder,
@@ -206,19 +224,10 @@ fn embed_and_store<'a>(
     text: impl Fn(usize) -> &'a str,
     owner: impl Fn(usize) -> &'a str,
     vectors: &mut [Option<Vec<f32>>],
+    progress: &indicatif::ProgressBar,
 ) -> Result<()> {
     // Large enough that the encoder's chunks keep both cores busy to the end of each batch.
     const BATCH: usize = 1024;
-    let progress = indicatif::ProgressBar::with_draw_target(
-        Some(todo.len() as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    progress.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{{elapsed}} embedding {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}} left)"
-        ))
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
     for part in todo.chunks(BATCH) {
         let texts: Vec<&str> = part.iter().map(|&i| text(i)).collect();
         let got = e
@@ -241,7 +250,6 @@ fn embed_and_store<'a>(
         }
         progress.inc(part.len() as u64);
     }
-    progress.finish_and_clear();
     Ok(())
 }
 
@@ -337,13 +345,20 @@ pub fn match_text(
     Ok(0)
 }
 
-/// `detect claims`: every stored document against every claim; matches and suggestions are
-/// stored as `claim-match` findings.
+/// Documents `detect claims` holds at once. Each page is read, matched and its findings stored
+/// before the next: memory stays near a page's worth (a few hundred MB at this size) however
+/// large the store, where holding 100,000 documents with their candidates took 1.4 GB. A
+/// multiple of the embedding batch, so that pages end with the cores busy.
+pub const DETECT_PAGE: usize = 16 * 1024;
+
+/// `detect claims`: every stored document against every claim, `page` documents at a time;
+/// matches and suggestions are stored as `claim-match` findings.
 pub fn detect(
     store: &mut impl Store,
     embedder: Option<&dyn Embedder>,
     params: &Params,
     since: Option<chrono::DateTime<Utc>>,
+    page: usize,
     json: bool,
     out: &mut impl Write,
 ) -> Result<u8> {
@@ -353,175 +368,222 @@ pub fn detect(
         eprintln!("error: no claims stored; add some with `varta claims import FILE`");
         return Ok(1);
     }
+    // Seconds spent in each step, summed over the pages.
+    const STEPS: [&str; 6] = [
+        "documents read",
+        "lexical candidates",
+        "embedded",
+        "semantic candidates",
+        "ranked",
+        "findings stored",
+    ];
+    let mut spent = [0f64; STEPS.len()];
+    let m = matcher(store, claims, embedder, params)?;
+    tracing::info!(
+        seconds = start.elapsed().as_secs_f64(),
+        "detect claims: claims indexed, their embeddings loaded"
+    );
     let mut phase = Instant::now();
-    let mut lap = |what: &str| {
-        tracing::info!(
-            seconds = phase.elapsed().as_secs_f64(),
-            "detect claims: {what}"
-        );
+    let mut lap = |step: usize| {
+        spent[step] += phase.elapsed().as_secs_f64();
         phase = Instant::now();
     };
-    let m = matcher(store, claims, embedder, params)?;
-    lap("claims indexed, their embeddings loaded");
-    let mut docs = Vec::new();
-    store.for_each_document(since, &mut |d| {
-        docs.push(d);
-        Ok(())
-    })?;
-    lap("documents read");
-    // The lexical stage once per document: it gates embedding and feeds the ranking.
-    let lexical: Vec<Vec<LexicalHit>> = {
-        use rayon::prelude::*;
-        docs.par_iter()
-            .map(|d| m.lexical(&d.text, params.candidates))
-            .collect::<Result<_, _>>()?
-    };
-    lap("lexical candidates");
-    // Embed only what can match, and what the cache lacks.
-    let mut vectors: Vec<Option<Vec<f32>>> = vec![None; docs.len()];
-    let mut embedded = 0usize;
-    if let Some(e) = embedder {
-        let want: Vec<usize> = (0..docs.len())
-            .filter(|&i| m.worth_embedding(&lexical[i], params))
-            .collect();
-        let owners: Vec<&str> = want.iter().map(|&i| docs[i].id.as_str()).collect();
-        let cached = store.embeddings(e.model_id(), &owners)?;
-        let mut todo = Vec::new();
-        for (k, &i) in want.iter().enumerate() {
-            match &cached[k] {
-                Some(v) => vectors[i] = Some(v.clone()),
-                None => todo.push(i),
-            }
+    let progress = embed_progress("documents", 0);
+    // Texts embedded on an earlier page, by a hash of the text: the id under which the store
+    // caches the vector. A copy-paste campaign posts one text many times; it is embedded once.
+    let mut embedded_texts: HashMap<[u8; 16], String> = HashMap::new();
+    let (mut documents, mut past_gate, mut cached, mut copies, mut embedded) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut matches, mut suggestions) = (0usize, 0usize);
+    let mut rows = Vec::new();
+    let mut after = 0;
+    loop {
+        let (docs, next) = store.documents_page(since, after, page)?;
+        if docs.is_empty() {
+            break;
         }
-        // A copy-paste campaign posts one text many times: each distinct text is embedded once.
-        let mut unique: Vec<usize> = Vec::new();
-        let mut slot: HashMap<&str, usize> = HashMap::new();
-        let mut copies: Vec<(usize, usize)> = Vec::new();
-        for &i in &todo {
-            match slot.get(docs[i].text.as_str()) {
-                Some(&first) => copies.push((i, first)),
-                None => {
-                    slot.insert(docs[i].text.as_str(), i);
+        after = next;
+        documents += docs.len();
+        lap(0);
+        // The lexical stage once per document: it gates embedding and feeds the ranking.
+        let lexical: Vec<Vec<LexicalHit>> = {
+            use rayon::prelude::*;
+            docs.par_iter()
+                .map(|d| m.lexical(&d.text, params.candidates))
+                .collect::<Result<_, _>>()?
+        };
+        lap(1);
+        // Embed only what can match, and what the cache lacks.
+        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; docs.len()];
+        if let Some(e) = embedder {
+            let want: Vec<usize> = (0..docs.len())
+                .filter(|&i| m.worth_embedding(&lexical[i], params))
+                .collect();
+            past_gate += want.len();
+            let owners: Vec<&str> = want.iter().map(|&i| docs[i].id.as_str()).collect();
+            let found = store.embeddings(e.model_id(), &owners)?;
+            let mut todo = Vec::new();
+            for (k, &i) in want.iter().enumerate() {
+                match &found[k] {
+                    Some(v) => vectors[i] = Some(v.clone()),
+                    None => todo.push(i),
+                }
+            }
+            cached += want.len() - todo.len();
+            // Copies of a text embedded on this page (`first`) or an earlier one (`earlier`).
+            let mut unique: Vec<usize> = Vec::new();
+            let mut first: HashMap<[u8; 16], usize> = HashMap::new();
+            let mut same: Vec<(usize, usize)> = Vec::new();
+            let mut earlier: Vec<(usize, String)> = Vec::new();
+            for &i in &todo {
+                let key = text_key(&docs[i].text);
+                if let Some(&f) = first.get(&key) {
+                    same.push((i, f));
+                } else if let Some(owner) = embedded_texts.get(&key) {
+                    earlier.push((i, owner.clone()));
+                } else {
+                    first.insert(key, i);
                     unique.push(i);
                 }
             }
+            let owners: Vec<&str> = earlier.iter().map(|(_, o)| o.as_str()).collect();
+            for ((i, _), v) in earlier.iter().zip(store.embeddings(e.model_id(), &owners)?) {
+                match v {
+                    Some(v) => vectors[*i] = Some(v),
+                    // Gone from the cache since (another model file): embed it again.
+                    None => unique.push(*i),
+                }
+            }
+            progress.inc_length(unique.len() as u64);
+            embed_and_store(
+                e,
+                store,
+                "documents",
+                &unique,
+                |i| docs[i].text.as_str(),
+                |i| docs[i].id.as_str(),
+                &mut vectors,
+                &progress,
+            )?;
+            for &(i, f) in &same {
+                vectors[i] = vectors[f].clone();
+            }
+            let items: Vec<(&str, &[f32])> = same
+                .iter()
+                .map(|&(i, _)| i)
+                .chain(earlier.iter().map(|(i, _)| *i))
+                .filter_map(|i| Some((docs[i].id.as_str(), vectors[i].as_deref()?)))
+                .collect();
+            store.put_embeddings(e.model_id(), &items)?;
+            for &i in &unique {
+                embedded_texts.insert(text_key(&docs[i].text), docs[i].id.clone());
+            }
+            copies += same.len() + earlier.len();
+            embedded += unique.len();
         }
-        embed_and_store(
-            e,
-            store,
-            "documents",
-            &unique,
-            |i| docs[i].text.as_str(),
-            |i| docs[i].id.as_str(),
-            &mut vectors,
-        )?;
-        for &(i, first) in &copies {
-            vectors[i] = vectors[first].clone();
-        }
-        let items: Vec<(&str, &[f32])> = copies
+        lap(2);
+        let k = params.candidates;
+        let with_vectors: Vec<usize> = (0..docs.len()).filter(|&i| vectors[i].is_some()).collect();
+        let refs: Vec<&[f32]> = with_vectors
             .iter()
-            .filter_map(|&(i, _)| Some((docs[i].id.as_str(), vectors[i].as_deref()?)))
+            .filter_map(|&i| vectors[i].as_deref())
             .collect();
-        store.put_embeddings(e.model_id(), &items)?;
+        let mut tops: Vec<Option<Vec<(usize, f32)>>> = vec![None; docs.len()];
+        for (&i, t) in with_vectors.iter().zip(m.semantic_top(&refs, k)) {
+            tops[i] = Some(t);
+        }
+        lap(3);
+        let best: Vec<Option<ClaimMatch>> = {
+            use rayon::prelude::*;
+            docs.par_iter()
+                .zip(lexical.into_par_iter())
+                .zip(vectors.par_iter().zip(tops.par_iter()))
+                .map(|((d, lex), (v, t))| {
+                    m.rank_with(&d.text, lex, v.as_deref(), t.as_deref(), params, 1)
+                        .map(|r| r.into_iter().next())
+                })
+                .collect::<Result<_, _>>()?
+        };
+        lap(4);
+        let mut findings = Vec::new();
+        for (d, best) in docs.iter().zip(best) {
+            let Some(best) = best else {
+                continue;
+            };
+            if best.score < params.suggest {
+                continue;
+            }
+            if best.score >= params.matched {
+                matches += 1;
+            } else {
+                suggestions += 1;
+            }
+            let c = &m.claims()[best.claim];
+            let mut signals = Vec::new();
+            if best.lexical > 0.0 {
+                signals.push("lexical");
+            }
+            if best.semantic.is_some() {
+                signals.push("semantic");
+            }
+            let body = serde_json::json!({
+                "document": d.id,
+                "actor": d.actor_id,
+                "url": d.url,
+                "language": d.language,
+                "published_at": d.published_at,
+                "text": short(&d.text, 300),
+                "match": match_json(&m, &best, params),
+                "signals": signals,
+            });
+            rows.push(body.clone());
+            findings.push(Finding {
+                id: format!(
+                    "claim-match:{}",
+                    &stable_hash(&["claim-match", &d.id, &c.id])[..16]
+                ),
+                kind: "claim-match".into(),
+                detector: "varta-detect/claims 1".into(),
+                parameters: serde_json::to_value(params)?,
+                score: f64::from(best.score),
+                first_seen: d.published_at,
+                created_at: Utc::now(),
+                body,
+            });
+        }
+        store.put_findings(&findings)?;
+        lap(5);
+    }
+    progress.finish_and_clear();
+    for (step, s) in STEPS.iter().zip(spent) {
+        tracing::info!(seconds = s, "detect claims: {step}");
+    }
+    if embedder.is_some() {
         tracing::info!(
-            past_gate = want.len(),
-            cached = want.len() - todo.len(),
-            embedded = unique.len(),
-            copies = copies.len(),
+            past_gate,
+            cached,
+            embedded,
+            copies,
             "detect claims: documents' embeddings"
         );
-        embedded = want.len();
     }
-    lap("embedded");
-    let k = params.candidates;
-    let with_vectors: Vec<usize> = (0..docs.len()).filter(|&i| vectors[i].is_some()).collect();
-    let refs: Vec<&[f32]> = with_vectors
-        .iter()
-        .filter_map(|&i| vectors[i].as_deref())
-        .collect();
-    let mut tops: Vec<Option<Vec<(usize, f32)>>> = vec![None; docs.len()];
-    for (&i, t) in with_vectors.iter().zip(m.semantic_top(&refs, k)) {
-        tops[i] = Some(t);
-    }
-    lap("semantic candidates");
-    let best: Vec<Option<ClaimMatch>> = {
-        use rayon::prelude::*;
-        docs.par_iter()
-            .zip(lexical.into_par_iter())
-            .zip(vectors.par_iter().zip(tops.par_iter()))
-            .map(|((d, lex), (v, t))| {
-                m.rank_with(&d.text, lex, v.as_deref(), t.as_deref(), params, 1)
-                    .map(|r| r.into_iter().next())
-            })
-            .collect::<Result<_, _>>()?
-    };
-    lap("ranked");
-    let mut findings = Vec::new();
-    let mut rows = Vec::new();
-    for (d, best) in docs.iter().zip(best) {
-        let Some(best) = best else {
-            continue;
-        };
-        if best.score < params.suggest {
-            continue;
-        }
-        let c = &m.claims()[best.claim];
-        let mut signals = Vec::new();
-        if best.lexical > 0.0 {
-            signals.push("lexical");
-        }
-        if best.semantic.is_some() {
-            signals.push("semantic");
-        }
-        let body = serde_json::json!({
-            "document": d.id,
-            "actor": d.actor_id,
-            "url": d.url,
-            "language": d.language,
-            "published_at": d.published_at,
-            "text": short(&d.text, 300),
-            "match": match_json(&m, &best, params),
-            "signals": signals,
-        });
-        rows.push(body.clone());
-        findings.push(Finding {
-            id: format!(
-                "claim-match:{}",
-                &stable_hash(&["claim-match", &d.id, &c.id])[..16]
-            ),
-            kind: "claim-match".into(),
-            detector: "varta-detect/claims 1".into(),
-            parameters: serde_json::to_value(params)?,
-            score: f64::from(best.score),
-            first_seen: d.published_at,
-            created_at: Utc::now(),
-            body,
-        });
-    }
-    store.put_findings(&findings)?;
     if json {
         writeln!(out, "{}", serde_json::Value::Array(rows))?;
     } else {
         writeln!(
             out,
             "{} documents against {} claims ({}), {} embedded, in {:.1} s: {} matches, {} suggestions",
-            docs.len(),
+            documents,
             m.claims().len(),
             if embedder.is_some() {
                 "lexical + semantic"
             } else {
                 "lexical only"
             },
-            embedded,
+            past_gate,
             start.elapsed().as_secs_f64(),
-            findings
-                .iter()
-                .filter(|f| f.score >= f64::from(params.matched))
-                .count(),
-            findings
-                .iter()
-                .filter(|f| f.score < f64::from(params.matched))
-                .count(),
+            matches,
+            suggestions,
         )?;
         for r in &rows {
             writeln!(
@@ -538,6 +600,14 @@ pub fn detect(
         }
     }
     Ok(0)
+}
+
+/// What identifies a text for the embedding cache's copies: 128 bits of its BLAKE3 hash.
+fn text_key(text: &str) -> [u8; 16] {
+    let h = blake3::hash(text.as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&h.as_bytes()[..16]);
+    key
 }
 
 #[derive(serde::Deserialize)]

@@ -408,6 +408,9 @@ enum DetectCommand {
         /// Print the matches as a JSON array.
         #[arg(long)]
         json: bool,
+        /// Documents read, matched and stored at a time (for tests of the paging).
+        #[arg(long, default_value_t = claims::DETECT_PAGE, hide = true)]
+        page: usize,
     },
     /// Copy-paste campaigns: groups of near-duplicate documents (the same text pushed through
     /// several accounts, channels or sites, lightly edited, case-changed, with look-alike letters,
@@ -784,7 +787,13 @@ fn run(cli: Cli) -> Result<u8> {
             }
         },
         Command::Detect {
-            detector: DetectCommand::Claims { since, how, json },
+            detector:
+                DetectCommand::Claims {
+                    since,
+                    how,
+                    json,
+                    page,
+                },
         } => {
             let (embedder, params) = match_setup(&how, &cli.data_dir)?;
             let mut store = open_store(&cli.data_dir, &cfg)?;
@@ -793,6 +802,7 @@ fn run(cli: Cli) -> Result<u8> {
                 embedder.as_deref(),
                 &params,
                 since,
+                page.max(1),
                 json,
                 &mut out,
             )?;

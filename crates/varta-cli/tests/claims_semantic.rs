@@ -190,21 +190,30 @@ fn copies_of_one_text_are_embedded_once_and_all_matched() {
     }
     let file = dir.path().join("posts.jsonl");
     std::fs::write(&file, posts).unwrap();
-    let store = dir.path().join("store");
-    ok(&varta(&store, &["ingest", file.to_str().unwrap()]));
     let sample = data("claims-sample.json");
-    ok(&varta(
-        &store,
-        &["claims", "import", sample.to_str().unwrap()],
-    ));
-    let out = varta(&store, &["-v", "detect", "claims", "--json"]);
-    ok(&out);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("copies=2"),
-        "three copies, one embedding: {stderr}"
-    );
-    let rows = last_json(&out);
+    // In one page, and in pages of two: p1 copies p0 on its page, p3 copies it from an earlier one.
+    let mut outputs = Vec::new();
+    for page in ["16384", "2"] {
+        let store = dir.path().join(format!("store-{page}"));
+        ok(&varta(&store, &["ingest", file.to_str().unwrap()]));
+        ok(&varta(
+            &store,
+            &["claims", "import", sample.to_str().unwrap()],
+        ));
+        let out = varta(
+            &store,
+            &["-v", "detect", "claims", "--json", "--page", page],
+        );
+        ok(&out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("embedded=1 copies=2"),
+            "three copies, one embedding (pages of {page}): {stderr}"
+        );
+        outputs.push(last_json(&out));
+    }
+    assert_eq!(outputs[0], outputs[1], "paging changes nothing found");
+    let rows = &outputs[0];
     let copies: Vec<&serde_json::Value> = rows
         .as_array()
         .unwrap()

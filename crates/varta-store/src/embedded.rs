@@ -130,6 +130,15 @@ impl Store for EmbeddedStore {
         self.db.for_each_document(since, f)
     }
 
+    fn documents_page(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<Document>, i64)> {
+        self.db.documents_page(since, after, limit)
+    }
+
     fn put_findings(&mut self, findings: &[varta_core::Finding]) -> Result<()> {
         self.db.put_findings(findings)
     }
@@ -205,5 +214,76 @@ impl Store for EmbeddedStore {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use varta_core::{Document, Format};
+
+    fn doc(i: i64) -> Document {
+        let text = format!("document {i}");
+        Document {
+            id: format!("d{i}"),
+            source: "test".into(),
+            format: Format::Text,
+            actor_id: None,
+            native_id: None,
+            url: None,
+            canonical_url: None,
+            title: None,
+            author: None,
+            content_hash: varta_core::stable_hash(&[&text]),
+            text,
+            raw: None,
+            language: "en".into(),
+            language_confidence: 1.0,
+            // Every third undated: collected_at stands in for it.
+            published_at: (i % 3 != 0).then(|| chrono::Utc.timestamp_opt(1_000 * i, 0).unwrap()),
+            collected_at: chrono::Utc.timestamp_opt(1_000 * i + 1, 0).unwrap(),
+            links: vec![],
+            hashtags: vec![],
+            mentions: vec![],
+            repost_of: None,
+            forwarded_from: None,
+            reply_to: None,
+        }
+    }
+
+    /// Pages of any size, read one after another, give the full scan's documents in its order,
+    /// with and without `since`.
+    #[test]
+    fn pages_follow_the_full_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = EmbeddedStore::open(dir.path(), StoreOptions::default()).unwrap();
+        // Stored out of date order: the scan's order is storage order.
+        let docs: Vec<Document> = (0..25).map(|i| doc((i * 7) % 25)).collect();
+        store.put_batch(&docs, &[]).unwrap();
+        for since in [None, Some(chrono::Utc.timestamp_opt(12_000, 0).unwrap())] {
+            let mut all = Vec::new();
+            store
+                .for_each_document(since, &mut |d| {
+                    all.push(d.id);
+                    Ok(())
+                })
+                .unwrap();
+            assert!(!all.is_empty());
+            for limit in [1, 4, 25, 100] {
+                let (mut paged, mut at) = (Vec::new(), 0);
+                loop {
+                    let (page, next) = store.documents_page(since, at, limit).unwrap();
+                    assert!(page.len() <= limit);
+                    if page.is_empty() {
+                        assert_eq!(next, at);
+                        break;
+                    }
+                    paged.extend(page.into_iter().map(|d| d.id));
+                    at = next;
+                }
+                assert_eq!(paged, all, "limit {limit}, since {since:?}");
+            }
+        }
     }
 }

@@ -123,6 +123,15 @@ pub trait Store {
         since: Option<DateTime<Utc>>,
         f: &mut dyn FnMut(Document) -> Result<()>,
     ) -> Result<()>;
+    /// One page of [`Store::for_each_document`]'s scan: up to `limit` documents after the
+    /// position `after` (0: from the start), and the position to continue from. A detector that
+    /// writes to the store between pages (embeddings, findings) keeps only a page in memory.
+    fn documents_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<Document>, i64)>;
     /// Stores detector findings; a finding with an id already stored replaces it.
     fn put_findings(&mut self, findings: &[Finding]) -> Result<()>;
     /// Stored findings of one kind (or all), best score first.

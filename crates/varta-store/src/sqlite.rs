@@ -395,6 +395,36 @@ impl Db {
         Ok(())
     }
 
+    /// Up to `limit` documents of [`Db::for_each_document`]'s scan whose storage position
+    /// (`seq`) is after `after`, and the position of the last (`after` when none).
+    pub(crate) fn documents_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<Document>, i64)> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DOC_COLUMNS}, NULL FROM documents \
+                 WHERE seq > ?2 AND COALESCE(published_at, collected_at) >= ?1 \
+                 ORDER BY seq LIMIT ?3"
+            ))
+            .map_err(sql("prepare document page"))?;
+        let from = since.map_or(i64::MIN, |t| t.timestamp());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = st
+            .query(params![from, after, limit])
+            .map_err(sql("read document page"))?;
+        let (mut docs, mut last) = (Vec::new(), after);
+        while let Some(row) = rows.next().map_err(sql("read document page"))? {
+            let (seq, doc) = row_to_doc(row).map_err(sql("read document page"))?;
+            docs.push(doc?);
+            last = seq;
+        }
+        Ok((docs, last))
+    }
+
     /// Stores findings, replacing those with the same ids, in one transaction.
     pub(crate) fn put_findings(&mut self, findings: &[Finding]) -> Result<()> {
         let tx = self.conn.transaction().map_err(sql("begin findings"))?;
