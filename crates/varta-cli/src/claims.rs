@@ -388,9 +388,14 @@ pub fn detect(
         spent[step] += phase.elapsed().as_secs_f64();
         phase = Instant::now();
     };
-    let progress = embed_progress("documents", 0);
-    // Texts embedded on an earlier page, by a hash of the text: the id under which the store
-    // caches the vector. A copy-paste campaign posts one text many times; it is embedded once.
+    let progress = if embedder.is_some() {
+        embed_progress("documents", 0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    // Texts whose vector the cache holds (embedded on an earlier page, or by an earlier run), by a
+    // hash of the text: the id it is cached under. A copy-paste campaign posts one text many
+    // times; it is embedded once.
     let mut embedded_texts: HashMap<[u8; 16], String> = HashMap::new();
     let (mut documents, mut past_gate, mut cached, mut copies, mut embedded) =
         (0usize, 0usize, 0usize, 0usize, 0usize);
@@ -425,7 +430,13 @@ pub fn detect(
             let mut todo = Vec::new();
             for (k, &i) in want.iter().enumerate() {
                 match &found[k] {
-                    Some(v) => vectors[i] = Some(v.clone()),
+                    Some(v) => {
+                        vectors[i] = Some(v.clone());
+                        // Later copies of this text (newly ingested since) take the cached vector.
+                        embedded_texts
+                            .entry(text_key(&docs[i].text))
+                            .or_insert_with(|| docs[i].id.clone());
+                    }
                     None => todo.push(i),
                 }
             }

@@ -213,6 +213,24 @@ fn copies_of_one_text_are_embedded_once_and_all_matched() {
         outputs.push(last_json(&out));
     }
     assert_eq!(outputs[0], outputs[1], "paging changes nothing found");
+    // One more copy, ingested after that run: it takes the cached vector.
+    let more = dir.path().join("more.jsonl");
+    std::fs::write(
+        &more,
+        serde_json::json!({"id": "p9", "text": text, "author": "a9", "date": "2024-04-02T10:00:00Z"})
+            .to_string()
+            + "\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store-2");
+    ok(&varta(&store, &["ingest", more.to_str().unwrap()]));
+    let out = varta(&store, &["-v", "detect", "claims", "--page", "2"]);
+    ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cached=3 embedded=0 copies=1"),
+        "a new copy of a cached text: {stderr}"
+    );
     let rows = &outputs[0];
     let copies: Vec<&serde_json::Value> = rows
         .as_array()
