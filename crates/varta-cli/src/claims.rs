@@ -348,7 +348,7 @@ pub fn match_text(
 /// Documents `detect claims` holds at once. Each page is read, matched and its findings stored
 /// before the next: memory stays near a page's worth (a few hundred MB at this size) however
 /// large the store, where holding 100,000 documents with their candidates took 1.4 GB. A
-/// multiple of the embedding batch, so that pages end with the cores busy.
+/// multiple of the embedding batch, so that few of a page's batches are short.
 pub const DETECT_PAGE: usize = 16 * 1024;
 
 /// `detect claims`: every stored document against every claim, `page` documents at a time;

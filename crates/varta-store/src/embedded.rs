@@ -221,35 +221,20 @@ impl Store for EmbeddedStore {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use varta_core::{Document, Format};
+    use varta_core::Document;
 
     fn doc(i: i64) -> Document {
         let text = format!("document {i}");
-        Document {
-            id: format!("d{i}"),
-            source: "test".into(),
-            format: Format::Text,
-            actor_id: None,
-            native_id: None,
-            url: None,
-            canonical_url: None,
-            title: None,
-            author: None,
-            content_hash: varta_core::stable_hash(&[&text]),
-            text,
-            raw: None,
-            language: "en".into(),
-            language_confidence: 1.0,
-            // Every third undated: collected_at stands in for it.
-            published_at: (i % 3 != 0).then(|| chrono::Utc.timestamp_opt(1_000 * i, 0).unwrap()),
-            collected_at: chrono::Utc.timestamp_opt(1_000 * i + 1, 0).unwrap(),
-            links: vec![],
-            hashtags: vec![],
-            mentions: vec![],
-            repost_of: None,
-            forwarded_from: None,
-            reply_to: None,
-        }
+        // Every third undated: collected_at stands in for it.
+        let published = (i % 3 != 0).then(|| chrono::Utc.timestamp_opt(1_000 * i, 0).unwrap());
+        serde_json::from_value(serde_json::json!({
+            "id": format!("d{i}"), "source": "test", "format": "text", "text": text,
+            "content_hash": varta_core::stable_hash(&[&text]), "language": "en",
+            "language_confidence": 1.0, "published_at": published,
+            "collected_at": chrono::Utc.timestamp_opt(1_000 * i + 1, 0).unwrap(),
+            "links": [], "hashtags": [], "mentions": [],
+        }))
+        .unwrap()
     }
 
     /// Pages of any size, read one after another, give the full scan's documents in its order,

@@ -379,20 +379,8 @@ impl Db {
         since: Option<DateTime<Utc>>,
         f: &mut dyn FnMut(Document) -> Result<()>,
     ) -> Result<()> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT {DOC_COLUMNS}, NULL FROM documents \
-                 WHERE COALESCE(published_at, collected_at) >= ?1 ORDER BY seq"
-            ))
-            .map_err(sql("prepare document scan"))?;
-        let from = since.map_or(i64::MIN, |t| t.timestamp());
-        let mut rows = st.query([from]).map_err(sql("scan documents"))?;
-        while let Some(row) = rows.next().map_err(sql("scan documents"))? {
-            let (_, doc) = row_to_doc(row).map_err(sql("scan documents"))?;
-            f(doc?)?;
-        }
-        Ok(())
+        // SQLite reads a negative LIMIT as none.
+        self.scan(since, i64::MIN, -1, &mut |_, doc| f(doc))
     }
 
     /// Up to `limit` documents of [`Db::for_each_document`]'s scan whose storage position
@@ -403,6 +391,25 @@ impl Db {
         after: i64,
         limit: usize,
     ) -> Result<(Vec<Document>, i64)> {
+        let (mut docs, mut last) = (Vec::new(), after);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.scan(since, after, limit, &mut |seq, doc| {
+            docs.push(doc);
+            last = seq;
+            Ok(())
+        })?;
+        Ok((docs, last))
+    }
+
+    /// The documents after `seq` `after` dated at or after `since`, at most `limit` of them (all
+    /// when negative), in `seq` order.
+    fn scan(
+        &self,
+        since: Option<DateTime<Utc>>,
+        after: i64,
+        limit: i64,
+        f: &mut dyn FnMut(i64, Document) -> Result<()>,
+    ) -> Result<()> {
         let mut st = self
             .conn
             .prepare_cached(&format!(
@@ -410,19 +417,16 @@ impl Db {
                  WHERE seq > ?2 AND COALESCE(published_at, collected_at) >= ?1 \
                  ORDER BY seq LIMIT ?3"
             ))
-            .map_err(sql("prepare document page"))?;
+            .map_err(sql("prepare document scan"))?;
         let from = since.map_or(i64::MIN, |t| t.timestamp());
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut rows = st
             .query(params![from, after, limit])
-            .map_err(sql("read document page"))?;
-        let (mut docs, mut last) = (Vec::new(), after);
-        while let Some(row) = rows.next().map_err(sql("read document page"))? {
-            let (seq, doc) = row_to_doc(row).map_err(sql("read document page"))?;
-            docs.push(doc?);
-            last = seq;
+            .map_err(sql("scan documents"))?;
+        while let Some(row) = rows.next().map_err(sql("scan documents"))? {
+            let (seq, doc) = row_to_doc(row).map_err(sql("scan documents"))?;
+            f(seq, doc?)?;
         }
-        Ok((docs, last))
+        Ok(())
     }
 
     /// Stores findings, replacing those with the same ids, in one transaction.

@@ -355,8 +355,8 @@ impl ClaimMatcher {
         let mut mine = stems(text);
         mine.sort_unstable();
         mine.dedup();
-        // Each stem's idf looked up once (in the sort's comparisons, the lookups were a fifth of
-        // the lexical stage); stems no claim has are dropped.
+        // Each stem's idf looked up once, not in every comparison of the sort; stems no claim
+        // has are dropped.
         let mut weighted: Vec<(f32, String)> = mine
             .into_iter()
             .filter_map(|t| Some((*self.idf.get(&t)?, t)))
