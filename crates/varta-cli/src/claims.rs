@@ -166,6 +166,7 @@ fn matcher(
     claims: Vec<Claim>,
     embedder: Option<&dyn Embedder>,
     params: &Params,
+    cache: bool,
 ) -> Result<ClaimMatcher> {
     let texts: Vec<String> = claims.iter().map(claim_text).collect();
     let owners: Vec<String> = claims.iter().map(claim_owner).collect();
@@ -186,6 +187,7 @@ fn matcher(
                 |i| refs[i],
                 &mut vectors,
                 &progress,
+                cache,
             )?;
             progress.finish_and_clear();
         }
@@ -225,6 +227,7 @@ fn embed_and_store<'a>(
     owner: impl Fn(usize) -> &'a str,
     vectors: &mut [Option<Vec<f32>>],
     progress: &indicatif::ProgressBar,
+    cache: bool,
 ) -> Result<()> {
     // Large enough that the encoder's chunks keep both cores busy to the end of each batch.
     const BATCH: usize = 1024;
@@ -244,7 +247,10 @@ fn embed_and_store<'a>(
             .zip(&got)
             .map(|(&i, v)| (owner(i), v.as_slice()))
             .collect();
-        store.put_embeddings(e.model_id(), &items)?;
+        // A reader (`claims match`) keeps its vectors to itself: it writes nothing.
+        if cache {
+            store.put_embeddings(e.model_id(), &items)?;
+        }
         for (&i, v) in part.iter().zip(got) {
             vectors[i] = Some(v);
         }
@@ -296,7 +302,7 @@ pub fn match_text(
         eprintln!("error: no claims stored; add some with `varta claims import FILE`");
         return Ok(1);
     }
-    let m = matcher(store, claims, embedder, params)?;
+    let m = matcher(store, claims, embedder, params, false)?;
     let vector = match embedder {
         Some(e) => e
             .embed(&[text])
@@ -378,7 +384,7 @@ pub fn detect(
         "findings stored",
     ];
     let mut spent = [0f64; STEPS.len()];
-    let m = matcher(store, claims, embedder, params)?;
+    let m = matcher(store, claims, embedder, params, true)?;
     tracing::info!(
         seconds = start.elapsed().as_secs_f64(),
         "detect claims: claims indexed, their embeddings loaded"
@@ -401,7 +407,7 @@ pub fn detect(
         (0usize, 0usize, 0usize, 0usize, 0usize);
     let (mut matches, mut suggestions) = (0usize, 0usize);
     let mut rows = Vec::new();
-    let mut after = 0;
+    let mut after = varta_store::PageCursor::START;
     loop {
         let (docs, next) = store.documents_page(since, after, page)?;
         if docs.is_empty() {
@@ -475,6 +481,7 @@ pub fn detect(
                 |i| docs[i].id.as_str(),
                 &mut vectors,
                 &progress,
+                true,
             )?;
             for &(i, f) in &same {
                 vectors[i] = vectors[f].clone();
@@ -559,6 +566,7 @@ pub fn detect(
                 score: f64::from(best.score),
                 first_seen: d.published_at,
                 created_at: Utc::now(),
+                documents: vec![d.id.clone()],
                 body,
             });
         }
@@ -654,10 +662,15 @@ pub fn eval(
         eprintln!("error: {}: {e}", claims_file.display());
     }
     let tmp = tempfile::tempdir().context("creating a temporary store")?;
-    let mut store = varta_store::EmbeddedStore::open(tmp.path(), Default::default())?;
+    let mut store = varta_store::EmbeddedStore::open_write(
+        tmp.path(),
+        Default::default(),
+        "varta claims eval",
+        varta_store::Wait::No,
+    )?;
     store.put_claims(&got.claims)?;
     let claims = store.claims()?;
-    let m = matcher(&mut store, claims, embedder, params)?;
+    let m = matcher(&mut store, claims, embedder, params, true)?;
     let text = std::fs::read_to_string(queries_file)
         .with_context(|| format!("reading {}", queries_file.display()))?;
     let mut queries = Vec::new();
@@ -863,8 +876,18 @@ impl Embedder for E5Embedder {
         &self.id
     }
 
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
-        Ok(self.model.embed(texts, varta_embed::Kind::Query))
+    fn embed(
+        &self,
+        texts: &[&str],
+    ) -> Result<Vec<Vec<f32>>, varta_detect::claims::matcher::EmbedError> {
+        let vectors = self.model.embed(texts, varta_embed::Kind::Query);
+        if vectors.len() != texts.len() {
+            return Err(varta_detect::claims::matcher::EmbedError::Count {
+                texts: texts.len(),
+                vectors: vectors.len(),
+            });
+        }
+        Ok(vectors)
     }
 }
 

@@ -15,7 +15,9 @@ use varta_detect::coord::collect::{Collected, Collector};
 use varta_detect::coord::graphfile::{GraphEdge, Node, write_gexf, write_graphml};
 use varta_detect::coord::network::{Group, Params, Window};
 use varta_detect::coord::parity::{PeerNetwork, PeerNetworkBuilder, PeerRow, PreparedRows};
-use varta_ingest::{Block, BlockItem, CsvBlocks, CsvSlices, RecordError, Sink, SinkError};
+use varta_ingest::{
+    Block, BlockItem, CsvBlocks, CsvSlices, RecordError, RecordSplitter, Sink, SinkError,
+};
 use varta_store::{EmbeddedStore, Store};
 
 /// Detector name and version recorded with every finding.
@@ -54,41 +56,6 @@ fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
     Ok(std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
     ))
-}
-
-/// Splits one CSV record into fields (RFC 4180 quoting, as Python's csv module reads it).
-fn split_record(
-    rdr: &mut csv_core::Reader,
-    bytes: &[u8],
-    out: &mut Vec<u8>,
-    ends: &mut Vec<usize>,
-) -> usize {
-    use csv_core::ReadRecordResult;
-    rdr.reset();
-    if out.len() < bytes.len() + 16 {
-        out.resize(bytes.len() + 16, 0);
-    }
-    if ends.len() < 16 {
-        ends.resize(16, 0);
-    }
-    let (mut input, mut olen, mut nends) = (bytes, 0usize, 0usize);
-    loop {
-        let (res, nin, nout, nend) = rdr.read_record(input, &mut out[olen..], &mut ends[nends..]);
-        input = &input[nin..];
-        olen += nout;
-        nends += nend;
-        match res {
-            ReadRecordResult::InputEmpty => {
-                if input.is_empty() && nin == 0 && nout == 0 && nend == 0 {
-                    break;
-                }
-            }
-            ReadRecordResult::OutputFull => out.resize(out.len() * 2 + 16, 0),
-            ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
-            ReadRecordResult::Record | ReadRecordResult::End => break,
-        }
-    }
-    nends
 }
 
 /// Records of a parity CSV, a block at a time: from the mapped file, or read into buffers.
@@ -153,105 +120,101 @@ fn parse_block(
     items
         .par_chunks(RUN)
         .enumerate()
-        .map_init(
-            || (csv_core::Reader::new(), Vec::new(), Vec::new()),
-            |(rdr, buf, ends), (run, items)| {
-                let mut out = Parsed::default();
-                for (k, item) in items.iter().enumerate() {
-                    let (line, bytes) = match *item {
-                        BlockItem::Record { line, start, end } => (line, &data[start..end]),
-                        BlockItem::TooLong { line, len } => {
-                            out.errors.push((
-                                line,
-                                format!("{len} bytes, over the record limit of {max_record}"),
-                            ));
-                            continue;
-                        }
-                    };
-                    if bytes.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    let mut raw: [&[u8]; 8] = [b""; 8];
-                    let n = if memchr::memchr2(b'"', b'\r', bytes).is_none() {
-                        // No quoting (and no carriage return, a line end to Python): the fields are the
-                        // bytes between commas.
-                        let mut n = 0usize;
-                        for f in bytes.split(|&b| b == b',') {
-                            if n < 8 {
-                                raw[n] = f;
-                            }
-                            n += 1;
-                        }
-                        n
-                    } else {
-                        let n = split_record(rdr, bytes, buf, ends);
-                        if n == 8 {
-                            let mut s = 0usize;
-                            for (f, &e) in ends[..8].iter().enumerate() {
-                                raw[f] = &buf[s..e];
-                                s = e;
-                            }
-                        }
-                        n
-                    };
-                    let mut fields: [&str; 8] = [""; 8];
-                    let mut bad = None;
-                    if n != 8 {
-                        bad = Some(format!("expected 8 fields, found {n}"));
-                    } else {
-                        for (f, r) in raw.iter().enumerate() {
-                            match simdutf8::basic::from_utf8(r) {
-                                Ok(v) => fields[f] = v,
-                                Err(_) => {
-                                    bad = Some(format!("field {} is not valid UTF-8", f + 1));
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                    if header_at == Some(run * RUN + k) {
-                        let got: Vec<&str> = fields
-                            .iter()
-                            .map(|f| f.trim().trim_start_matches('\u{feff}'))
-                            .collect();
-                        let ok = bad.is_none() && got == varta_ingest::CNT_HEADER;
-                        out.header = Some((
+        .map_init(RecordSplitter::new, |splitter, (run, items)| {
+            let mut out = Parsed::default();
+            for (k, item) in items.iter().enumerate() {
+                let (line, bytes) = match *item {
+                    BlockItem::Record { line, start, end } => (line, &data[start..end]),
+                    BlockItem::TooLong { line, len } => {
+                        out.errors.push((
                             line,
-                            (!ok).then(|| String::from_utf8_lossy(bytes).into_owned()),
+                            format!("{len} bytes, over the record limit of {max_record}"),
                         ));
                         continue;
                     }
-                    if let Some(why) = bad {
-                        out.errors.push((line, why));
+                };
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let mut raw: [&[u8]; 8] = [b""; 8];
+                let n = if memchr::memchr2(b'"', b'\r', bytes).is_none() {
+                    // No quoting (and no carriage return, a line end to Python): the fields are the
+                    // bytes between commas.
+                    let mut n = 0usize;
+                    for f in bytes.split(|&b| b == b',') {
+                        if n < 8 {
+                            raw[n] = f;
+                        }
+                        n += 1;
+                    }
+                    n
+                } else {
+                    let split = splitter.split(bytes);
+                    let n = split.len();
+                    if n == 8 {
+                        for (r, f) in raw.iter_mut().zip(split) {
+                            *r = f;
+                        }
+                    }
+                    n
+                };
+                let mut fields: [&str; 8] = [""; 8];
+                let mut bad = None;
+                if n != 8 {
+                    bad = Some(format!("expected 8 fields, found {n}"));
+                } else {
+                    for (f, r) in raw.iter().enumerate() {
+                        match simdutf8::basic::from_utf8(r) {
+                            Ok(v) => fields[f] = v,
+                            Err(_) => {
+                                bad = Some(format!("field {} is not valid UTF-8", f + 1));
+                                break;
+                            }
+                        }
+                    }
+                }
+                if header_at == Some(run * RUN + k) {
+                    let got: Vec<&str> = fields
+                        .iter()
+                        .map(|f| f.trim().trim_start_matches('\u{feff}'))
+                        .collect();
+                    let ok = bad.is_none() && got == varta_ingest::CNT_HEADER;
+                    out.header = Some((
+                        line,
+                        (!ok).then(|| String::from_utf8_lossy(bytes).into_owned()),
+                    ));
+                    continue;
+                }
+                if let Some(why) = bad {
+                    out.errors.push((line, why));
+                    continue;
+                }
+                // Python's float(): surrounding whitespace allowed.
+                let timestamp = match fields[6].trim().parse::<f64>() {
+                    Ok(t) if t.is_finite() => t,
+                    _ => {
+                        out.errors.push((
+                            line,
+                            format!("timestamp {:?} is not a number of seconds", fields[6]),
+                        ));
                         continue;
                     }
-                    // Python's float(): surrounding whitespace allowed.
-                    let timestamp = match fields[6].trim().parse::<f64>() {
-                        Ok(t) if t.is_finite() => t,
-                        _ => {
-                            out.errors.push((
-                                line,
-                                format!("timestamp {:?} is not a number of seconds", fields[6]),
-                            ));
-                            continue;
-                        }
-                    };
-                    out.rows.add(
-                        network,
-                        &PeerRow {
-                            message_id: fields[0],
-                            user_id: fields[1],
-                            repost_id: fields[3],
-                            reply_id: fields[4],
-                            message: fields[5],
-                            timestamp,
-                            urls: fields[7],
-                        },
-                    );
-                }
-                out
-            },
-        )
+                };
+                out.rows.add(
+                    network,
+                    &PeerRow {
+                        message_id: fields[0],
+                        user_id: fields[1],
+                        repost_id: fields[3],
+                        reply_id: fields[4],
+                        message: fields[5],
+                        timestamp,
+                        urls: fields[7],
+                    },
+                );
+            }
+            out
+        })
         .collect()
 }
 
@@ -557,6 +520,7 @@ pub fn detect(
             score: g.score,
             first_seen: time_of(g.first_seen),
             created_at: now,
+            documents: cited_documents(body),
             body: body.clone(),
         })
         .collect();
@@ -564,6 +528,23 @@ pub fn detect(
     write_outputs(&collected, params, outputs)?;
     report(&collected, &groups, params, json, out)?;
     Ok(0)
+}
+
+/// The documents a group's body cites: its first post and both sides of its evidence, sorted.
+fn cited_documents(body: &serde_json::Value) -> Vec<String> {
+    let mut ids: Vec<String> = std::iter::once(&body["first_seen"]["document"])
+        .chain(
+            body["evidence"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|e| [&e["document_a"], &e["document_b"]]),
+        )
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 fn time_of(secs: f64) -> Option<DateTime<Utc>> {

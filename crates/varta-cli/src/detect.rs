@@ -53,6 +53,7 @@ pub fn campaigns(
             score: c.score,
             first_seen: Some(c.first_seen.time),
             created_at: now,
+            documents: c.members.iter().map(|m| m.document.clone()).collect(),
             body: body.clone(),
         });
         bodies.push(body);

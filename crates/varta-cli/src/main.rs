@@ -57,6 +57,11 @@ struct Cli {
     /// Configuration file (default: <data dir>/varta.toml when it exists). See `varta config`.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// A writing command (ingest, detect, claims import/add, models install, check --repair)
+    /// fails with exit code 3 when another process is writing to the data directory, instead of
+    /// waiting for it. Reading commands never wait.
+    #[arg(long, global = true)]
+    no_wait: bool,
     /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -266,6 +271,20 @@ enum Command {
     },
     /// Print the configuration in force (with its documentation when it is the default).
     Config,
+    /// Compare the database (the record) with the search index, document by document, and the
+    /// findings with the documents they cite. Exit 0 when they agree, 1 when not. With --repair,
+    /// index what the index lacks and remove what it should not hold (a writing command: it waits
+    /// for, or with --no-wait gives up on, another writer). Every writing command repairs the index
+    /// this way when it opens the store.
+    Check {
+        /// Re-index the missing documents and remove the index's extra entries.
+        #[arg(long)]
+        repair: bool,
+        /// Print {"documents", "indexed", "missing_from_index", "extra_in_index", "findings",
+        /// "findings_citing_missing", "examples", "ok"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure search latency over a file of queries (one a line); prints JSON with the median.
     #[command(hide = true)]
     /// Times page conversion (decoding, extraction, metadata, language) on one thread over a
@@ -570,13 +589,35 @@ fn match_setup(
     Ok((embedder, params))
 }
 
-fn open_store(cli_dir: &std::path::Path, cfg: &config::Config) -> Result<EmbeddedStore> {
+/// The store, open for writing: waits for another writer (saying so) unless `--no-wait`.
+fn open_writer(
+    dir: &std::path::Path,
+    no_wait: bool,
+    cfg: &config::Config,
+) -> Result<EmbeddedStore> {
     let opts = StoreOptions {
         index_heap_bytes: cfg.store.index_heap_bytes,
         index_commit_every: cfg.store.index_commit_every,
     };
-    EmbeddedStore::open(cli_dir, opts)
-        .with_context(|| format!("opening the store in {}", cli_dir.display()))
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let mut say = |h: &varta_store::LockHolder| {
+        eprintln!(
+            "waiting: the data directory {} is being written by {h}",
+            dir.display()
+        );
+    };
+    let wait = if no_wait {
+        varta_store::Wait::No
+    } else {
+        varta_store::Wait::Yes(&mut say)
+    };
+    EmbeddedStore::open_write(dir, opts, &command, wait)
+        .with_context(|| format!("opening the store in {}", dir.display()))
+}
+
+/// The store, open for reading: never waits, never writes.
+fn open_reader(dir: &std::path::Path) -> Result<EmbeddedStore> {
+    EmbeddedStore::open_read(dir).with_context(|| format!("opening the store in {}", dir.display()))
 }
 
 fn run(cli: Cli) -> Result<u8> {
@@ -599,7 +640,7 @@ fn run(cli: Cli) -> Result<u8> {
             allow_private,
             json,
         } => {
-            let mut store = open_store(&cli.data_dir, &cfg)?;
+            let mut store = open_writer(&cli.data_dir, cli.no_wait, &cfg)?;
             let opts = IngestOptions {
                 format,
                 limits: cfg.limits.to_limits(),
@@ -637,6 +678,45 @@ fn run(cli: Cli) -> Result<u8> {
                 )?;
             }
             Ok(if summary.ingested + summary.duplicates > 0 {
+                0
+            } else {
+                EXIT_NOTHING_READ
+            })
+        }
+        Command::Check { repair, json } => {
+            let found = if repair {
+                let mut store = open_writer(&cli.data_dir, cli.no_wait, &cfg)?;
+                let found = store.repair()?;
+                store.close()?;
+                found
+            } else {
+                open_reader(&cli.data_dir)?.check()?
+            };
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&found)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "{} documents stored, {} indexed: {} missing from the index, {} extra in it; {} findings, {} citing a missing document{}",
+                    found.documents,
+                    found.indexed,
+                    found.missing_from_index,
+                    found.extra_in_index,
+                    found.findings,
+                    found.findings_citing_missing,
+                    if found.ok {
+                        "; ok"
+                    } else if repair {
+                        "; repaired"
+                    } else {
+                        "; run `varta check --repair`"
+                    }
+                )?;
+                for e in &found.examples {
+                    writeln!(out, "  {e}")?;
+                }
+            }
+            Ok(if found.ok || repair {
                 0
             } else {
                 EXIT_NOTHING_READ
@@ -713,7 +793,23 @@ fn run(cli: Cli) -> Result<u8> {
         ),
         Command::Models {
             command: ModelsCommand::Install { json },
-        } => models::install(&cli.data_dir, json, &mut out),
+        } => {
+            // The model goes into the data directory: a writer's job.
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let mut say = |h: &varta_store::LockHolder| {
+                eprintln!(
+                    "waiting: the data directory {} is being written by {h}",
+                    cli.data_dir.display()
+                )
+            };
+            let wait = if cli.no_wait {
+                varta_store::Wait::No
+            } else {
+                varta_store::Wait::Yes(&mut say)
+            };
+            let _lock = varta_store::WriteLock::acquire(&cli.data_dir, &command, wait)?;
+            models::install(&cli.data_dir, json, &mut out)
+        }
         Command::Embed {
             passage,
             model,
@@ -721,7 +817,7 @@ fn run(cli: Cli) -> Result<u8> {
         } => embed::run(model.as_deref(), &cli.data_dir, passage, stats, &mut out),
         Command::Claims { command } => match command {
             ClaimsCommand::Import { files, json } => {
-                let mut store = open_store(&cli.data_dir, &cfg)?;
+                let mut store = open_writer(&cli.data_dir, cli.no_wait, &cfg)?;
                 let code = claims::import(&mut store, &files, json, &mut out)?;
                 store.close()?;
                 Ok(code)
@@ -734,7 +830,7 @@ fn run(cli: Cli) -> Result<u8> {
                 lang,
                 json,
             } => {
-                let mut store = open_store(&cli.data_dir, &cfg)?;
+                let mut store = open_writer(&cli.data_dir, cli.no_wait, &cfg)?;
                 let code = claims::add(
                     &mut store, &text, rating, url, reviewer, lang, json, &mut out,
                 )?;
@@ -742,7 +838,7 @@ fn run(cli: Cli) -> Result<u8> {
                 Ok(code)
             }
             ClaimsCommand::List { json } => {
-                let store = open_store(&cli.data_dir, &cfg)?;
+                let store = open_reader(&cli.data_dir)?;
                 let code = claims::list(&store, json, &mut out)?;
                 store.close()?;
                 Ok(code)
@@ -754,7 +850,7 @@ fn run(cli: Cli) -> Result<u8> {
                 json,
             } => {
                 let (embedder, params) = match_setup(&how, &cli.data_dir)?;
-                let mut store = open_store(&cli.data_dir, &cfg)?;
+                let mut store = open_reader(&cli.data_dir)?;
                 let code = claims::match_text(
                     &mut store,
                     &text,
@@ -796,7 +892,7 @@ fn run(cli: Cli) -> Result<u8> {
                 },
         } => {
             let (embedder, params) = match_setup(&how, &cli.data_dir)?;
-            let mut store = open_store(&cli.data_dir, &cfg)?;
+            let mut store = open_writer(&cli.data_dir, cli.no_wait, &cfg)?;
             let code = claims::detect(
                 &mut store,
                 embedder.as_deref(),
@@ -819,7 +915,7 @@ fn run(cli: Cli) -> Result<u8> {
                     json,
                 },
         } => {
-            let mut store = open_store(&cli.data_dir, &cfg)?;
+            let mut store = open_writer(&cli.data_dir, cli.no_wait, &cfg)?;
             let params = varta_detect::campaigns::Params {
                 threshold,
                 containment,
@@ -841,7 +937,7 @@ fn run(cli: Cli) -> Result<u8> {
                     json,
                 },
         } => {
-            let mut store = open_store(&cli.data_dir, &cfg)?;
+            let mut store = open_writer(&cli.data_dir, cli.no_wait, &cfg)?;
             let params = varta_detect::coord::network::Params {
                 window,
                 min_weight,
@@ -940,7 +1036,7 @@ fn run(cli: Cli) -> Result<u8> {
             limit,
             json,
         } => {
-            let store = open_store(&cli.data_dir, &cfg)?;
+            let store = open_reader(&cli.data_dir)?;
             let q = SearchQuery {
                 text: query,
                 language: lang,
@@ -984,7 +1080,7 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Show { id, json } => {
-            let store = open_store(&cli.data_dir, &cfg)?;
+            let store = open_reader(&cli.data_dir)?;
             let Some(doc) = store.get(&id)? else {
                 eprintln!("no document with id {id}");
                 return Ok(EXIT_NOTHING_READ);
@@ -1038,7 +1134,7 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Stats { json } => {
-            let store = open_store(&cli.data_dir, &cfg)?;
+            let store = open_reader(&cli.data_dir)?;
             let s = store.stats()?;
             if json {
                 writeln!(out, "{}", serde_json::to_string(&s)?)?;
@@ -1127,7 +1223,7 @@ fn run(cli: Cli) -> Result<u8> {
             limit,
             rounds,
         } => {
-            let store = open_store(&cli.data_dir, &cfg)?;
+            let store = open_reader(&cli.data_dir)?;
             let text = std::fs::read_to_string(&queries)
                 .with_context(|| format!("reading {}", queries.display()))?;
             let qs: Vec<&str> = text

@@ -186,8 +186,7 @@ fn detect_coordination_stores_stable_findings() {
         serde_json::from_str(&std::fs::read_to_string(data("coord-sample.truth.json")).unwrap())
             .unwrap();
     assert_eq!(score(&members(&first), &truth), (1.0, 1.0));
-    let store =
-        varta_store::EmbeddedStore::open(dir.path(), varta_store::StoreOptions::default()).unwrap();
+    let store = varta_store::EmbeddedStore::open_read(dir.path()).unwrap();
     use varta_store::Store;
     let stored = store.findings(Some("coordinated-network")).unwrap();
     assert_eq!(stored.len(), 2);

@@ -70,7 +70,7 @@ fn planted_campaigns_are_found_stored_and_stable() {
             .collect()
     };
     assert_eq!(ids(&first), ids(&second));
-    let store = EmbeddedStore::open(dir.path(), StoreOptions::default()).unwrap();
+    let store = EmbeddedStore::open_read(dir.path()).unwrap();
     let stored = store.findings(Some("copy-paste-campaign")).unwrap();
     assert_eq!(stored.len(), list.len());
     assert!(

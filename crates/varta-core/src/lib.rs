@@ -153,6 +153,10 @@ pub struct Finding {
     /// Time of the earliest member (the origin).
     pub first_seen: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The stored documents the finding cites (members, evidence), so that a store can tell when
+    /// a finding's evidence is gone.
+    #[serde(default)]
+    pub documents: Vec<String>,
     pub body: serde_json::Value,
 }
 

@@ -12,9 +12,8 @@
 //! The campaign id is derived from the origin document and the parameters, so rerunning on the same
 //! data gives the same ids, and a campaign keeps its id as later copies join it.
 
-use crate::neardup::{Index, Pair, Shingles};
+use crate::neardup::{BatchedIndex, Index, Pair};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -104,57 +103,35 @@ pub struct Campaign {
     pub min_jaccard: f64,
 }
 
-/// Texts buffered before they are shingled together in parallel.
-const BATCH: usize = 8192;
-
 /// Collects documents, then finds the campaigns among them.
 pub struct Detector {
     params: Params,
-    index: Index,
+    /// The documents' texts, in push order.
+    index: BatchedIndex,
     docs: Vec<DocInfo>,
-    pending: Vec<String>,
 }
 
 impl Detector {
     pub fn new(params: Params) -> Detector {
         Detector {
             params,
-            index: Index::with_containment(params.threshold, params.containment),
+            index: BatchedIndex::new(Index::with_containment(
+                params.threshold,
+                params.containment,
+            )),
             docs: Vec::new(),
-            pending: Vec::new(),
         }
     }
 
     /// Adds a document and its text.
     pub fn push(&mut self, doc: DocInfo, text: String) {
         self.docs.push(doc);
-        self.pending.push(text);
-        if self.pending.len() >= BATCH {
-            self.shingle_pending();
-        }
-    }
-
-    fn shingle_pending(&mut self) {
-        let index = &self.index;
-        let signed: Vec<(Shingles, Vec<u64>)> = self
-            .pending
-            .par_iter()
-            .map(|t| {
-                let s = Shingles::of_text(t);
-                let keys = index.band_keys(&s);
-                (s, keys)
-            })
-            .collect();
-        for (s, keys) in signed {
-            self.index.add_with_keys(s, &keys);
-        }
-        self.pending.clear();
+        self.index.push(text);
     }
 
     /// The campaigns, best score first.
-    pub fn finish(mut self) -> Vec<Campaign> {
-        self.shingle_pending();
-        let (pairs, _) = self.index.pairs_since(0);
+    pub fn finish(self) -> Vec<Campaign> {
+        let (pairs, _) = self.index.into_index().pairs_since(0);
         campaigns(&self.docs, &pairs, &self.params)
     }
 }

@@ -16,7 +16,9 @@
 //! thousand copies cost one signature lookup rather than half a million candidate pairs.
 //!
 //! The index is incremental: [`Index::add`] appends texts and [`Index::pairs_since`] finds the pairs
-//! that involve texts added since a given point, without redoing the older ones.
+//! that involve texts added since a given point, without redoing the older ones. [`BatchedIndex`]
+//! takes raw texts one at a time and shingles them in parallel batches, for detectors that read a
+//! store document by document.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -974,6 +976,75 @@ impl Index {
         pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
         pairs.dedup_by_key(|p| (p.a, p.b));
         (pairs, stats)
+    }
+}
+
+/// Texts buffered by [`BatchedIndex`] before they are shingled together.
+pub const TEXT_BATCH: usize = 8192;
+
+/// An [`Index`] fed one text at a time. Texts wait in a buffer of [`TEXT_BATCH`] and are shingled
+/// and banded in parallel, then added in the order they came, so positions are the push order and
+/// a caller streaming a store holds at most one batch of texts, never all of them.
+pub struct BatchedIndex {
+    index: Index,
+    pending: Vec<String>,
+}
+
+impl BatchedIndex {
+    pub fn new(index: Index) -> BatchedIndex {
+        BatchedIndex {
+            index,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Adds a text; it takes the next position (the number of texts pushed before it).
+    pub fn push(&mut self, text: String) {
+        self.pending.push(text);
+        if self.pending.len() >= TEXT_BATCH {
+            self.flush();
+        }
+    }
+
+    /// Texts pushed so far, indexed or waiting.
+    pub fn len(&self) -> usize {
+        self.index.len() + self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The index with every text pushed so far in it.
+    pub fn index(&mut self) -> &Index {
+        self.flush();
+        &self.index
+    }
+
+    /// [`BatchedIndex::index`], owned.
+    pub fn into_index(mut self) -> Index {
+        self.flush();
+        self.index
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let index = &self.index;
+        let signed: Vec<(Shingles, Vec<u64>)> = self
+            .pending
+            .par_iter()
+            .map(|t| {
+                let s = Shingles::of_text(t);
+                let keys = index.band_keys(&s);
+                (s, keys)
+            })
+            .collect();
+        for (s, keys) in signed {
+            self.index.add_with_keys(s, &keys);
+        }
+        self.pending.clear();
     }
 }
 

@@ -13,6 +13,7 @@ mod lines;
 mod mapping;
 
 pub use builder::DocBuilder;
+pub use formats::csv::{RecordFields, RecordSplitter};
 pub use formats::{CNT_HEADER, detect_format};
 pub use input::{IngestOptions, extract_pages, ingest_paths, page_document, read_file};
 pub use lines::{Block, BlockItem, BoundedLines, CsvBlocks, CsvSlices, Item as LineItem};

@@ -1,25 +1,50 @@
 //! The tantivy full-text index over titles and texts, with Varta's folding tokenizer.
 //!
-//! The index is derived data: SQLite is the record. Each tantivy commit carries, as its payload, the
-//! highest SQLite `seq` it contains; since documents are committed to SQLite before they are added
-//! here, and added in `seq` order, "everything up to the payload" is exactly what the index holds.
-//! On open, whatever SQLite has beyond that is indexed again, so a crash between the two commits
-//! loses nothing and duplicates nothing.
+//! The index is derived data: SQLite is the record. Only the holder of the data directory's writer
+//! lock opens it for writing (creating or rebuilding it when needed); readers open it as they find
+//! it and write nothing, not even tantivy's lock files when the directory is read-only. Whether it
+//! holds exactly the stored documents is checked id by id against SQLite ([`SearchIndex::ids`]),
+//! never trusted to a high-water mark.
 
 use crate::{Result, StoreError};
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::Arc;
 use tantivy::collector::TopDocs;
+use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
+use tantivy::directory::{
+    Directory, DirectoryLock, FileHandle, Lock, MmapDirectory, WatchCallback, WatchHandle, WritePtr,
+};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
     Value,
 };
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+};
 
 fn idx(op: &'static str) -> impl FnOnce(tantivy::TantivyError) -> StoreError {
-    move |source| StoreError::Index { op, source }
+    move |source| {
+        // tantivy wraps I/O errors in several variants, some only by their Debug text.
+        let text = format!("{source:?}");
+        if text.contains("os error 28")
+            || text.contains("StorageFull")
+            || text.contains("QuotaExceeded")
+        {
+            StoreError::DiskFull {
+                what: "search index",
+                op,
+                source: Box::new(source),
+            }
+        } else {
+            StoreError::Index {
+                op,
+                source: Box::new(source),
+            }
+        }
+    }
 }
 
 /// Name under which [`FoldingTokenizer`] is registered.
@@ -178,6 +203,8 @@ pub(crate) struct SearchIndex {
     committed_seq: i64,
     /// Highest `seq` added since the last commit.
     pending_seq: i64,
+    /// Additions or deletions since the last commit.
+    dirty: bool,
 }
 
 /// What the filters of a search are.
@@ -220,7 +247,63 @@ impl SearchIndex {
             writer_heap_bytes,
             committed_seq,
             pending_seq: committed_seq,
+            dirty: false,
         })
+    }
+
+    /// Opens the index in `dir` for searching only. Nothing is created or rebuilt: an index that
+    /// is missing or of another schema is [`StoreError::IndexUnavailable`].
+    pub(crate) fn open_read(dir: &Path) -> Result<SearchIndex> {
+        let (schema, fields) = schema();
+        let unavailable = || StoreError::IndexUnavailable {
+            dir: dir.display().to_string(),
+        };
+        let inner = MmapDirectory::open(dir).map_err(|_| unavailable())?;
+        let directory = ReadOnlyLocks {
+            inner,
+            root: dir.to_path_buf(),
+        };
+        let index = Index::open(directory).map_err(|_| unavailable())?;
+        if index.schema() != schema {
+            return Err(unavailable());
+        }
+        let committed_seq = index
+            .load_metas()
+            .map_err(idx("read metadata"))?
+            .payload
+            .as_deref()
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(0);
+        index
+            .tokenizers()
+            .register(TOKENIZER, TextAnalyzer::from(FoldingTokenizer));
+        Ok(SearchIndex {
+            index,
+            fields,
+            writer: None,
+            writer_heap_bytes: 0,
+            committed_seq,
+            pending_seq: committed_seq,
+            dirty: false,
+        })
+    }
+
+    /// An empty index in memory, for a reader that found none on disk.
+    pub(crate) fn empty() -> SearchIndex {
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        index
+            .tokenizers()
+            .register(TOKENIZER, TextAnalyzer::from(FoldingTokenizer));
+        SearchIndex {
+            index,
+            fields,
+            writer: None,
+            writer_heap_bytes: 0,
+            committed_seq: 0,
+            pending_seq: 0,
+            dirty: false,
+        }
     }
 
     fn recreate(dir: &Path, schema: &Schema) -> Result<Index> {
@@ -234,10 +317,6 @@ impl SearchIndex {
         std::fs::create_dir_all(dir).map_err(io)?;
         let index = Index::create_in_dir(dir, schema.clone()).map_err(idx("create"))?;
         Ok(index)
-    }
-
-    pub(crate) fn committed_seq(&self) -> i64 {
-        self.committed_seq
     }
 
     fn writer(&mut self) -> Result<&mut IndexWriter> {
@@ -279,12 +358,69 @@ impl SearchIndex {
             .add_document(doc)
             .map_err(idx("add document"))?;
         self.pending_seq = self.pending_seq.max(seq);
+        self.dirty = true;
         Ok(())
     }
 
-    /// Commits what was added, recording the watermark.
+    /// Records `seq` as the highest stored document the next commit covers.
+    pub(crate) fn set_watermark(&mut self, seq: i64) {
+        self.pending_seq = self.pending_seq.max(seq);
+    }
+
+    /// Removes every entry of document `id`.
+    pub(crate) fn delete(&mut self, id: &str) -> Result<()> {
+        let term = Term::from_field_text(self.fields.id, id);
+        self.writer()?.delete_term(term);
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// The ids of every live entry, sorted; an id indexed twice appears twice.
+    pub(crate) fn ids(&self) -> Result<Vec<String>> {
+        let searcher = self.reader()?.searcher();
+        let mut out = Vec::with_capacity(searcher.num_docs() as usize);
+        for segment in searcher.segment_readers() {
+            let inverted = segment
+                .inverted_index(self.fields.id)
+                .map_err(idx("read ids"))?;
+            let alive = segment.alive_bitset();
+            let mut terms = inverted.terms().stream().map_err(|e| StoreError::Index {
+                op: "read ids",
+                source: Box::new(e),
+            })?;
+            while terms.advance() {
+                let id = String::from_utf8_lossy(terms.key()).into_owned();
+                let live = match alive {
+                    // Without deletes every posting is live; each id posting counts once.
+                    None => terms.value().doc_freq as usize,
+                    Some(alive) => {
+                        let mut postings = inverted
+                            .read_postings_from_terminfo(terms.value(), IndexRecordOption::Basic)
+                            .map_err(|e| StoreError::Index {
+                                op: "read ids",
+                                source: Box::new(e),
+                            })?;
+                        let mut n = 0;
+                        let mut doc = postings.doc();
+                        while doc != tantivy::TERMINATED {
+                            n += usize::from(alive.is_alive(doc));
+                            doc = postings.advance();
+                        }
+                        n
+                    }
+                };
+                for _ in 0..live {
+                    out.push(id.clone());
+                }
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Commits what was added or deleted, recording the watermark.
     pub(crate) fn commit(&mut self) -> Result<()> {
-        if self.pending_seq == self.committed_seq {
+        if self.pending_seq == self.committed_seq && !self.dirty {
             return Ok(());
         }
         let seq = self.pending_seq;
@@ -293,6 +429,7 @@ impl SearchIndex {
         prepared.set_payload(&seq.to_string());
         prepared.commit().map_err(idx("commit"))?;
         self.committed_seq = seq;
+        self.dirty = false;
         Ok(())
     }
 
@@ -388,6 +525,76 @@ impl SearchIndex {
 
     pub(crate) fn text_field(&self) -> Field {
         self.fields.text
+    }
+}
+
+/// The index directory as a reader sees it: tantivy's own, except that a lock a reader takes (the
+/// meta lock that keeps a writer's garbage collection from deleting files a reader is opening)
+/// falls back to a shared `flock` on a read-only handle when the lock file cannot be opened for
+/// writing (a read-only directory, a full disk). Without any lock file no writer ever collected
+/// garbage here, so there is nothing to hold off.
+#[derive(Clone, Debug)]
+struct ReadOnlyLocks {
+    inner: MmapDirectory,
+    root: std::path::PathBuf,
+}
+
+/// A lock held through a read-only handle (released when it closes), or none.
+struct ReadLockFile {
+    _file: Option<std::fs::File>,
+}
+
+impl Directory for ReadOnlyLocks {
+    fn get_file_handle(
+        &self,
+        path: &Path,
+    ) -> std::result::Result<Arc<dyn FileHandle>, OpenReadError> {
+        self.inner.get_file_handle(path)
+    }
+    fn delete(&self, path: &Path) -> std::result::Result<(), DeleteError> {
+        self.inner.delete(path)
+    }
+    fn exists(&self, path: &Path) -> std::result::Result<bool, OpenReadError> {
+        self.inner.exists(path)
+    }
+    fn open_write(&self, path: &Path) -> std::result::Result<WritePtr, OpenWriteError> {
+        self.inner.open_write(path)
+    }
+    fn atomic_read(&self, path: &Path) -> std::result::Result<Vec<u8>, OpenReadError> {
+        self.inner.atomic_read(path)
+    }
+    fn atomic_write(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
+        self.inner.atomic_write(path, data)
+    }
+    fn sync_directory(&self) -> std::io::Result<()> {
+        self.inner.sync_directory()
+    }
+    fn watch(&self, watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {
+        self.inner.watch(watch_callback)
+    }
+    fn acquire_lock(&self, lock: &Lock) -> std::result::Result<DirectoryLock, LockError> {
+        match self.inner.acquire_lock(lock) {
+            Err(LockError::IoError(_)) => {}
+            other => return other,
+        }
+        let file = match std::fs::File::open(self.root.join(&lock.filepath)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(DirectoryLock::from(Box::new(ReadLockFile { _file: None })));
+            }
+            Err(e) => return Err(LockError::IoError(Arc::new(e))),
+        };
+        // A shared lock excludes the writer's exclusive one all the same.
+        let taken = if lock.is_blocking {
+            file.lock_shared()
+                .map_err(|e| LockError::IoError(Arc::new(e)))
+        } else {
+            file.try_lock_shared().map_err(|_| LockError::LockBusy)
+        };
+        taken?;
+        Ok(DirectoryLock::from(Box::new(ReadLockFile {
+            _file: Some(file),
+        })))
     }
 }
 

@@ -1,37 +1,61 @@
 //! Where Varta keeps what it has read.
 //!
-//! The [`Store`] trait is what the CLI and the detectors program against. Its embedded
+//! The [`Store`] trait is what the jobs and the detectors program against. Its embedded
 //! implementation, [`EmbeddedStore`], keeps the documents in SQLite (the system of record) and a
-//! tantivy full-text index beside it (derived data, rebuilt from SQLite when it lags). A team-mode
-//! PostgreSQL implementation comes later as a second implementation of the same trait; no SQL lives
-//! outside [`sqlite`].
+//! tantivy full-text index beside it (derived data, checked against SQLite and repaired from it). A
+//! team-mode PostgreSQL implementation comes later as a second implementation of the same trait,
+//! held to the same [`conformance`] suite; no SQL lives outside [`sqlite`].
+//!
+//! A data directory is shared by any number of processes: writers take the directory's
+//! [`WriteLock`] (one at a time), readers open the store read-only and never wait, never write.
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod embedded;
 pub mod index;
+mod lock;
 pub mod sqlite;
 
 pub use embedded::{EmbeddedStore, StoreOptions};
 pub use index::FoldingTokenizer;
+pub use lock::{LOCK_FILE, LockHolder, Wait, WriteLock};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use varta_core::{Actor, Claim, Document, Finding};
 
+/// The error of a storage backend (SQLite, tantivy, later PostgreSQL), kept as the source of a
+/// [`StoreError`] so that no caller depends on the backend's types.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Errors of the store; each names the operation that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database failed.
     #[error("database {op}: {source}")]
-    Sqlite {
+    Database {
         op: &'static str,
         #[source]
-        source: rusqlite::Error,
+        source: BackendError,
     },
+    /// The search index failed.
     #[error("search index {op}: {source}")]
     Index {
         op: &'static str,
         #[source]
-        source: tantivy::TantivyError,
+        source: BackendError,
+    },
+    /// The disk (or the user's quota) is full: nothing of the failed operation was stored, and
+    /// what was stored before is intact.
+    #[error(
+        "{what} {op}: no space left on the device (free some and run it again: nothing stored is lost)"
+    )]
+    DiskFull {
+        what: &'static str,
+        op: &'static str,
+        #[source]
+        source: BackendError,
     },
     #[error("cannot open the data directory {path}: {source}")]
     DataDir {
@@ -39,10 +63,28 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// Another process holds the writer lock and the caller chose not to wait.
+    #[error("the data directory {dir} is being written by {holder}; try again when it is done")]
+    Busy { dir: String, holder: String },
+    /// A write on a store opened for reading.
+    #[error("the store is open for reading only ({op})")]
+    ReadOnly { op: &'static str },
     #[error(
         "the database was written by a newer Varta (schema {found}, this build knows up to {known})"
     )]
     SchemaTooNew { found: i64, known: i64 },
+    /// A reader found a database an older Varta wrote; a writer upgrades it.
+    #[error(
+        "the database is from an older Varta (schema {found}, this build writes {known}): run a \
+         writing command (e.g. `varta check --repair`) once to upgrade it"
+    )]
+    SchemaTooOld { found: i64, known: i64 },
+    /// The search index is missing or from another version; a writer rebuilds it.
+    #[error(
+        "the search index in {dir} is missing or from another version of Varta: run a writing \
+         command (e.g. `varta check --repair`) to rebuild it from the database"
+    )]
+    IndexUnavailable { dir: String },
     #[error("corrupt row {id} in column {column}: {message}")]
     CorruptRow {
         id: String,
@@ -51,6 +93,47 @@ pub enum StoreError {
     },
     #[error("invalid search query: {0}")]
     Query(String),
+}
+
+/// What kind of failure a [`StoreError`] is, for callers that map failures to exit codes or HTTP
+/// statuses without matching every variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// Another writer holds the data directory.
+    Busy,
+    /// The disk is full.
+    DiskFull,
+    /// The caller asked for something invalid (a bad query, a write on a reader).
+    Invalid,
+    /// The store's files are damaged or of another version.
+    Corrupt,
+    /// The backend or the file system failed.
+    Failed,
+}
+
+impl StoreError {
+    pub fn kind(&self) -> StoreErrorKind {
+        match self {
+            StoreError::Busy { .. } => StoreErrorKind::Busy,
+            StoreError::DiskFull { .. } => StoreErrorKind::DiskFull,
+            StoreError::Query(_) | StoreError::ReadOnly { .. } => StoreErrorKind::Invalid,
+            StoreError::SchemaTooNew { .. }
+            | StoreError::SchemaTooOld { .. }
+            | StoreError::IndexUnavailable { .. }
+            | StoreError::CorruptRow { .. } => StoreErrorKind::Corrupt,
+            StoreError::Database { .. } | StoreError::Index { .. } => StoreErrorKind::Failed,
+            StoreError::DataDir { source, .. } if is_disk_full(source) => StoreErrorKind::DiskFull,
+            StoreError::DataDir { .. } => StoreErrorKind::Failed,
+        }
+    }
+}
+
+/// Whether an I/O error is the disk (or quota) being full.
+pub(crate) fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || e.raw_os_error() == Some(28)
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -106,8 +189,42 @@ pub struct SearchHit {
     pub actor: Option<String>,
 }
 
-/// The storage Varta's stages talk through.
-pub trait Store {
+/// Where a page of [`Store::documents_page`] ends: pass it back for the next page. Opaque, so
+/// that each backend keeps its own position (a row number here, a key elsewhere).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageCursor(i64);
+
+impl PageCursor {
+    /// The start of the scan.
+    pub const START: PageCursor = PageCursor(0);
+}
+
+/// How the record and the search index (and the findings and the documents they cite) agree:
+/// what `varta check` prints.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Consistency {
+    /// Documents in the record.
+    pub documents: u64,
+    /// Documents the search index holds.
+    pub indexed: u64,
+    /// Stored documents the index lacks (unsearchable).
+    pub missing_from_index: u64,
+    /// Index entries that are not stored documents, or that repeat one.
+    pub extra_in_index: u64,
+    /// Stored findings.
+    pub findings: u64,
+    /// Findings that cite a document the record lacks.
+    pub findings_citing_missing: u64,
+    /// Up to 20 ids of each problem, for a person to look at.
+    pub examples: Vec<String>,
+    pub ok: bool,
+}
+
+/// Up to this many example ids in a [`Consistency`].
+pub const CONSISTENCY_EXAMPLES: usize = 20;
+
+/// The storage Varta's stages talk through. `Send`, so that a job can hand it to a writer thread.
+pub trait Store: Send {
     /// Stores the documents whose ids are not stored yet, with their actors, atomically: after a crash
     /// either the whole batch is stored or none of it.
     fn put_batch(&mut self, docs: &[Document], actors: &[Actor]) -> Result<BatchOutcome>;
@@ -116,6 +233,7 @@ pub trait Store {
     fn get(&self, id: &str) -> Result<Option<Document>>;
     fn get_actor(&self, id: &str) -> Result<Option<Actor>>;
     fn stats(&self) -> Result<Stats>;
+    /// Searches what the index had committed when the store was opened (or last flushed).
     fn search(&self, query: &SearchQuery) -> Result<Vec<SearchHit>>;
     /// Every document published (or, undated, collected) at or after `since`, in storage order.
     fn for_each_document(
@@ -123,15 +241,16 @@ pub trait Store {
         since: Option<DateTime<Utc>>,
         f: &mut dyn FnMut(Document) -> Result<()>,
     ) -> Result<()>;
-    /// One page of [`Store::for_each_document`]'s scan: up to `limit` documents after the
-    /// position `after` (0: from the start), and the position to continue from. A detector that
-    /// writes to the store between pages (embeddings, findings) keeps only a page in memory.
+    /// One page of [`Store::for_each_document`]'s scan: up to `limit` documents after `after`
+    /// ([`PageCursor::START`] for the first page), and where the next page starts (an empty
+    /// page: the end). A detector that writes to the store between pages keeps only a page in
+    /// memory.
     fn documents_page(
         &self,
         since: Option<DateTime<Utc>>,
-        after: i64,
+        after: PageCursor,
         limit: usize,
-    ) -> Result<(Vec<Document>, i64)>;
+    ) -> Result<(Vec<Document>, PageCursor)>;
     /// Stores detector findings; a finding with an id already stored replaces it.
     fn put_findings(&mut self, findings: &[Finding]) -> Result<()>;
     /// Stored findings of one kind (or all), best score first.
@@ -143,4 +262,9 @@ pub trait Store {
     /// Cached embeddings of `owners` (claim or document ids, with a prefix kind) under `model`.
     fn embeddings(&self, model: &str, owners: &[&str]) -> Result<Vec<Option<Vec<f32>>>>;
     fn put_embeddings(&mut self, model: &str, items: &[(&str, &[f32])]) -> Result<()>;
+    /// Compares the record with the search index, and the findings with the documents they cite.
+    fn check(&self) -> Result<Consistency>;
+    /// Indexes what the index lacks and removes what it should not hold; returns the state found
+    /// before repairing.
+    fn repair(&mut self) -> Result<Consistency>;
 }

@@ -5,13 +5,30 @@
 
 use crate::{Result, Stats, StoreError};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use std::collections::HashMap;
 use std::path::Path;
 use varta_core::{Actor, Claim, Document, Finding, Format};
 
 fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Sqlite { op, source }
+    move |source| {
+        let full = matches!(
+            source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DiskFull)
+        );
+        if full {
+            StoreError::DiskFull {
+                what: "database",
+                op,
+                source: Box::new(source),
+            }
+        } else {
+            StoreError::Database {
+                op,
+                source: Box::new(source),
+            }
+        }
+    }
 }
 
 /// Migrations, applied in order, each once, each in its own transaction. Never edit a released one:
@@ -78,6 +95,12 @@ const MIGRATIONS: &[&str] = &[
         model TEXT NOT NULL,
         vector BLOB NOT NULL,
         PRIMARY KEY (owner, model)
+    ) WITHOUT ROWID;",
+    // 4: the documents each finding cites, so that `check` finds findings whose evidence is gone.
+    "CREATE TABLE finding_documents (
+        finding TEXT NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (finding, document)
     ) WITHOUT ROWID;",
 ];
 
@@ -159,6 +182,8 @@ fn row_to_doc(row: &Row<'_>) -> rusqlite::Result<(i64, Result<Document>)> {
 }
 
 impl Db {
+    /// Opens (creating) the database for writing and brings its schema up to date. Only the holder
+    /// of the data directory's writer lock calls this.
     pub(crate) fn open(path: &Path) -> Result<Db> {
         let conn = Connection::open(path).map_err(sql("open"))?;
         conn.execute_batch(
@@ -173,6 +198,91 @@ impl Db {
         let mut db = Db { conn };
         db.migrate()?;
         Ok(db)
+    }
+
+    /// Opens the database read-only: no migration, no journal change, nothing written, so that a
+    /// reader works beside a writer, on a full disk and in a read-only directory. It sees what
+    /// was committed (WAL snapshots), never a writer's open transaction.
+    pub(crate) fn open_read(path: &Path) -> Result<Db> {
+        if !path.is_file() {
+            // Nothing stored yet: an empty database in memory answers as an empty store would,
+            // and nothing is created on disk.
+            let mut db = Db {
+                conn: Connection::open_in_memory().map_err(sql("open"))?,
+            };
+            db.migrate()?;
+            return Ok(db);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let configure = |conn: Connection| -> Result<Db> {
+            conn.execute_batch(
+                "PRAGMA busy_timeout = 5000;
+                 PRAGMA cache_size = -65536;
+                 PRAGMA query_only = 1;",
+            )
+            .map_err(sql("configure"))?;
+            let db = Db { conn };
+            // Reading the schema version is the first real read: it fails here, not later, when
+            // the WAL index cannot be set up.
+            db.check_schema_for_reading()?;
+            Ok(db)
+        };
+        let normal = Connection::open_with_flags(path, flags)
+            .map_err(sql("open"))
+            .and_then(configure);
+        match normal {
+            Ok(db) => Ok(db),
+            // A WAL database needs its shared-memory file, which a read-only directory (or a full
+            // disk) may not let us create. With no write-ahead log left over, the database file
+            // alone is the whole committed state, and no writer can be active (it would have
+            // created the log): read it as immutable.
+            Err(StoreError::Database { .. }) | Err(StoreError::DiskFull { .. })
+                if !has_wal(path) =>
+            {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                let conn = Connection::open_with_flags(&uri, flags).map_err(sql("open"))?;
+                configure(conn)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The schema a reader can read: exactly this build's.
+    fn check_schema_for_reading(&self) -> Result<()> {
+        let has_table: bool = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql("read schema version"))?;
+        let current: i64 = if has_table {
+            self.conn
+                .query_row(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql("read schema version"))?
+        } else {
+            0
+        };
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if current < SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooOld {
+                found: current,
+                known: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -440,6 +550,14 @@ impl Db {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(sql("prepare finding insert"))?;
+            let mut forget = tx
+                .prepare("DELETE FROM finding_documents WHERE finding = ?1")
+                .map_err(sql("prepare finding documents"))?;
+            let mut cite = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO finding_documents (finding, document) VALUES (?1, ?2)",
+                )
+                .map_err(sql("prepare finding documents"))?;
             for f in findings {
                 st.execute(params![
                     f.id,
@@ -452,6 +570,13 @@ impl Db {
                     f.body.to_string(),
                 ])
                 .map_err(sql("insert finding"))?;
+                forget
+                    .execute([&f.id])
+                    .map_err(sql("replace finding documents"))?;
+                for d in &f.documents {
+                    cite.execute(params![f.id, d])
+                        .map_err(sql("insert finding documents"))?;
+                }
             }
         }
         tx.commit().map_err(sql("commit findings"))
@@ -577,6 +702,7 @@ impl Db {
                 })
             };
             out.push(Finding {
+                documents: self.finding_documents(&id)?,
                 parameters: json("parameters", &parameters)?,
                 body: json("body", &body)?,
                 id: id.clone(),
@@ -588,6 +714,104 @@ impl Db {
             });
         }
         Ok(out)
+    }
+
+    /// The documents a finding cites, sorted.
+    fn finding_documents(&self, id: &str) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT document FROM finding_documents WHERE finding = ?1 ORDER BY document",
+            )
+            .map_err(sql("prepare finding documents"))?;
+        let rows = st
+            .query_map([id], |r| r.get::<_, String>(0))
+            .map_err(sql("read finding documents"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(sql("read finding documents"))
+    }
+
+    /// Every stored document id, sorted as Rust sorts strings (byte order: SQLite's BINARY
+    /// collation on UTF-8 text).
+    pub(crate) fn ids_sorted(&self) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id FROM documents ORDER BY id")
+            .map_err(sql("prepare id scan"))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql("scan ids"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(sql("scan ids"))
+    }
+
+    /// The documents with these ids as the index needs them (with their actor's handle), in
+    /// storage order.
+    pub(crate) fn for_index(
+        &self,
+        ids: &[String],
+        mut f: impl FnMut(IndexRow) -> Result<()>,
+    ) -> Result<()> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DOC_COLUMNS}, (SELECT handle FROM actors WHERE actors.id = documents.actor_id) \
+                 FROM documents WHERE id = ?1"
+            ))
+            .map_err(sql("prepare index read"))?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut found = st.query([id]).map_err(sql("read document"))?;
+            if let Some(row) = found.next().map_err(sql("read document"))? {
+                let (seq, doc) = row_to_doc(row).map_err(sql("read document"))?;
+                let actor_handle: Option<String> = row.get(23).map_err(sql("read document"))?;
+                rows.push(IndexRow {
+                    seq,
+                    doc: doc?,
+                    actor_handle,
+                });
+            }
+        }
+        rows.sort_by_key(|r| r.seq);
+        for r in rows {
+            f(r)?;
+        }
+        Ok(())
+    }
+
+    /// Stored findings, and (count, up to `examples` of) those citing a document the record lacks.
+    pub(crate) fn findings_citing_missing(
+        &self,
+        examples: usize,
+    ) -> Result<(u64, u64, Vec<String>)> {
+        let findings: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM findings", [], |r| r.get(0))
+            .map_err(sql("count findings"))?;
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT fd.finding, fd.document FROM finding_documents fd \
+                 LEFT JOIN documents d ON d.id = fd.document WHERE d.id IS NULL ORDER BY fd.finding",
+            )
+            .map_err(sql("prepare findings check"))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(sql("check findings"))?;
+        let (mut count, mut last, mut out) = (0u64, None::<String>, Vec::new());
+        for row in rows {
+            let (finding, document) = row.map_err(sql("check findings"))?;
+            if last.as_deref() != Some(finding.as_str()) {
+                count += 1;
+                if out.len() < examples {
+                    out.push(format!(
+                        "finding {finding} cites missing document {document}"
+                    ));
+                }
+                last = Some(finding);
+            }
+        }
+        Ok((findings as u64, count, out))
     }
 
     pub(crate) fn stats(&self) -> Result<Stats> {
@@ -627,4 +851,26 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// Whether a non-empty write-ahead log sits beside the database.
+fn has_wal(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(std::path::PathBuf::from(wal)).is_ok_and(|m| m.len() > 0)
+}
+
+/// A path as the path part of an SQLite `file:` URI: everything but unreserved characters and
+/// `/` percent-encoded, so that `?`, `#` or `%` in a directory name cannot add URI parameters.
+fn uri_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -26,7 +26,21 @@ use varta_core::Claim;
 pub trait Embedder: Sync {
     /// Names the model and its version, for the embedding cache.
     fn model_id(&self) -> &str;
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String>;
+    /// One vector per text, in order.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// Why an [`Embedder`] gave no vectors.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// It answered with another number of vectors than it was given texts: pairing them up
+    /// would give texts each other's vectors.
+    #[error("{vectors} vectors for {texts} texts")]
+    Count { texts: usize, vectors: usize },
+    /// The model behind it failed: a file that cannot be read or parsed when it is loaded on
+    /// first use, a service that did not answer. Display and source are the wrapped error's.
+    #[error(transparent)]
+    Model(Box<dyn std::error::Error + Send + Sync>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +48,7 @@ pub enum MatchError {
     #[error("claims index: {0}")]
     Index(#[from] tantivy::TantivyError),
     #[error("embedding: {0}")]
-    Embed(String),
+    Embed(#[from] EmbedError),
 }
 
 /// How scores become verdicts. The defaults are tuned on `dev.jsonl` of
@@ -749,5 +763,44 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    /// An embedder's failure reaches a matcher's caller as [`MatchError::Embed`], saying what
+    /// failed, with the model's own error as its source.
+    #[test]
+    fn embed_errors_say_what_failed() {
+        struct Broken;
+        impl Embedder for Broken {
+            fn model_id(&self) -> &str {
+                "broken"
+            }
+            fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+                match texts.len() {
+                    1 => Err(EmbedError::Model(Box::new(std::io::Error::other(
+                        "model file truncated",
+                    )))),
+                    n => Err(EmbedError::Count {
+                        texts: n,
+                        vectors: 1,
+                    }),
+                }
+            }
+        }
+        fn embed(e: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, MatchError> {
+            Ok(e.embed(texts)?)
+        }
+        let err = embed(&Broken, &["a"]).unwrap_err();
+        assert_eq!(err.to_string(), "embedding: model file truncated");
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("model file truncated"));
+        let err = embed(&Broken, &["a", "b", "c"]).unwrap_err();
+        assert_eq!(err.to_string(), "embedding: 1 vectors for 3 texts");
+        assert!(matches!(
+            err,
+            MatchError::Embed(EmbedError::Count {
+                texts: 3,
+                vectors: 1
+            })
+        ));
     }
 }

@@ -8,12 +8,10 @@
 
 use super::key_hash;
 use super::network::{Input, KeyInfo, KeyKind, Network, Params, build};
-use crate::neardup::{Index, Shingles};
-use rayon::prelude::*;
+use crate::neardup::{BatchedIndex, Index};
 use rustc_hash::FxHashMap;
 use varta_core::Document;
 
-const BATCH: usize = 8192;
 const SNIPPET_CHARS: usize = 120;
 
 /// Collects documents, then builds the network.
@@ -27,11 +25,11 @@ pub struct Collector {
     time: Vec<f64>,
     postings: Vec<(u128, u32)>,
     keys: FxHashMap<u128, KeyInfo>,
-    /// Posts with a text key candidate, their snippets, and texts not yet shingled.
+    /// Posts with a text key candidate and their snippets; the index holds their texts at the
+    /// same positions.
     text_posts: Vec<u32>,
     snippets: Vec<String>,
-    pending: Vec<String>,
-    index: Index,
+    index: BatchedIndex,
 }
 
 impl Default for Collector {
@@ -52,8 +50,7 @@ impl Collector {
             keys: FxHashMap::default(),
             text_posts: Vec::new(),
             snippets: Vec::new(),
-            pending: Vec::new(),
-            index: Index::with_containment(0.5, 0.9),
+            index: BatchedIndex::new(Index::with_containment(0.5, 0.9)),
         }
     }
 
@@ -121,34 +118,13 @@ impl Collector {
         if doc.repost_of.is_none() && !doc.text.trim().is_empty() {
             self.text_posts.push(post);
             self.snippets.push(snippet(&doc.text));
-            self.pending.push(doc.text);
-            if self.pending.len() >= BATCH {
-                self.shingle_pending();
-            }
+            self.index.push(doc.text);
         }
-    }
-
-    fn shingle_pending(&mut self) {
-        let index = &self.index;
-        let signed: Vec<(Shingles, Vec<u64>)> = self
-            .pending
-            .par_iter()
-            .map(|t| {
-                let s = Shingles::of_text(t);
-                let keys = index.band_keys(&s);
-                (s, keys)
-            })
-            .collect();
-        for (s, keys) in signed {
-            self.index.add_with_keys(s, &keys);
-        }
-        self.pending.clear();
     }
 
     /// The network input: near-duplicate clusters become text keys.
     pub fn input(mut self) -> (Input, Vec<String>, Vec<String>) {
-        self.shingle_pending();
-        let (pairs, _) = self.index.pairs_since(0);
+        let (pairs, _) = self.index.index().pairs_since(0);
         let n = self.text_posts.len();
         let mut parent: Vec<u32> = (0..n as u32).collect();
         fn find(parent: &mut [u32], mut x: u32) -> u32 {

@@ -2,7 +2,8 @@
 //!
 //! Rows are split by [`crate::lines::BoundedLines`] in CSV mode (a quoted field may hold newlines)
 //! and parsed one at a time with `csv_core`, so a broken row is one error and the next row reads
-//! normally.
+//! normally. [`RecordSplitter`] is the one CSV field splitter of the workspace: the parity reader
+//! of `varta coord` splits its rows with it too.
 
 use super::{Ctx, Flow, parse_time};
 use crate::lines::{BoundedLines, Item};
@@ -26,43 +27,118 @@ pub const CNT_HEADER: [&str; 8] = [
     "urls",
 ];
 
-/// Parses one complete CSV record into its fields.
-/// `rdr` is reused across records: building a `csv_core::Reader` costs more than parsing a row.
-pub(crate) fn parse_record(
-    rdr: &mut csv_core::Reader,
-    bytes: &[u8],
-) -> Result<Vec<String>, String> {
-    rdr.reset();
-    let mut out = vec![0u8; bytes.len() + 16];
-    let mut ends = vec![0usize; 16];
-    let (mut input, mut olen, mut nends) = (bytes, 0usize, 0usize);
-    loop {
-        let (res, nin, nout, nend) = rdr.read_record(input, &mut out[olen..], &mut ends[nends..]);
-        input = &input[nin..];
-        olen += nout;
-        nends += nend;
-        match res {
-            ReadRecordResult::InputEmpty => {
-                if nin == 0 && input.is_empty() && nout == 0 && nend == 0 {
-                    // csv_core signals the end of input by an empty slice; it answered without a
-                    // record, so there was none.
-                    break;
-                }
-            }
-            ReadRecordResult::OutputFull => out.resize(out.len() * 2 + 16, 0),
-            ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
-            ReadRecordResult::Record | ReadRecordResult::End => break,
+/// Splits CSV records into their fields (RFC 4180 quoting, as Python's csv module reads it).
+///
+/// One splitter serves many records: it keeps its `csv_core::Reader` (building one costs more than
+/// parsing a row) and its output buffers, which grow to the longest record seen, so splitting
+/// allocates nothing once they have. Fields come back as unescaped bytes; what they must be
+/// (UTF-8, how many) is the caller's to say.
+#[derive(Clone, Debug)]
+pub struct RecordSplitter {
+    rdr: csv_core::Reader,
+    /// Unescaped field bytes, back to back.
+    out: Vec<u8>,
+    /// Where each field ends in `out`.
+    ends: Vec<usize>,
+}
+
+impl Default for RecordSplitter {
+    fn default() -> Self {
+        RecordSplitter::new()
+    }
+}
+
+impl RecordSplitter {
+    pub fn new() -> RecordSplitter {
+        RecordSplitter {
+            rdr: csv_core::Reader::new(),
+            out: Vec::new(),
+            ends: Vec::new(),
         }
     }
-    let mut fields = Vec::with_capacity(nends);
-    let mut start = 0;
-    for (i, &end) in ends[..nends].iter().enumerate() {
-        let f = std::str::from_utf8(&out[start..end])
-            .map_err(|e| format!("field {} is not valid UTF-8 ({e})", i + 1))?;
-        fields.push(f.to_string());
-        start = end;
+
+    /// The fields of one complete record (a quoted field may hold line ends). Empty input has no
+    /// fields; a quote left open runs to the end of the input.
+    pub fn split(&mut self, bytes: &[u8]) -> RecordFields<'_> {
+        self.rdr.reset();
+        // Unescaped fields are never longer than their record, so this is room enough for one
+        // pass; the loop still grows either buffer if csv_core asks for more.
+        if self.out.len() < bytes.len() + 16 {
+            self.out.resize(bytes.len() + 16, 0);
+        }
+        if self.ends.len() < 16 {
+            self.ends.resize(16, 0);
+        }
+        let (mut input, mut olen, mut nends) = (bytes, 0usize, 0usize);
+        loop {
+            let (res, nin, nout, nend) =
+                self.rdr
+                    .read_record(input, &mut self.out[olen..], &mut self.ends[nends..]);
+            input = &input[nin..];
+            olen += nout;
+            nends += nend;
+            match res {
+                ReadRecordResult::InputEmpty => {
+                    if input.is_empty() && nin == 0 && nout == 0 && nend == 0 {
+                        // csv_core signals the end of input by an empty slice; it answered
+                        // without a record, so there was none.
+                        break;
+                    }
+                }
+                ReadRecordResult::OutputFull => self.out.resize(self.out.len() * 2 + 16, 0),
+                ReadRecordResult::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                ReadRecordResult::Record | ReadRecordResult::End => break,
+            }
+        }
+        RecordFields {
+            data: &self.out,
+            ends: &self.ends[..nends],
+            start: 0,
+        }
     }
-    Ok(fields)
+}
+
+/// The fields of one record, in order, from [`RecordSplitter::split`].
+#[derive(Clone, Debug)]
+pub struct RecordFields<'a> {
+    data: &'a [u8],
+    /// Ends of the fields not yet yielded.
+    ends: &'a [usize],
+    /// Where the next field starts in `data`.
+    start: usize,
+}
+
+impl<'a> Iterator for RecordFields<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (&end, rest) = self.ends.split_first()?;
+        let field = self.data.get(self.start..end)?;
+        self.ends = rest;
+        self.start = end;
+        Some(field)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.ends.len(), Some(self.ends.len()))
+    }
+}
+
+impl ExactSizeIterator for RecordFields<'_> {}
+
+/// Parses one complete CSV record into its fields, each valid UTF-8.
+pub(crate) fn parse_record(
+    splitter: &mut RecordSplitter,
+    bytes: &[u8],
+) -> Result<Vec<String>, String> {
+    let fields = splitter.split(bytes);
+    let mut out = Vec::with_capacity(fields.len());
+    for (i, f) in fields.enumerate() {
+        let f = std::str::from_utf8(f)
+            .map_err(|e| format!("field {} is not valid UTF-8 ({e})", i + 1))?;
+        out.push(f.to_string());
+    }
+    Ok(out)
 }
 
 /// Yields each parsed row (after the header) with its line number, reporting unreadable rows.
@@ -75,7 +151,7 @@ fn rows<R: BufRead>(
 ) -> Flow {
     let mut lines = BoundedLines::csv(reader, ctx.limits.max_record_bytes);
     let mut header_seen = false;
-    let mut rdr = csv_core::Reader::new();
+    let mut splitter = RecordSplitter::new();
     loop {
         let item = match lines.next_item() {
             Ok(Some(i)) => i,
@@ -100,7 +176,7 @@ fn rows<R: BufRead>(
                 if bytes.iter().all(|b| b.is_ascii_whitespace()) {
                     continue;
                 }
-                let fields = match parse_record(&mut rdr, &bytes) {
+                let fields = match parse_record(&mut splitter, &bytes) {
                     Ok(f) => f,
                     Err(e) => {
                         sink.error(ctx.line_error(line, e));
@@ -246,13 +322,67 @@ mod tests {
     #[test]
     fn parses_quotes_and_newlines() {
         assert_eq!(
-            parse_record(&mut csv_core::Reader::new(), b"a,\"b,\"\"c\"\"\nd\",").unwrap(),
+            parse_record(&mut RecordSplitter::new(), b"a,\"b,\"\"c\"\"\nd\",").unwrap(),
             ["a", "b,\"c\"\nd", ""]
         );
         assert_eq!(
-            parse_record(&mut csv_core::Reader::new(), b"x").unwrap(),
+            parse_record(&mut RecordSplitter::new(), b"x").unwrap(),
             ["x"]
         );
-        assert!(parse_record(&mut csv_core::Reader::new(), b"a,\xff\xfe").is_err());
+        assert!(parse_record(&mut RecordSplitter::new(), b"a,\xff\xfe").is_err());
+    }
+
+    fn split(sp: &mut RecordSplitter, bytes: &[u8]) -> Vec<Vec<u8>> {
+        sp.split(bytes).map(<[u8]>::to_vec).collect()
+    }
+
+    #[test]
+    fn splitter_is_reused_across_records_of_any_size() {
+        let mut sp = RecordSplitter::new();
+        // More fields than the first 16 field ends, and a field longer than the record's start.
+        let wide: Vec<u8> = (0..40)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+            .into_bytes();
+        let got = split(&mut sp, &wide);
+        assert_eq!(got.len(), 40);
+        assert_eq!(got[39], b"39");
+        let long = format!("\"{}\",y", "\"\"".repeat(500));
+        assert_eq!(
+            split(&mut sp, long.as_bytes()),
+            ["\"".repeat(500).into_bytes(), b"y".to_vec()]
+        );
+        // A shorter record after longer ones sees none of their bytes.
+        assert_eq!(split(&mut sp, b"a,b"), [b"a".to_vec(), b"b".to_vec()]);
+        let fields = sp.split(b"p,q,r");
+        assert_eq!(fields.len(), 3);
+    }
+
+    #[test]
+    fn splitter_edge_records() {
+        let mut sp = RecordSplitter::new();
+        assert_eq!(split(&mut sp, b""), Vec::<Vec<u8>>::new());
+        assert_eq!(split(&mut sp, b","), [b"".to_vec(), b"".to_vec()]);
+        // An unterminated quote runs to the end of the input.
+        assert_eq!(split(&mut sp, b"a,\"b,c"), [b"a".to_vec(), b"b,c".to_vec()]);
+        // Invalid UTF-8 is the caller's concern: bytes pass through.
+        assert_eq!(split(&mut sp, b"\xff"), [b"\xff".to_vec()]);
+    }
+
+    proptest::proptest! {
+        /// Without quotes or line ends a record's fields are the bytes between its commas: the
+        /// parity reader of `varta coord` takes that short cut and must agree.
+        #[test]
+        fn unquoted_records_split_on_commas(
+            rec in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b',', b' ', b'\t', 0xd0, 0xb0, b'1']),
+                1..64,
+            )
+        ) {
+            let mut sp = RecordSplitter::new();
+            let want: Vec<Vec<u8>> = rec.split(|&b| b == b',').map(<[u8]>::to_vec).collect();
+            proptest::prop_assert_eq!(split(&mut sp, &rec), want);
+        }
     }
 }

@@ -166,7 +166,7 @@ pub fn detect_format(name: &str, head: &[u8]) -> Option<Format> {
         "rss" | "atom" => return Some(Format::Rss),
         "csv" => {
             let h: Vec<String> =
-                csv::parse_record(&mut csv_core::Reader::new(), first_line.as_bytes())
+                csv::parse_record(&mut csv::RecordSplitter::new(), first_line.as_bytes())
                     .unwrap_or_default();
             let h: Vec<&str> = h.iter().map(|s| s.trim()).collect();
             return Some(if h == csv::CNT_HEADER {
