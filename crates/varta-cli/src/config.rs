@@ -12,42 +12,10 @@ use varta_ingest::Limits;
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    pub limits: LimitsConfig,
+    /// Size caps on input: `varta_ingest::Limits` itself (its fields are the keys).
+    pub limits: Limits,
     pub store: StoreConfig,
     pub ingest: IngestConfig,
-}
-
-/// Size caps on input (see `varta_ingest::Limits`).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitsConfig {
-    pub max_file_bytes: u64,
-    pub max_record_bytes: usize,
-    pub max_decompressed_bytes: u64,
-    pub max_fetch_bytes: u64,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        let l = Limits::default();
-        LimitsConfig {
-            max_file_bytes: l.max_file_bytes,
-            max_record_bytes: l.max_record_bytes,
-            max_decompressed_bytes: l.max_decompressed_bytes,
-            max_fetch_bytes: l.max_fetch_bytes,
-        }
-    }
-}
-
-impl LimitsConfig {
-    pub fn to_limits(&self) -> Limits {
-        Limits {
-            max_file_bytes: self.max_file_bytes,
-            max_record_bytes: self.max_record_bytes,
-            max_decompressed_bytes: self.max_decompressed_bytes,
-            max_fetch_bytes: self.max_fetch_bytes,
-        }
-    }
 }
 
 /// The embedded store.

