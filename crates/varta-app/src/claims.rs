@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
-use varta_core::{Claim, Finding, stable_hash};
+use varta_core::Claim;
+pub use varta_detect::claims::finding::{ClaimMatchFinding, MatchedClaim, short, verdict};
 use varta_detect::claims::import::read_claims;
 use varta_detect::claims::matcher::{
     ClaimMatch, ClaimMatcher, EmbedError, Embedder, LexicalHit, Params, claim_text,
@@ -145,15 +146,6 @@ pub fn add(store: &mut impl Store, new: NewClaim) -> Result<Added> {
     })
 }
 
-/// `s` cut to `n` characters, with an ellipsis when cut.
-pub fn short(s: &str, n: usize) -> String {
-    let mut t: String = s.chars().take(n).collect();
-    if s.chars().count() > n {
-        t.push('…');
-    }
-    t
-}
-
 /// The stored claims, or an error saying how to add some.
 fn stored_claims(store: &impl Store) -> Result<Vec<Claim>> {
     let claims = store.claims()?;
@@ -259,56 +251,6 @@ fn embed(e: &dyn Embedder, texts: &[&str], what: &str) -> Result<Vec<Vec<f32>>> 
     Ok(got)
 }
 
-/// A claim a text may repeat, with how well it matched: a `claims match` result, and the
-/// `match` part of a `claim-match` finding.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct MatchedClaim {
-    pub claim: String,
-    pub text: String,
-    pub rating: Option<String>,
-    pub review_url: Option<String>,
-    pub reviewer: Option<String>,
-    pub review_date: Option<chrono::DateTime<Utc>>,
-    pub score: f32,
-    /// `match`, `suggest` or `none`, by the thresholds in force.
-    pub verdict: String,
-    pub lexical: f32,
-    pub semantic: Option<f32>,
-    pub shared: Vec<String>,
-    pub refutes: Vec<String>,
-}
-
-impl MatchedClaim {
-    fn new(m: &ClaimMatcher, x: &ClaimMatch, params: &Params) -> MatchedClaim {
-        let c = &m.claims()[x.claim];
-        MatchedClaim {
-            claim: c.id.clone(),
-            text: c.text.clone(),
-            rating: c.rating.clone(),
-            review_url: c.review_url.clone(),
-            reviewer: c.reviewer.clone(),
-            review_date: c.review_date,
-            score: x.score,
-            verdict: verdict(x.score, params).to_string(),
-            lexical: x.lexical,
-            semantic: x.semantic,
-            shared: x.shared.clone(),
-            refutes: x.refutes.clone(),
-        }
-    }
-}
-
-/// The verdict of a fused score.
-pub fn verdict(score: f32, params: &Params) -> &'static str {
-    if score >= params.matched {
-        "match"
-    } else if score >= params.suggest {
-        "suggest"
-    } else {
-        "none"
-    }
-}
-
 /// The claims `text` may repeat, best first, at most `limit`. Reads the store only: claim vectors
 /// the cache lacks are computed and not kept.
 pub fn match_text(
@@ -328,7 +270,7 @@ pub fn match_text(
     let ranked = m.rank(text, vector.as_deref(), params, limit)?;
     Ok(ranked
         .iter()
-        .map(|x| MatchedClaim::new(&m, x, params))
+        .map(|x| MatchedClaim::new(&m.claims()[x.claim], x, params))
         .collect())
 }
 
@@ -351,8 +293,8 @@ pub struct DetectReport {
     pub seconds: f64,
     pub matches: usize,
     pub suggestions: usize,
-    /// The stored findings' bodies, in storage order.
-    pub rows: Vec<serde_json::Value>,
+    /// The stored findings' records, in storage order.
+    pub rows: Vec<ClaimMatchFinding>,
 }
 
 /// `detect claims`: every stored document (published since `since`) against every claim, `page`
@@ -529,41 +471,9 @@ pub fn detect(
             } else {
                 suggestions += 1;
             }
-            let c = &m.claims()[best.claim];
-            let mut signals = Vec::new();
-            if best.lexical > 0.0 {
-                signals.push("lexical");
-            }
-            if best.semantic.is_some() {
-                signals.push("semantic");
-            }
-            let body = serde_json::json!({
-                "document": d.id,
-                "actor": d.actor_id,
-                "url": d.url,
-                "language": d.language,
-                "published_at": d.published_at,
-                "text": short(&d.text, 300),
-                "match": serde_json::to_value(MatchedClaim::new(&m, &best, params))
-                    .map_err(|e| AppError::Failed(format!("a finding's body: {e}")))?,
-                "signals": signals,
-            });
-            rows.push(body.clone());
-            findings.push(Finding {
-                id: format!(
-                    "claim-match:{}",
-                    &stable_hash(&["claim-match", &d.id, &c.id])[..16]
-                ),
-                kind: "claim-match".into(),
-                detector: "varta-detect/claims 1".into(),
-                parameters: serde_json::to_value(params)
-                    .map_err(|e| AppError::Failed(format!("a finding's parameters: {e}")))?,
-                score: f64::from(best.score),
-                first_seen: d.published_at,
-                created_at: Utc::now(),
-                documents: vec![d.id.clone()],
-                body,
-            });
+            let f = ClaimMatchFinding::new(d, &m.claims()[best.claim], &best, params);
+            findings.push(f.finding(params, Utc::now()));
+            rows.push(f);
         }
         store.put_findings(&findings)?;
         lap(5);

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 use varta_core::{Actor, Document};
 use varta_detect::coord::collect::{Collected, Collector};
+pub use varta_detect::coord::finding::{GroupFinding, rfc3339};
 use varta_detect::coord::graphfile::{GraphEdge, Node, write_gexf, write_graphml};
 use varta_detect::coord::network::{Group, Params, Window};
 use varta_detect::coord::parity::{PeerNetwork, PeerNetworkBuilder, PeerRow, PreparedRows};
@@ -20,11 +21,6 @@ use varta_ingest::{
     Block, BlockItem, CsvBlocks, CsvSlices, RecordError, RecordSplitter, Sink, SinkError,
 };
 use varta_store::Store;
-
-/// Detector name and version recorded with every finding.
-pub const DETECTOR: &str = "varta-detect/coordination 1";
-/// The finding kind.
-pub const KIND: &str = "coordinated-network";
 
 /// Where graph files go.
 #[derive(Default)]
@@ -472,24 +468,21 @@ impl Sink for CollectSink<'_> {
     }
 }
 
-/// A coordination network with its groups and their bodies (the findings' records).
+/// A coordination network with its groups and their records (the findings' bodies).
 pub struct Coordination {
     pub collected: Collected,
-    /// Each group's body, in the network's group order.
-    pub bodies: Vec<serde_json::Value>,
+    /// Each group's record, in the network's group order.
+    pub bodies: Vec<GroupFinding>,
 }
 
 impl Coordination {
     fn new(collected: Collected, params: &Params) -> Coordination {
-        let bodies = group_bodies(&collected, params)
-            .into_iter()
-            .map(|(_, b)| b)
-            .collect();
+        let bodies = GroupFinding::all(&collected, params);
         Coordination { collected, bodies }
     }
 
-    /// The groups with their bodies.
-    pub fn groups(&self) -> impl Iterator<Item = (&Group, &serde_json::Value)> {
+    /// The groups with their records.
+    pub fn groups(&self) -> impl Iterator<Item = (&Group, &GroupFinding)> {
         self.collected.network.groups.iter().zip(&self.bodies)
     }
 
@@ -542,114 +535,13 @@ pub fn detect(
     }
     let found = Coordination::new(collector.finish(params), params);
     let now = Utc::now();
-    let parameters = serde_json::to_value(params)
-        .map_err(|e| AppError::Failed(format!("the parameters: {e}")))?;
     let findings: Vec<varta_core::Finding> = found
-        .groups()
-        .map(|(g, body)| varta_core::Finding {
-            id: body["id"].as_str().unwrap_or_default().to_string(),
-            kind: KIND.to_string(),
-            detector: DETECTOR.to_string(),
-            parameters: parameters.clone(),
-            score: g.score,
-            first_seen: time_of(g.first_seen),
-            created_at: now,
-            documents: cited_documents(body),
-            body: body.clone(),
-        })
+        .bodies
+        .iter()
+        .map(|b| b.finding(params, now))
         .collect();
     store.put_findings(&findings)?;
     Ok(found)
-}
-
-/// The documents a group's body cites: its first post and both sides of its evidence, sorted.
-fn cited_documents(body: &serde_json::Value) -> Vec<String> {
-    let mut ids: Vec<String> = std::iter::once(&body["first_seen"]["document"])
-        .chain(
-            body["evidence"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|e| [&e["document_a"], &e["document_b"]]),
-        )
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
-fn time_of(secs: f64) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp_millis((secs * 1000.0).round() as i64)
-}
-
-/// Seconds since the epoch as RFC 3339 (milliseconds when not whole, `Z`).
-pub fn rfc3339(secs: f64) -> String {
-    time_of(secs).map_or_else(String::new, |t| {
-        t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-    })
-}
-
-/// Each group with its JSON body: names instead of indices, times as RFC 3339, a stable id.
-fn group_bodies<'a>(c: &'a Collected, params: &Params) -> Vec<(&'a Group, serde_json::Value)> {
-    let names = &c.actor_names;
-    let window_param = match params.window {
-        Window::Auto => "auto".to_string(),
-        Window::Seconds(s) => s.to_string(),
-    };
-    c.network
-        .groups
-        .iter()
-        .map(|g| {
-            let members: Vec<&str> = g.members.iter().map(|&a| names[a as usize].as_str()).collect();
-            let mut sorted = members.clone();
-            sorted.sort_unstable();
-            let joined = sorted.join("\n");
-            let id = format!(
-                "coordination:{}",
-                &varta_core::stable_hash(&["coordination", &joined, &window_param])[..16]
-            );
-            let name_list = |v: &[u32]| -> Vec<&str> { v.iter().map(|&a| names[a as usize].as_str()).collect() };
-            let body = serde_json::json!({
-                "id": id,
-                "members": members,
-                "core": name_list(&g.core),
-                "attached": name_list(&g.attached),
-                "score": g.score,
-                "density": g.density,
-                "mean_weight": g.mean_weight,
-                "mean_symmetry": g.mean_symmetry,
-                "edges": g.edges,
-                "window_s": c.network.window,
-                "first_seen": {
-                    "document": c.doc_ids.get(g.first_post as usize),
-                    "actor": names.get(g.first_actor as usize),
-                    "time": rfc3339(g.first_seen),
-                },
-                "shared_keys": g.shared_keys.iter().map(|k| serde_json::json!({
-                    "kind": k.kind.name(),
-                    "key": k.key,
-                    "members": k.members,
-                    "posts": k.posts,
-                    "first": rfc3339(k.first),
-                    "spread_s": k.spread_s,
-                })).collect::<Vec<_>>(),
-                "evidence": g.evidence.iter().map(|e| serde_json::json!({
-                    "kind": e.kind.name(),
-                    "key": e.key,
-                    "actor_a": names[e.actor_a as usize],
-                    "document_a": c.doc_ids[e.post_a as usize],
-                    "time_a": rfc3339(e.time_a),
-                    "actor_b": names[e.actor_b as usize],
-                    "document_b": c.doc_ids[e.post_b as usize],
-                    "time_b": rfc3339(e.time_b),
-                    "delta_s": e.delta_s,
-                })).collect::<Vec<_>>(),
-                "timeline": g.timeline.iter().map(|(h, n)| serde_json::json!([rfc3339(*h as f64), n])).collect::<Vec<_>>(),
-            });
-            (g, body)
-        })
-        .collect()
 }
 
 fn write_outputs(c: &Collected, params: &Params, outputs: &Outputs<'_>) -> Result<()> {

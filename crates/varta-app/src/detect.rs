@@ -1,9 +1,9 @@
 //! The detectors over the store that have no module of their own: copy-paste campaigns. (Claim
 //! matching lives in [`crate::claims`], coordination in [`crate::coord`].)
 
-use crate::{AppError, Result};
+use crate::Result;
 use chrono::{DateTime, Utc};
-use varta_detect::campaigns::{self, Campaign, Detector, DocInfo, Params};
+use varta_detect::campaigns::{CampaignFinding, Detector, DocInfo, Params};
 use varta_store::Store;
 
 /// What `detect campaigns` found.
@@ -11,8 +11,8 @@ use varta_store::Store;
 pub struct Campaigns {
     /// Documents read.
     pub documents: u64,
-    /// The campaigns, best first, each with its finding's body.
-    pub found: Vec<(Campaign, serde_json::Value)>,
+    /// The campaigns, best first, each as its finding's record.
+    pub found: Vec<CampaignFinding>,
 }
 
 /// Finds copy-paste campaigns among the stored documents (published since `since`) and stores
@@ -40,29 +40,16 @@ pub fn campaigns(
     })?;
     let found = detector.finish();
     let now = Utc::now();
-    let json = |e: serde_json::Error| AppError::Failed(format!("a campaign's record: {e}"));
-    let parameters = serde_json::to_value(params).map_err(json)?;
     let mut findings = Vec::with_capacity(found.len());
     let mut out = Vec::with_capacity(found.len());
     for c in found {
-        let mut body = serde_json::to_value(&c).map_err(json)?;
         let text = store
             .get(&c.representative)?
             .map(|d| d.text)
             .unwrap_or_default();
-        body["representative_text"] = serde_json::Value::String(text);
-        findings.push(varta_core::Finding {
-            id: c.id.clone(),
-            kind: campaigns::KIND.to_string(),
-            detector: campaigns::DETECTOR.to_string(),
-            parameters: parameters.clone(),
-            score: c.score,
-            first_seen: Some(c.first_seen.time),
-            created_at: now,
-            documents: c.members.iter().map(|m| m.document.clone()).collect(),
-            body: body.clone(),
-        });
-        out.push((c, body));
+        let f = CampaignFinding::new(c, text);
+        findings.push(f.finding(&params, now));
+        out.push(f);
     }
     store.put_findings(&findings)?;
     Ok(Campaigns {

@@ -414,7 +414,7 @@ fn detect_claims(ctx: &Ctx, a: DetectClaimsArgs, out: &mut impl Write) -> Result
     )?;
     store.close().map_err(varta_app::AppError::from)?;
     if a.json {
-        writeln!(out, "{}", serde_json::Value::Array(r.rows))?;
+        print_json(out, &r.rows)?;
     } else {
         render::detected_claims(&r, out)?;
     }

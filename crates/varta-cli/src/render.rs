@@ -4,7 +4,7 @@
 use crate::Result;
 use std::io::Write;
 use varta_app::claims::{DetectReport, EvalReport, MatchedClaim, short};
-use varta_app::coord::{Coordination, rfc3339};
+use varta_app::coord::{Coordination, GroupFinding, rfc3339};
 use varta_app::detect::Campaigns;
 use varta_detect::coord::network::{Group, Params};
 
@@ -16,7 +16,8 @@ pub fn campaigns(
     out: &mut impl Write,
 ) -> Result<()> {
     if json {
-        let bodies: Vec<&serde_json::Value> = found.found.iter().map(|(_, b)| b).collect();
+        // Through a Value: its keys print sorted, as they always have.
+        let bodies = serde_json::to_value(&found.found)?;
         writeln!(out, "{}", serde_json::to_string_pretty(&bodies)?)?;
         return Ok(());
     }
@@ -30,8 +31,8 @@ pub fn campaigns(
         (params.containment * 100.0).round(),
         params.min_actors
     )?;
-    for (c, body) in &found.found {
-        let text = body["representative_text"].as_str().unwrap_or_default();
+    for f in &found.found {
+        let (c, text) = (&f.campaign, f.representative_text.as_str());
         let excerpt: String = text.chars().take(160).collect();
         writeln!(
             out,
@@ -82,7 +83,7 @@ pub fn coordination(
     out: &mut impl Write,
 ) -> Result<()> {
     let c = &found.collected;
-    let groups: Vec<(&Group, &serde_json::Value)> = found.groups().collect();
+    let groups: Vec<(&Group, &GroupFinding)> = found.groups().collect();
     let net = &c.network;
     let core_edges = net
         .edges
@@ -131,7 +132,7 @@ pub fn coordination(
             out,
             "\ngroup {} ({}): {} actors ({} attached), score {:.2}, density {:.2}, mean weight {:.1}, symmetry {:.2}",
             i + 1,
-            body["id"].as_str().unwrap_or_default(),
+            body.id,
             g.members.len(),
             g.attached.len(),
             g.score,
@@ -142,9 +143,9 @@ pub fn coordination(
         writeln!(
             out,
             "  first seen {} by {} ({})",
-            body["first_seen"]["time"].as_str().unwrap_or_default(),
-            body["first_seen"]["actor"].as_str().unwrap_or_default(),
-            body["first_seen"]["document"].as_str().unwrap_or_default()
+            body.first_seen.time,
+            body.first_seen.actor.as_deref().unwrap_or_default(),
+            body.first_seen.document.as_deref().unwrap_or_default()
         )?;
         let names: Vec<&str> = g
             .members
@@ -227,16 +228,17 @@ pub fn detected_claims(r: &DetectReport, out: &mut impl Write) -> Result<()> {
         r.suggestions,
     )?;
     for r in &r.rows {
+        let m = &r.matched;
         writeln!(
             out,
             "\n{} {:.3} {}  {}\n  repeats [{}] {}  <{}>",
-            r["match"]["verdict"].as_str().unwrap_or(""),
-            r["match"]["score"].as_f64().unwrap_or(0.0),
-            r["document"].as_str().unwrap_or(""),
-            short(r["text"].as_str().unwrap_or(""), 120),
-            r["match"]["rating"].as_str().unwrap_or("?"),
-            short(r["match"]["text"].as_str().unwrap_or(""), 120),
-            r["match"]["review_url"].as_str().unwrap_or(""),
+            m.verdict.as_str(),
+            f64::from(m.score),
+            r.document,
+            short(&r.text, 120),
+            m.rating.as_deref().unwrap_or("?"),
+            short(&m.text, 120),
+            m.review_url.as_deref().unwrap_or(""),
         )?;
     }
     Ok(())

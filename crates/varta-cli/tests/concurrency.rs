@@ -383,7 +383,10 @@ fn concurrent_writers_and_readers() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = write_inputs(tmp.path());
     for round in 0..rounds() {
-        concurrent_round(round, &inputs, &tmp.path().join(format!("round-{round}")));
+        let dir = tmp.path().join(format!("round-{round}"));
+        concurrent_round(round, &inputs, &dir);
+        // Many rounds would otherwise pile up their stores until the end.
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 
@@ -515,7 +518,9 @@ fn killed_writers_leave_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = write_inputs(tmp.path());
     for round in 0..rounds() {
-        killed_round(round, &inputs, &tmp.path().join(format!("round-{round}")));
+        let dir = tmp.path().join(format!("round-{round}"));
+        killed_round(round, &inputs, &dir);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 
