@@ -204,18 +204,16 @@ impl Db {
     /// reader works beside a writer, on a full disk and in a read-only directory. It sees what
     /// was committed (WAL snapshots), never a writer's open transaction.
     pub(crate) fn open_read(path: &Path) -> Result<Db> {
-        if !path.is_file() {
-            // Nothing stored yet: an empty database in memory answers as an empty store would,
-            // and nothing is created on disk.
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let empty = || -> Result<Db> {
             let mut db = Db {
                 conn: Connection::open_in_memory().map_err(sql("open"))?,
             };
             db.migrate()?;
-            return Ok(db);
-        }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
+            Ok(db)
+        };
         let configure = |conn: Connection| -> Result<Db> {
             conn.execute_batch(
                 "PRAGMA busy_timeout = 5000;
@@ -225,10 +223,19 @@ impl Db {
             .map_err(sql("configure"))?;
             let db = Db { conn };
             // Reading the schema version is the first real read: it fails here, not later, when
-            // the WAL index cannot be set up.
-            db.check_schema_for_reading()?;
-            Ok(db)
+            // the WAL index cannot be set up. A database without a schema is a store a writer is
+            // creating this moment: it holds nothing yet.
+            match db.check_schema_for_reading() {
+                Err(StoreError::SchemaTooOld { found: 0, .. }) => empty(),
+                Err(e) => Err(e),
+                Ok(()) => Ok(db),
+            }
         };
+        if !path.is_file() {
+            // Nothing stored yet: an empty database in memory answers as an empty store would,
+            // and nothing is created on disk.
+            return empty();
+        }
         let normal = Connection::open_with_flags(path, flags)
             .map_err(sql("open"))
             .and_then(configure);
@@ -305,17 +312,21 @@ impl Db {
                 known: SCHEMA_VERSION,
             });
         }
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            let version = i as i64 + 1;
+        // All pending migrations in one transaction: a reader sees a store at one schema or the
+        // next, never half way (a new store: no schema, then the whole of it).
+        if (current as usize) < MIGRATIONS.len() {
             let tx = self.conn.transaction().map_err(sql("begin migration"))?;
-            tx.execute_batch(m).map_err(sql("apply migration"))?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                params![version, Utc::now().timestamp()],
-            )
-            .map_err(sql("record migration"))?;
+            for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+                let version = i as i64 + 1;
+                tx.execute_batch(m).map_err(sql("apply migration"))?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                    params![version, Utc::now().timestamp()],
+                )
+                .map_err(sql("record migration"))?;
+                tracing::info!(version, "applied schema migration");
+            }
             tx.commit().map_err(sql("commit migration"))?;
-            tracing::info!(version, "applied schema migration");
         }
         Ok(())
     }
