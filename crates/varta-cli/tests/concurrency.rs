@@ -428,20 +428,17 @@ fn concurrent_round(round: u64, inputs: &Inputs, dir: &Path) {
     });
     let writing = t0.elapsed();
 
-    // Five writers started together: all but the first found the lock taken, and each of those
-    // said so (at least one must have: the first holds it for a whole ingest).
-    let waited: Vec<&str> = writers
+    // Writers started together usually find the lock taken and say whom they wait for; on a
+    // loaded machine they may instead run one after another, so this is reported, not asserted
+    // (the waiting notice itself is asserted deterministically in varta-store's lock tests).
+    let waited = writers
         .iter()
         .filter(|w| {
             let e = w.stderr();
             e.contains("waiting: the data directory") && e.contains("is being written by pid")
         })
-        .map(|w| w.label.as_str())
-        .collect();
-    assert!(
-        !waited.is_empty(),
-        "{what}: no writer said it was waiting for another"
-    );
+        .count();
+    eprintln!("{what}: {waited} writers said they waited for another");
 
     let got = assert_equals_reference(&data, &what);
     // Each stored document was added by exactly one writer; the others counted it a duplicate.
@@ -487,7 +484,7 @@ fn concurrent_round(round: u64, inputs: &Inputs, dir: &Path) {
     eprintln!(
         "{what}: 5 writers in {:.1} s ({} waited), readers ran {:?} commands meanwhile, {} documents",
         writing.as_secs_f64(),
-        waited.len(),
+        waited,
         reader_runs,
         got.documents.len()
     );
