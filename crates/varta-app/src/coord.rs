@@ -351,8 +351,8 @@ pub fn parity(
                     }
                     for (line, why) in &run.errors {
                         observer.notice(Notice::RecordFailed(varta_ingest::RecordError {
-                            file: name.clone(),
-                            record: Some(format!("line {line}")),
+                            file: format!("{name}:{line}"),
+                            record: None,
                             message: why.clone(),
                         }));
                     }
@@ -468,6 +468,26 @@ impl Sink for CollectSink<'_> {
     }
 }
 
+/// A coordination network in numbers, with its groups (what `coord --json` prints).
+#[derive(Debug, serde::Serialize)]
+pub struct NetworkSummary<'a> {
+    pub posts: usize,
+    pub actors: usize,
+    /// The window used, in seconds.
+    pub window_s: f64,
+    /// How the window was chosen, when automatically.
+    pub window_estimate: Option<&'a varta_detect::coord::network::WindowEstimate>,
+    /// Keys shared by two or more actors.
+    pub keys: usize,
+    /// Keys discounted as popular.
+    pub keys_discounted: usize,
+    /// Keys left out as too popular.
+    pub keys_left_out: usize,
+    pub co_sharing_pairs: usize,
+    pub core_edges: usize,
+    pub groups: &'a [GroupFinding],
+}
+
 /// A coordination network with its groups and their records (the findings' bodies).
 pub struct Coordination {
     pub collected: Collected,
@@ -484,6 +504,33 @@ impl Coordination {
     /// The groups with their records.
     pub fn groups(&self) -> impl Iterator<Item = (&Group, &GroupFinding)> {
         self.collected.network.groups.iter().zip(&self.bodies)
+    }
+
+    /// The network in numbers, with every group's record (`coord --json`).
+    pub fn summary(&self, params: &Params) -> NetworkSummary<'_> {
+        let c = &self.collected;
+        let net = &c.network;
+        NetworkSummary {
+            posts: c.posts,
+            actors: c.actor_names.len(),
+            window_s: net.window,
+            window_estimate: net.window_estimate.as_ref(),
+            keys: net.keys,
+            keys_discounted: net.keys_discounted,
+            keys_left_out: net.keys_left_out,
+            co_sharing_pairs: net.edges.len(),
+            core_edges: self.core_edges(params),
+            groups: &self.bodies,
+        }
+    }
+
+    /// Edges heavy enough for the core graph.
+    pub fn core_edges(&self, params: &Params) -> usize {
+        let edges = &self.collected.network.edges;
+        edges
+            .iter()
+            .filter(|e| e.weight >= params.min_weight)
+            .count()
     }
 
     /// Writes the edge list, GEXF and GraphML asked for.

@@ -9,6 +9,7 @@
 
 pub mod claims;
 pub mod coord;
+pub mod dedup;
 pub mod detect;
 pub mod ingest;
 pub mod models;

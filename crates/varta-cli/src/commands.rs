@@ -29,19 +29,24 @@ impl Ctx {
             index_heap_bytes: self.cfg.store.index_heap_bytes,
             index_commit_every: self.cfg.store.index_commit_every,
         };
+        self.waiting(|wait| EmbeddedStore::open_write(dir, opts, &command_line(), wait))
+            .map_err(varta_app::AppError::from)
+            .with_context(|| format!("opening the store in {}", dir.display()))
+    }
+
+    /// Runs `take` (which takes the writer lock) with the waiting policy of `--no-wait`: fail at
+    /// once, or wait, saying for whom.
+    fn waiting<T>(&self, take: impl FnOnce(varta_store::Wait<'_>) -> T) -> T {
         let mut say = |h: &varta_store::LockHolder| {
             eprintln!(
                 "waiting: the data directory {} is being written by {h}",
-                dir.display()
+                self.data_dir.display()
             );
         };
-        let wait = match self.no_wait {
+        take(match self.no_wait {
             true => varta_store::Wait::No,
             false => varta_store::Wait::Yes(&mut say),
-        };
-        EmbeddedStore::open_write(dir, opts, &command_line(), wait)
-            .map_err(varta_app::AppError::from)
-            .with_context(|| format!("opening the store in {}", dir.display()))
+        })
     }
 
     /// The store, open for reading: never waits, never writes.
@@ -218,32 +223,15 @@ fn page_id(path: &Path) -> String {
 }
 
 pub fn dedup(ctx: &Ctx, a: DedupArgs, out: &mut impl Write) -> Result<u8> {
-    crate::dedup::run(
-        &a.input,
-        a.threshold,
-        a.exact,
-        a.pairs.as_deref(),
-        a.json,
-        ctx.cfg.limits.max_record_bytes,
-        out,
-    )
+    crate::dedup::run(a, ctx.cfg.limits.max_record_bytes, out)
 }
 
 pub fn models(ctx: &Ctx, a: ModelsArgs, out: &mut impl Write) -> Result<u8> {
     let ModelsCommand::Install(ModelsInstallArgs { json }) = a.command;
     // The model goes into the data directory: a writer's job.
     let dir = &ctx.data_dir;
-    let mut say = |h: &varta_store::LockHolder| {
-        eprintln!(
-            "waiting: the data directory {} is being written by {h}",
-            dir.display()
-        )
-    };
-    let wait = match ctx.no_wait {
-        true => varta_store::Wait::No,
-        false => varta_store::Wait::Yes(&mut say),
-    };
-    let _lock = varta_store::WriteLock::acquire(dir, &command_line(), wait)
+    let _lock = ctx
+        .waiting(|wait| varta_store::WriteLock::acquire(dir, &command_line(), wait))
         .map_err(varta_app::AppError::from)?;
     let done = varta_app::models::install(dir)?;
     if json {

@@ -82,30 +82,15 @@ pub fn coordination(
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
+    if json {
+        // Through a Value: its keys print sorted, as they always have.
+        writeln!(out, "{}", serde_json::to_value(found.summary(params))?)?;
+        return Ok(());
+    }
     let c = &found.collected;
     let groups: Vec<(&Group, &GroupFinding)> = found.groups().collect();
     let net = &c.network;
-    let core_edges = net
-        .edges
-        .iter()
-        .filter(|e| e.weight >= params.min_weight)
-        .count();
-    if json {
-        let v = serde_json::json!({
-            "posts": c.posts,
-            "actors": c.actor_names.len(),
-            "window_s": net.window,
-            "window_estimate": net.window_estimate,
-            "keys": net.keys,
-            "keys_discounted": net.keys_discounted,
-            "keys_left_out": net.keys_left_out,
-            "co_sharing_pairs": net.edges.len(),
-            "core_edges": core_edges,
-            "groups": found.bodies,
-        });
-        writeln!(out, "{v}")?;
-        return Ok(());
-    }
+    let core_edges = found.core_edges(params);
     match &net.window_estimate {
         Some(e) => writeln!(
             out,

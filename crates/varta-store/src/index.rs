@@ -237,10 +237,15 @@ impl SearchIndex {
             }
             None => (Self::recreate(dir, &schema)?, 0),
         };
+        Ok(Self::with(index, fields, writer_heap_bytes, committed_seq))
+    }
+
+    /// An opened index with Varta's tokenizer registered.
+    fn with(index: Index, fields: Fields, writer_heap_bytes: usize, committed_seq: i64) -> Self {
         index
             .tokenizers()
             .register(TOKENIZER, TextAnalyzer::from(FoldingTokenizer));
-        Ok(SearchIndex {
+        SearchIndex {
             index,
             fields,
             writer: None,
@@ -248,7 +253,7 @@ impl SearchIndex {
             committed_seq,
             pending_seq: committed_seq,
             dirty: false,
-        })
+        }
     }
 
     /// Opens the index in `dir` for searching only. Nothing is created or rebuilt: an index that
@@ -267,43 +272,14 @@ impl SearchIndex {
         if index.schema() != schema {
             return Err(unavailable());
         }
-        let committed_seq = index
-            .load_metas()
-            .map_err(idx("read metadata"))?
-            .payload
-            .as_deref()
-            .and_then(|p| p.parse::<i64>().ok())
-            .unwrap_or(0);
-        index
-            .tokenizers()
-            .register(TOKENIZER, TextAnalyzer::from(FoldingTokenizer));
-        Ok(SearchIndex {
-            index,
-            fields,
-            writer: None,
-            writer_heap_bytes: 0,
-            committed_seq,
-            pending_seq: committed_seq,
-            dirty: false,
-        })
+        // A reader never commits: no writer heap, no watermark of its own.
+        Ok(Self::with(index, fields, 0, 0))
     }
 
     /// An empty index in memory, for a reader that found none on disk.
     pub(crate) fn empty() -> SearchIndex {
         let (schema, fields) = schema();
-        let index = Index::create_in_ram(schema);
-        index
-            .tokenizers()
-            .register(TOKENIZER, TextAnalyzer::from(FoldingTokenizer));
-        SearchIndex {
-            index,
-            fields,
-            writer: None,
-            writer_heap_bytes: 0,
-            committed_seq: 0,
-            pending_seq: 0,
-            dirty: false,
-        }
+        Self::with(Index::create_in_ram(schema), fields, 0, 0)
     }
 
     fn recreate(dir: &Path, schema: &Schema) -> Result<Index> {

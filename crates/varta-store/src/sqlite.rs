@@ -256,33 +256,32 @@ impl Db {
         }
     }
 
-    /// The schema a reader can read: exactly this build's.
-    fn check_schema_for_reading(&self) -> Result<()> {
-        let has_table: bool = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sql("read schema version"))?;
-        let current: i64 = if has_table {
+    /// The schema version the database is at (0: none yet).
+    fn schema_version(&self) -> Result<i64> {
+        let read = |q: &str| -> Result<i64> {
             self.conn
-                .query_row(
-                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(sql("read schema version"))?
-        } else {
-            0
+                .query_row(q, [], |r| r.get(0))
+                .map_err(sql("read schema version"))
         };
+        let has_table = read(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        )? > 0;
+        if !has_table {
+            return Ok(0);
+        }
+        let current = read("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")?;
         if current > SCHEMA_VERSION {
             return Err(StoreError::SchemaTooNew {
                 found: current,
                 known: SCHEMA_VERSION,
             });
         }
+        Ok(current)
+    }
+
+    /// The schema a reader can read: exactly this build's.
+    fn check_schema_for_reading(&self) -> Result<()> {
+        let current = self.schema_version()?;
         if current < SCHEMA_VERSION {
             return Err(StoreError::SchemaTooOld {
                 found: current,
@@ -293,29 +292,15 @@ impl Db {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        self.conn
-            .execute_batch(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-            )
-            .map_err(sql("create schema_migrations"))?;
-        let current: i64 = self
-            .conn
-            .query_row(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sql("read schema version"))?;
-        if current > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                found: current,
-                known: SCHEMA_VERSION,
-            });
-        }
+        let current = self.schema_version()?;
         // All pending migrations in one transaction: a reader sees a store at one schema or the
         // next, never half way (a new store: no schema, then the whole of it).
         if (current as usize) < MIGRATIONS.len() {
             let tx = self.conn.transaction().map_err(sql("begin migration"))?;
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            )
+            .map_err(sql("create schema_migrations"))?;
             for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
                 let version = i as i64 + 1;
                 tx.execute_batch(m).map_err(sql("apply migration"))?;
