@@ -37,14 +37,23 @@ impl std::fmt::Display for LockHolder {
 }
 
 impl LockHolder {
+    /// Reads what a holder wrote. Anyone who can write the data directory can write this file,
+    /// and it is printed to a terminal: control characters are dropped.
     fn parse(text: &str) -> LockHolder {
+        let clean = |l: Option<&str>| -> String {
+            l.unwrap_or("")
+                .trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect()
+        };
         let mut lines = text.lines();
         let pid = lines
             .next()
             .and_then(|l| l.trim().parse().ok())
             .unwrap_or(0);
-        let command = lines.next().unwrap_or("").trim().to_string();
-        let since = lines.next().unwrap_or("").trim().to_string();
+        let command = clean(lines.next());
+        let since = clean(lines.next());
         LockHolder {
             pid,
             command,
@@ -175,6 +184,15 @@ mod tests {
         assert!(WriteLock::holder(dir.path()).is_none());
         let second = WriteLock::acquire(dir.path(), "varta ingest b.csv", Wait::No).unwrap();
         drop(second);
+    }
+
+    #[test]
+    fn a_hostile_lock_file_prints_no_control_characters() {
+        let h = LockHolder::parse("12\nvarta \u{1b}[31mingest\u{7}\n2026\u{1b}]0;x\n");
+        assert_eq!(h.pid, 12);
+        assert_eq!(h.command, "varta [31mingest");
+        assert!(!h.to_string().chars().any(char::is_control));
+        assert_eq!(LockHolder::parse("garbage").to_string(), "another process");
     }
 
     #[test]
