@@ -135,8 +135,9 @@ pub fn ingest(ctx: &Ctx, a: IngestArgs, out: &mut impl Write) -> Result<u8> {
 
 pub fn check(ctx: &Ctx, a: CheckArgs, out: &mut impl Write) -> Result<u8> {
     let found = if a.repair {
-        let mut store = ctx.writer()?;
-        let found = store.repair().map_err(varta_app::AppError::from)?;
+        // Opening for writing compares and repairs; what it found is the answer.
+        let store = ctx.writer()?;
+        let found = store.found_at_open().cloned().unwrap_or_default();
         store.close().map_err(varta_app::AppError::from)?;
         found
     } else {

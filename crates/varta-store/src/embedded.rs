@@ -48,6 +48,8 @@ pub struct EmbeddedStore {
     lock: Option<WriteLock>,
     /// A reader found no usable index beside a stored database.
     index_missing: bool,
+    /// See [`EmbeddedStore::found_at_open`].
+    found_at_open: Option<Consistency>,
 }
 
 impl EmbeddedStore {
@@ -82,6 +84,7 @@ impl EmbeddedStore {
             added_since_commit: 0,
             lock: Some(lock),
             index_missing: false,
+            found_at_open: None,
         };
         let found = store.repair()?;
         if !found.ok {
@@ -91,7 +94,14 @@ impl EmbeddedStore {
                 "the search index disagreed with the database; repaired"
             );
         }
+        store.found_at_open = Some(found);
         Ok(store)
+    }
+
+    /// For a writer: how the index and the record agreed when it opened, before the repair
+    /// that opening applies (`check --repair` reports it rather than comparing again).
+    pub fn found_at_open(&self) -> Option<&Consistency> {
+        self.found_at_open.as_ref()
     }
 
     /// Opens the store in `dir` for reading: no lock, no waiting, nothing written (it works on a
@@ -108,6 +118,7 @@ impl EmbeddedStore {
             Err(e) => return Err(e),
         };
         Ok(EmbeddedStore {
+            found_at_open: None,
             index_missing,
             dir: dir.to_path_buf(),
             db,
