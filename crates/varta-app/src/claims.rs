@@ -334,12 +334,8 @@ pub fn detect(
         Some(_) => observer.start("documents", Some(0)),
         None => Box::new(crate::NoProgress),
     };
-    // Texts whose vector the cache holds (embedded on an earlier page, or by an earlier run), by a
-    // hash of the text: the id it is cached under. A copy-paste campaign posts one text many
-    // times; it is embedded once.
-    let mut embedded_texts: HashMap<[u8; 16], String> = HashMap::new();
-    let (mut documents, mut past_gate, mut cached, mut copies, mut embedded) =
-        (0usize, 0usize, 0usize, 0usize, 0usize);
+    let mut cache = VectorCache::default();
+    let mut documents = 0usize;
     let (mut matches, mut suggestions) = (0usize, 0usize);
     let mut rows = Vec::new();
     let mut after = varta_store::PageCursor::START;
@@ -360,91 +356,17 @@ pub fn detect(
         };
         lap(1);
         // Embed only what can match, and what the cache lacks.
-        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; docs.len()];
-        if let Some(e) = embedder {
-            let want: Vec<usize> = (0..docs.len())
-                .filter(|&i| m.worth_embedding(&lexical[i], params))
-                .collect();
-            past_gate += want.len();
-            let owners: Vec<&str> = want.iter().map(|&i| docs[i].id.as_str()).collect();
-            let found = store.embeddings(e.model_id(), &owners)?;
-            let mut todo = Vec::new();
-            for (k, &i) in want.iter().enumerate() {
-                match &found[k] {
-                    Some(v) => {
-                        vectors[i] = Some(v.clone());
-                        // Later copies of this text (newly ingested since) take the cached vector.
-                        embedded_texts
-                            .entry(text_key(&docs[i].text))
-                            .or_insert_with(|| docs[i].id.clone());
-                    }
-                    None => todo.push(i),
-                }
+        let vectors = match embedder {
+            Some(e) => {
+                let want: Vec<usize> = (0..docs.len())
+                    .filter(|&i| m.worth_embedding(&lexical[i], params))
+                    .collect();
+                cache.vectors(e, store, &docs, &want, &*progress)?
             }
-            cached += want.len() - todo.len();
-            // Copies of a text embedded on this page (`first`) or an earlier one (`earlier`).
-            let mut unique: Vec<usize> = Vec::new();
-            let mut first: HashMap<[u8; 16], usize> = HashMap::new();
-            let mut same: Vec<(usize, usize)> = Vec::new();
-            let mut earlier: Vec<(usize, String)> = Vec::new();
-            for &i in &todo {
-                let key = text_key(&docs[i].text);
-                if let Some(&f) = first.get(&key) {
-                    same.push((i, f));
-                } else if let Some(owner) = embedded_texts.get(&key) {
-                    earlier.push((i, owner.clone()));
-                } else {
-                    first.insert(key, i);
-                    unique.push(i);
-                }
-            }
-            let owners: Vec<&str> = earlier.iter().map(|(_, o)| o.as_str()).collect();
-            for ((i, _), v) in earlier.iter().zip(store.embeddings(e.model_id(), &owners)?) {
-                match v {
-                    Some(v) => vectors[*i] = Some(v),
-                    // Gone from the cache since (another model file): embed it again.
-                    None => unique.push(*i),
-                }
-            }
-            progress.inc_total(unique.len() as u64);
-            embed_and_store(
-                e,
-                store,
-                "documents",
-                &unique,
-                |i| docs[i].text.as_str(),
-                |i| docs[i].id.as_str(),
-                &mut vectors,
-                &*progress,
-                true,
-            )?;
-            for &(i, f) in &same {
-                vectors[i] = vectors[f].clone();
-            }
-            let items: Vec<(&str, &[f32])> = same
-                .iter()
-                .map(|&(i, _)| i)
-                .chain(earlier.iter().map(|(i, _)| *i))
-                .filter_map(|i| Some((docs[i].id.as_str(), vectors[i].as_deref()?)))
-                .collect();
-            store.put_embeddings(e.model_id(), &items)?;
-            for &i in &unique {
-                embedded_texts.insert(text_key(&docs[i].text), docs[i].id.clone());
-            }
-            copies += same.len() + earlier.len();
-            embedded += unique.len();
-        }
+            None => vec![None; docs.len()],
+        };
         lap(2);
-        let k = params.candidates;
-        let with_vectors: Vec<usize> = (0..docs.len()).filter(|&i| vectors[i].is_some()).collect();
-        let refs: Vec<&[f32]> = with_vectors
-            .iter()
-            .filter_map(|&i| vectors[i].as_deref())
-            .collect();
-        let mut tops: Vec<Option<Vec<(usize, f32)>>> = vec![None; docs.len()];
-        for (&i, t) in with_vectors.iter().zip(m.semantic_top(&refs, k)) {
-            tops[i] = Some(t);
-        }
+        let tops = semantic_tops(&m, &vectors, params.candidates);
         lap(3);
         let best: Vec<Option<ClaimMatch>> = {
             use rayon::prelude::*;
@@ -484,10 +406,10 @@ pub fn detect(
     }
     if embedder.is_some() {
         tracing::info!(
-            past_gate,
-            cached,
-            embedded,
-            copies,
+            past_gate = cache.past_gate,
+            cached = cache.cached,
+            embedded = cache.embedded,
+            copies = cache.copies,
             "detect claims: documents' embeddings"
         );
     }
@@ -495,12 +417,129 @@ pub fn detect(
         documents,
         claims: m.claims().len(),
         semantic: embedder.is_some(),
-        past_gate,
+        past_gate: cache.past_gate,
         seconds: start.elapsed().as_secs_f64(),
         matches,
         suggestions,
         rows,
     })
+}
+
+/// The documents' vectors across the pages of one `detect claims`: from the store's cache, else
+/// embedded and cached; a text posted many times (a copy-paste campaign) is embedded once.
+#[derive(Default)]
+struct VectorCache {
+    /// Texts whose vector the cache holds (embedded on an earlier page, or by an earlier run), by
+    /// a hash of the text: the id it is cached under.
+    embedded_texts: HashMap<[u8; 16], String>,
+    past_gate: usize,
+    cached: usize,
+    copies: usize,
+    embedded: usize,
+}
+
+impl VectorCache {
+    /// The vectors of `docs[i]` for each `i` in `want` (the others `None`).
+    fn vectors(
+        &mut self,
+        e: &dyn Embedder,
+        store: &mut impl Store,
+        docs: &[varta_core::Document],
+        want: &[usize],
+        progress: &dyn Progress,
+    ) -> Result<Vec<Option<Vec<f32>>>> {
+        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; docs.len()];
+        self.past_gate += want.len();
+        let owners: Vec<&str> = want.iter().map(|&i| docs[i].id.as_str()).collect();
+        let found = store.embeddings(e.model_id(), &owners)?;
+        let mut todo = Vec::new();
+        for (k, &i) in want.iter().enumerate() {
+            match &found[k] {
+                Some(v) => {
+                    vectors[i] = Some(v.clone());
+                    // Later copies of this text (newly ingested since) take the cached vector.
+                    self.embedded_texts
+                        .entry(text_key(&docs[i].text))
+                        .or_insert_with(|| docs[i].id.clone());
+                }
+                None => todo.push(i),
+            }
+        }
+        self.cached += want.len() - todo.len();
+        // Copies of a text embedded on this page (`first`) or an earlier one (`earlier`).
+        let mut unique: Vec<usize> = Vec::new();
+        let mut first: HashMap<[u8; 16], usize> = HashMap::new();
+        let mut same: Vec<(usize, usize)> = Vec::new();
+        let mut earlier: Vec<(usize, String)> = Vec::new();
+        for &i in &todo {
+            let key = text_key(&docs[i].text);
+            if let Some(&f) = first.get(&key) {
+                same.push((i, f));
+            } else if let Some(owner) = self.embedded_texts.get(&key) {
+                earlier.push((i, owner.clone()));
+            } else {
+                first.insert(key, i);
+                unique.push(i);
+            }
+        }
+        let owners: Vec<&str> = earlier.iter().map(|(_, o)| o.as_str()).collect();
+        for ((i, _), v) in earlier.iter().zip(store.embeddings(e.model_id(), &owners)?) {
+            match v {
+                Some(v) => vectors[*i] = Some(v),
+                // Gone from the cache since (another model file): embed it again.
+                None => unique.push(*i),
+            }
+        }
+        progress.inc_total(unique.len() as u64);
+        embed_and_store(
+            e,
+            store,
+            "documents",
+            &unique,
+            |i| docs[i].text.as_str(),
+            |i| docs[i].id.as_str(),
+            &mut vectors,
+            progress,
+            true,
+        )?;
+        for &(i, f) in &same {
+            vectors[i] = vectors[f].clone();
+        }
+        let items: Vec<(&str, &[f32])> = same
+            .iter()
+            .map(|&(i, _)| i)
+            .chain(earlier.iter().map(|(i, _)| *i))
+            .filter_map(|i| Some((docs[i].id.as_str(), vectors[i].as_deref()?)))
+            .collect();
+        store.put_embeddings(e.model_id(), &items)?;
+        for &i in &unique {
+            self.embedded_texts
+                .insert(text_key(&docs[i].text), docs[i].id.clone());
+        }
+        self.copies += same.len() + earlier.len();
+        self.embedded += unique.len();
+        Ok(vectors)
+    }
+}
+
+/// Each document's `k` semantically nearest claims, where it has a vector.
+fn semantic_tops(
+    m: &ClaimMatcher,
+    vectors: &[Option<Vec<f32>>],
+    k: usize,
+) -> Vec<Option<Vec<(usize, f32)>>> {
+    let with_vectors: Vec<usize> = (0..vectors.len())
+        .filter(|&i| vectors[i].is_some())
+        .collect();
+    let refs: Vec<&[f32]> = with_vectors
+        .iter()
+        .filter_map(|&i| vectors[i].as_deref())
+        .collect();
+    let mut tops = vec![None; vectors.len()];
+    for (&i, t) in with_vectors.iter().zip(m.semantic_top(&refs, k)) {
+        tops[i] = Some(t);
+    }
+    tops
 }
 
 /// What identifies a text for the embedding cache's copies: 128 bits of its BLAKE3 hash.
