@@ -113,48 +113,7 @@ pub fn coordination(
     )?;
     writeln!(out, "{} coordinated groups", groups.len())?;
     for (i, (g, body)) in groups.iter().enumerate() {
-        writeln!(
-            out,
-            "\ngroup {} ({}): {} actors ({} attached), score {:.2}, density {:.2}, mean weight {:.1}, symmetry {:.2}",
-            i + 1,
-            body.id,
-            g.members.len(),
-            g.attached.len(),
-            g.score,
-            g.density,
-            g.mean_weight,
-            g.mean_symmetry
-        )?;
-        writeln!(
-            out,
-            "  first seen {} by {} ({})",
-            body.first_seen.time,
-            body.first_seen.actor.as_deref().unwrap_or_default(),
-            body.first_seen.document.as_deref().unwrap_or_default()
-        )?;
-        let names: Vec<&str> = g
-            .members
-            .iter()
-            .take(12)
-            .map(|&a| c.actor_names[a as usize].as_str())
-            .collect();
-        writeln!(
-            out,
-            "  members: {}{}",
-            names.join(", "),
-            if g.members.len() > 12 { ", …" } else { "" }
-        )?;
-        for k in g.shared_keys.iter().take(5) {
-            writeln!(
-                out,
-                "  {} {} — {} actors within {:.0} s, {}",
-                k.kind.name(),
-                k.key,
-                k.members,
-                k.spread_s,
-                rfc3339(k.first)
-            )?;
-        }
+        group(i + 1, g, body, &c.actor_names, out)?;
     }
     Ok(())
 }
@@ -342,5 +301,58 @@ pub fn document(
         }
     }
     writeln!(out, "\n{}", doc.text)?;
+    Ok(())
+}
+
+/// One coordinated group: its numbers, first appearance, members and shared keys.
+fn group(
+    number: usize,
+    g: &Group,
+    body: &GroupFinding,
+    actor_names: &[String],
+    out: &mut impl Write,
+) -> Result<()> {
+    writeln!(
+        out,
+        "\ngroup {} ({}): {} actors ({} attached), score {:.2}, density {:.2}, mean weight {:.1}, symmetry {:.2}",
+        number,
+        body.id,
+        g.members.len(),
+        g.attached.len(),
+        g.score,
+        g.density,
+        g.mean_weight,
+        g.mean_symmetry
+    )?;
+    writeln!(
+        out,
+        "  first seen {} by {} ({})",
+        body.first_seen.time,
+        body.first_seen.actor.as_deref().unwrap_or_default(),
+        body.first_seen.document.as_deref().unwrap_or_default()
+    )?;
+    let names: Vec<&str> = g
+        .members
+        .iter()
+        .take(12)
+        .map(|&a| actor_names[a as usize].as_str())
+        .collect();
+    writeln!(
+        out,
+        "  members: {}{}",
+        names.join(", "),
+        if g.members.len() > 12 { ", …" } else { "" }
+    )?;
+    for k in g.shared_keys.iter().take(5) {
+        writeln!(
+            out,
+            "  {} {} — {} actors within {:.0} s, {}",
+            k.kind.name(),
+            k.key,
+            k.members,
+            k.spread_s,
+            rfc3339(k.first)
+        )?;
+    }
     Ok(())
 }
