@@ -68,7 +68,16 @@ pub enum Command {
     /// folded (case, look-alike letters, apostrophes), stripped of links, @handles and #hashtags,
     /// cut into word 3-grams (character 5-grams under 12 words), signed with MinHash and banded;
     /// each candidate pair is verified by exact Jaccard similarity, so the pairs are exact.
-    /// Writes `id_a,id_b,jaccard` (id_a < id_b as strings) to --pairs, or to stdout without it.
+    /// Writes `id_a,id_b,jaccard` (id_a < id_b as strings) to --pairs, or to stdout without it or
+    /// --clusters.
+    ///
+    /// Copies of one text are found once, whatever their number. n copies make n(n-1)/2 pairs
+    /// (100,000 copies: 5 billion lines), so for campaigns of copies ask for --clusters: one JSON
+    /// line per group of near-duplicates, {"cluster", "ids", "texts", "pairs", "min_jaccard"}.
+    ///
+    /// Examples:
+    ///   varta dedup posts.jsonl --clusters clusters.jsonl --json
+    ///   varta dedup posts.jsonl --pairs pairs.csv --threshold 0.8
     Dedup(DedupArgs),
     /// Coordination networks from post files: which actors shared the same link, text, repost or
     /// reply target within seconds of each other, again and again, and the groups they form.
@@ -252,6 +261,15 @@ pub struct DedupArgs {
     /// Write the pairs to this CSV file.
     #[arg(long, value_name = "OUT.csv")]
     pub pairs: Option<PathBuf>,
+    /// Write the clusters of near-duplicates to this JSON-lines file: one line per group of at
+    /// least two texts, {"cluster": n, "ids": [...], "texts": distinct texts, "pairs": n,
+    /// "min_jaccard": x}, in the order of each cluster's first text.
+    #[arg(long, value_name = "OUT.jsonl")]
+    pub clusters: Option<PathBuf>,
+    /// Warn before writing more pair lines than this (they are written all the same, in
+    /// constant memory); --clusters says the same in a line per group.
+    #[arg(long, default_value_t = 10_000_000, value_name = "N")]
+    pub max_pairs: u64,
     /// Print a JSON summary with counts and the seconds each stage took.
     #[arg(long)]
     pub json: bool,

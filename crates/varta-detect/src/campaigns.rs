@@ -3,11 +3,14 @@
 //! Documents are fed in any order ([`Detector::push`]); their shingles are computed in parallel
 //! batches and only the shingles are kept, so a store of a million posts is read without holding
 //! its texts. Pairs come from the near-duplicate index with containment on, so a copy cut to half
-//! joins its original. Groups are the connected components of the pairs; a group is a campaign when
-//! it holds documents of at least `min_actors` distinct actors. Each campaign carries its origin
+//! joins its original. Groups are the connected components of the pairs, found among distinct
+//! texts (copies collapsed onto their first, [`crate::neardup::Clusters`]), so a campaign of 500,000
+//! copies costs what its few distinct texts cost; a group is a campaign when it holds documents of
+//! at least `min_actors` distinct actors. Each campaign carries its origin
 //! (the earliest document, its actor and time), members, sources, languages, a timeline of
 //! documents per hour, the most connected document as the representative text, the mean and
-//! minimum Jaccard similarity of its pairs, and a score.
+//! minimum Jaccard similarity of its pairs (exact: derived from the distinct texts' pairs and the
+//! number of copies of each), and a score.
 //!
 //! The campaign id is derived from the origin document and the parameters, so rerunning on the same
 //! data gives the same ids, and a campaign keeps its id as later copies join it.
@@ -15,7 +18,7 @@
 //! [`CampaignFinding`] is a campaign as stored: the campaign with its representative text, and
 //! the [`varta_core::Finding`] that carries it.
 
-use crate::neardup::{BatchedIndex, Index, Pair};
+use crate::neardup::{BatchedIndex, Clusters, Index};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -170,47 +173,24 @@ impl Detector {
 
     /// The campaigns, best score first.
     pub fn finish(self) -> Vec<Campaign> {
-        let (pairs, _) = self.index.into_index().pairs_since(0);
-        campaigns(&self.docs, &pairs, &self.params)
+        let index = self.index.into_index();
+        campaigns(&self.docs, &index.clusters(), &self.params)
     }
 }
 
-/// Groups pairs into campaigns.
-pub fn campaigns(docs: &[DocInfo], pairs: &[Pair], params: &Params) -> Vec<Campaign> {
-    let mut parent: Vec<u32> = (0..docs.len() as u32).collect();
-    fn find(parent: &mut [u32], mut x: u32) -> u32 {
-        while parent[x as usize] != x {
-            let up = parent[parent[x as usize] as usize];
-            parent[x as usize] = up;
-            x = up;
-        }
-        x
-    }
-    for p in pairs {
-        let (a, b) = (find(&mut parent, p.a), find(&mut parent, p.b));
-        if a != b {
-            parent[a.max(b) as usize] = a.min(b);
-        }
-    }
-    let mut groups: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    let mut pairs_of: BTreeMap<u32, Vec<&Pair>> = BTreeMap::new();
-    for p in pairs {
-        let root = find(&mut parent, p.a);
-        pairs_of.entry(root).or_default().push(p);
-    }
-    for i in 0..docs.len() as u32 {
-        let root = find(&mut parent, i);
-        if pairs_of.contains_key(&root) {
-            groups.entry(root).or_default().push(i);
-        }
-    }
+/// Turns near-duplicate clusters into campaigns. Work and memory grow with the documents and the
+/// pairs among distinct texts, never with the pairs among copies: pair counts, similarities and
+/// each member's best match and degree are derived from the distinct texts (see
+/// [`Clusters`]).
+pub fn campaigns(docs: &[DocInfo], clusters: &Clusters<'_>, params: &Params) -> Vec<Campaign> {
     let actor_of = |d: &DocInfo| {
         d.actor
             .clone()
             .unwrap_or_else(|| format!("source:{}", d.source))
     };
+    let mut pairs_by_root = clusters.pairs_by_root();
     let mut out = Vec::new();
-    for (root, mut members) in groups {
+    for mut members in clusters.components() {
         let actors: BTreeSet<String> = members
             .iter()
             .map(|&m| actor_of(&docs[m as usize]))
@@ -218,28 +198,24 @@ pub fn campaigns(docs: &[DocInfo], pairs: &[Pair], params: &Params) -> Vec<Campa
         if actors.len() < params.min_actors {
             continue;
         }
+        let rep_pairs = pairs_by_root
+            .remove(&clusters.root(members[0]))
+            .unwrap_or_default();
+        let summary = clusters.summary(&members, &rep_pairs);
+        let by_rep = clusters.best_and_degree(&rep_pairs);
         members.sort_by(|&x, &y| {
             let (dx, dy) = (&docs[x as usize], &docs[y as usize]);
             (dx.time, &dx.id).cmp(&(dy.time, &dy.id))
         });
-        let group_pairs = &pairs_of[&root];
-        let mut best: BTreeMap<u32, f64> = BTreeMap::new();
-        let mut degree: BTreeMap<u32, usize> = BTreeMap::new();
-        for p in group_pairs {
-            for x in [p.a, p.b] {
-                let e = best.entry(x).or_insert(0.0);
-                *e = e.max(p.jaccard);
-                *degree.entry(x).or_insert(0) += 1;
-            }
-        }
         let origin = &docs[members[0] as usize];
         let last = &docs[members[members.len() - 1] as usize];
-        let mean = group_pairs.iter().map(|p| p.jaccard).sum::<f64>() / group_pairs.len() as f64;
-        let min = group_pairs.iter().map(|p| p.jaccard).fold(1.0, f64::min);
+        let (mean, min) = (summary.mean_jaccard, summary.min_jaccard);
         let representative = members
             .iter()
             .max_by(|&&x, &&y| {
-                degree[&x].cmp(&degree[&y]).then_with(|| {
+                let (_, deg_x) = clusters.member_stats(x, &by_rep);
+                let (_, deg_y) = clusters.member_stats(y, &by_rep);
+                deg_x.cmp(&deg_y).then_with(|| {
                     // Ties go to the earlier member.
                     let (dx, dy) = (&docs[x as usize], &docs[y as usize]);
                     (dy.time, &dy.id).cmp(&(dx.time, &dx.id))
@@ -273,14 +249,14 @@ pub fn campaigns(docs: &[DocInfo], pairs: &[Pair], params: &Params) -> Vec<Campa
                 .iter()
                 .map(|&m| {
                     let d = &docs[m as usize];
+                    let (best, _) = clusters.member_stats(m, &by_rep);
                     Member {
                         document: d.id.clone(),
                         actor: d.actor.clone(),
                         source: d.source.clone(),
                         language: d.language.clone(),
                         time: d.time,
-                        best_jaccard: (best.get(&m).copied().unwrap_or(0.0) * 1000.0).round()
-                            / 1000.0,
+                        best_jaccard: (best * 1000.0).round() / 1000.0,
                     }
                 })
                 .collect(),
@@ -302,7 +278,7 @@ pub fn campaigns(docs: &[DocInfo], pairs: &[Pair], params: &Params) -> Vec<Campa
                 .map(|(hour, documents)| HourCount { hour, documents })
                 .collect(),
             representative,
-            pairs: group_pairs.len(),
+            pairs: usize::try_from(summary.pairs).unwrap_or(usize::MAX),
             mean_jaccard: (mean * 1000.0).round() / 1000.0,
             min_jaccard: (min * 1000.0).round() / 1000.0,
         });

@@ -725,10 +725,16 @@ pub struct Index {
     containment: Option<f64>,
     banding: Banding,
     /// Shingle sets kept for verification, each hash cut to 32 bits (half the memory and memory
-    /// traffic; two shingles of one pair collide with odds of about one in a million).
+    /// traffic; two shingles of one pair collide with odds of about one in a million). A copy of
+    /// an earlier text keeps none: its representative's set is its set.
     sets: Vec<Box<[u32]>>,
-    /// Band keys, `bands` per text, text-major; empty for texts without shingles.
-    keys: Vec<u64>,
+    /// Band keys, `bands` per representative (text-major, at `key_slot`), cut to 32 bits: a chance
+    /// collision only adds a candidate that verification rejects. Copies keep none, so a
+    /// campaign of copies costs 4 bytes a copy here rather than 256.
+    keys: Vec<u32>,
+    /// Per text, where its band keys start in `keys` (in bands); `u32::MAX` for copies and texts
+    /// without shingles.
+    key_slot: Vec<u32>,
     /// The first text with the same shingle set, for each text.
     canonical: Vec<u32>,
     by_set: FxHashMap<u64, u32>,
@@ -743,6 +749,7 @@ impl Index {
             banding: Banding::for_threshold(threshold),
             sets: Vec::new(),
             keys: Vec::new(),
+            key_slot: Vec::new(),
             canonical: Vec::new(),
             by_set: FxHashMap::default(),
         }
@@ -775,14 +782,20 @@ impl Index {
         self.sets.is_empty()
     }
 
-    /// The shingle set of text `i`.
     /// The (32-bit) shingle set of text `i`, sorted.
     pub fn set(&self, i: u32) -> &[u32] {
-        &self.sets[i as usize]
+        &self.sets[self.canonical[i as usize] as usize]
+    }
+
+    /// Text `i`'s band keys (a representative's; see [`Index::canonical`]).
+    fn keys_of(&self, i: u32) -> &[u32] {
+        let bands = self.banding.bands;
+        let slot = self.key_slot[self.canonical[i as usize] as usize] as usize;
+        &self.keys[slot * bands..(slot + 1) * bands]
     }
 
     /// Band keys of a shingle set (empty when it has no shingles).
-    pub fn band_keys(&self, s: &Shingles) -> Vec<u64> {
+    pub fn band_keys(&self, s: &Shingles) -> Vec<u32> {
         let Some(sig) = s.signature() else {
             return Vec::new();
         };
@@ -793,9 +806,32 @@ impl Index {
                 for &v in &sig[b * rows..(b + 1) * rows] {
                     h = mix(h ^ u64::from(v));
                 }
-                h
+                (h >> 32) as u32 ^ h as u32
             })
             .collect()
+    }
+
+    /// Appends texts in order, signing in parallel only those whose shingle set is new: copies of
+    /// a text already indexed (or earlier in the batch) cost a hash lookup, not a signature.
+    pub fn add_batch(&mut self, shingles: Vec<Shingles>) {
+        let hashes: Vec<u64> = shingles
+            .par_iter()
+            .map(|s| if s.is_empty() { 0 } else { set_hash(s) })
+            .collect();
+        let mut seen: rustc_hash::FxHashSet<u64> = rustc_hash::FxHashSet::default();
+        let fresh: Vec<bool> = shingles
+            .iter()
+            .zip(&hashes)
+            .map(|(s, &h)| !s.is_empty() && !self.by_set.contains_key(&h) && seen.insert(h))
+            .collect();
+        let keys: Vec<Vec<u32>> = shingles
+            .par_iter()
+            .zip(fresh.par_iter())
+            .map(|(s, &f)| if f { self.band_keys(s) } else { Vec::new() })
+            .collect();
+        for (s, k) in shingles.into_iter().zip(keys) {
+            self.add_with_keys(s, &k);
+        }
     }
 
     /// Appends a text; returns its position. Texts are numbered in the order they are added.
@@ -805,14 +841,9 @@ impl Index {
     }
 
     /// [`Index::add`] with band keys computed beforehand (in parallel, by [`Index::band_keys`]).
-    pub fn add_with_keys(&mut self, s: Shingles, keys: &[u64]) -> u32 {
+    pub fn add_with_keys(&mut self, s: Shingles, keys: &[u32]) -> u32 {
         let i = u32::try_from(self.sets.len()).unwrap_or(u32::MAX);
         let bands = self.banding.bands;
-        if keys.len() == bands {
-            self.keys.extend_from_slice(keys);
-        } else {
-            self.keys.extend(std::iter::repeat_n(0, bands));
-        }
         let set_key = if s.is_empty() { 0 } else { set_hash(&s) };
         let canon = if s.is_empty() {
             i
@@ -829,40 +860,61 @@ impl Index {
             canon
         };
         self.canonical.push(canon);
-        self.sets.push(compact.into_boxed_slice());
+        if s.is_empty() {
+            // Never a candidate: no keys, no set.
+            self.key_slot.push(u32::MAX);
+            self.sets.push(Box::default());
+        } else if canon == i {
+            self.key_slot
+                .push(u32::try_from(self.keys.len() / bands).unwrap_or(u32::MAX));
+            if keys.len() == bands {
+                self.keys.extend_from_slice(keys);
+            } else {
+                // Left unsigned as a copy, but its set only shares a hash with an earlier one.
+                let own = self.band_keys(&s);
+                self.keys.extend_from_slice(&own);
+            }
+            self.sets.push(compact.into_boxed_slice());
+        } else {
+            self.key_slot.push(u32::MAX);
+            self.sets.push(Box::default());
+        }
         i
     }
 
-    /// Every pair with Jaccard ≥ the threshold that involves a text at position ≥ `first_new`
-    /// (0: all pairs), sorted by `(a, b)`.
-    pub fn pairs_since(&self, first_new: u32) -> (Vec<Pair>, PairStats) {
+    /// Per text, its representative: the first text with the same shingle set (itself when it is
+    /// the first, or has no shingles).
+    pub fn canonical(&self) -> &[u32] {
+        &self.canonical
+    }
+
+    /// The verified pairs among distinct texts (representatives; see [`Index::canonical`]) that
+    /// involve a group with a text at position ≥ `first_new`, sorted by `(a, b)`. Copies of one
+    /// text are banded and verified once: the work grows with the distinct texts, not the copies.
+    pub fn distinct_pairs_since(&self, first_new: u32) -> (Vec<Pair>, PairStats) {
+        let n = self.sets.len();
+        // A group of identical texts is new when any of its texts is: its last text is.
+        let mut newest: Vec<u32> = (0..n as u32).collect();
+        for i in 0..n as u32 {
+            let c = self.canonical[i as usize];
+            newest[c as usize] = newest[c as usize].max(i);
+        }
+        self.verified(first_new, &newest)
+    }
+
+    fn verified(&self, first_new: u32, newest: &[u32]) -> (Vec<Pair>, PairStats) {
         let n = self.sets.len();
         let bands = self.banding.bands;
         // Representatives: the first text of each group of identical sets.
         let reps: Vec<u32> = (0..n as u32)
             .filter(|&i| self.canonical[i as usize] == i && !self.sets[i as usize].is_empty())
             .collect();
-        let mut members: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-        for i in 0..n as u32 {
-            let c = self.canonical[i as usize];
-            if c != i {
-                members.entry(c).or_default().push(i);
-            }
-        }
-        // A group is new when any of its texts is.
-        let group_is_new = |rep: u32| {
-            rep >= first_new
-                || members
-                    .get(&rep)
-                    .is_some_and(|m| m.iter().any(|&x| x >= first_new))
-        };
+        let group_is_new = |rep: u32| newest[rep as usize] >= first_new;
         let candidates: Vec<u64> = (0..bands)
             .into_par_iter()
             .map(|band| {
-                let mut col: Vec<(u64, u32)> = reps
-                    .iter()
-                    .map(|&r| (self.keys[r as usize * bands + band], r))
-                    .collect();
+                let mut col: Vec<(u32, u32)> =
+                    reps.iter().map(|&r| (self.keys_of(r)[band], r)).collect();
                 col.sort_unstable();
                 let mut out = Vec::new();
                 let mut start = 0;
@@ -876,11 +928,11 @@ impl Index {
                         for x in 0..run.len() {
                             let a = run[x].1;
                             let a_new = group_is_new(a);
-                            let ka = &self.keys[a as usize * bands..a as usize * bands + band];
+                            let ka = &self.keys_of(a)[..band];
                             for &(_, b) in &run[x + 1..] {
                                 // A pair is emitted by the first band it shares, not once per
                                 // band: dense campaigns would otherwise emit it dozens of times.
-                                let kb = &self.keys[b as usize * bands..b as usize * bands + band];
+                                let kb = &self.keys_of(b)[..band];
                                 if ka.iter().zip(kb).any(|(p, q)| p == q) {
                                     continue;
                                 }
@@ -930,6 +982,25 @@ impl Index {
                 })
             })
             .collect();
+        (verified, stats)
+    }
+
+    /// Every pair with Jaccard ≥ the threshold that involves a text at position ≥ `first_new`
+    /// (0: all pairs), sorted by `(a, b)`: the distinct pairs expanded to every copy. The pairs
+    /// among n copies of one text are n(n-1)/2; callers that need groups, not pairs, take
+    /// [`Index::clusters`] instead, and [`Clusters::pair_count`] says how many this would be.
+    pub fn pairs_since(&self, first_new: u32) -> (Vec<Pair>, PairStats) {
+        let n = self.sets.len();
+        let mut newest: Vec<u32> = (0..n as u32).collect();
+        let mut members: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for i in 0..n as u32 {
+            let c = self.canonical[i as usize];
+            newest[c as usize] = newest[c as usize].max(i);
+            if c != i {
+                members.entry(c).or_default().push(i);
+            }
+        }
+        let (verified, stats) = self.verified(first_new, &newest);
         // Expand groups of identical texts: each member pairs as its representative does, and
         // members of a group pair with each other at 1.0.
         let group = |rep: u32| -> Vec<u32> {
@@ -954,7 +1025,7 @@ impl Index {
             }
         }
         for (&rep, m) in &members {
-            if !group_is_new(rep) {
+            if newest[rep as usize] < first_new {
                 continue;
             }
             let mut g = vec![rep];
@@ -976,6 +1047,200 @@ impl Index {
         pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
         pairs.dedup_by_key(|p| (p.a, p.b));
         (pairs, stats)
+    }
+
+    /// The near-duplicate clusters of every text, found without enumerating pairs among copies:
+    /// distinct texts are verified against each other, and copies join their representative.
+    pub fn clusters(&self) -> Clusters<'_> {
+        let (pairs, stats) = self.distinct_pairs_since(0);
+        Clusters::from_pairs(&self.canonical, pairs, stats)
+    }
+}
+
+/// Connected components of the near-duplicate graph over all texts, held as the verified pairs
+/// among distinct texts and each text's representative. Everything a detector reads about a
+/// cluster (members, pair counts, mean and minimum similarity, each text's best match and degree)
+/// follows from these exactly: a pair of representatives of `g` and `h` copies stands for `g·h`
+/// pairs at its similarity, and the `g` copies of one text for `g(g-1)/2` pairs at 1.0.
+pub struct Clusters<'a> {
+    /// Per text, its representative.
+    pub canonical: &'a [u32],
+    /// Verified pairs among representatives, sorted by `(a, b)`.
+    pub pairs: Vec<Pair>,
+    pub stats: PairStats,
+    /// Per text, the smallest text of its component.
+    root: Vec<u32>,
+    /// Per representative, its number of copies (itself included); 0 for other texts.
+    copies: Vec<u32>,
+}
+
+/// What a cluster's pairs add up to, computed from its distinct texts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PairSummary {
+    /// Pairs of texts (copies included) at or above the threshold.
+    pub pairs: u64,
+    pub mean_jaccard: f64,
+    pub min_jaccard: f64,
+}
+
+impl<'a> Clusters<'a> {
+    /// Clusters from the verified pairs among representatives ([`Index::distinct_pairs_since`]
+    /// or a subset of exact pairs) and each text's representative.
+    pub fn from_pairs(canonical: &'a [u32], pairs: Vec<Pair>, stats: PairStats) -> Clusters<'a> {
+        let n = canonical.len();
+        let mut copies = vec![0u32; n];
+        for &c in canonical {
+            copies[c as usize] += 1;
+        }
+        // Union by the smaller index, so a component's root is its first text: names derived
+        // from it stay the same for the same data.
+        let mut parent: Vec<u32> = canonical.to_vec();
+        fn find(parent: &mut [u32], mut x: u32) -> u32 {
+            while parent[x as usize] != x {
+                let up = parent[parent[x as usize] as usize];
+                parent[x as usize] = up;
+                x = up;
+            }
+            x
+        }
+        for p in &pairs {
+            let (a, b) = (find(&mut parent, p.a), find(&mut parent, p.b));
+            if a != b {
+                parent[a.max(b) as usize] = a.min(b);
+            }
+        }
+        // A copy's representative is earlier than it, so a text's root is never later than it.
+        let root: Vec<u32> = (0..n as u32).map(|i| find(&mut parent, i)).collect();
+        Clusters {
+            canonical,
+            pairs,
+            stats,
+            root,
+            copies,
+        }
+    }
+
+    /// Number of texts.
+    pub fn len(&self) -> usize {
+        self.canonical.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.canonical.is_empty()
+    }
+
+    /// The smallest text of text `i`'s component.
+    pub fn root(&self, i: u32) -> u32 {
+        self.root[i as usize]
+    }
+
+    /// Copies of text `i`'s text, itself included.
+    pub fn copies_of(&self, i: u32) -> u32 {
+        self.copies[self.canonical[i as usize] as usize]
+    }
+
+    /// Components of at least two texts, each sorted, in order of their first text.
+    pub fn components(&self) -> Vec<Vec<u32>> {
+        let n = self.root.len();
+        let mut size = vec![0u32; n];
+        for &r in &self.root {
+            size[r as usize] += 1;
+        }
+        let mut slot = vec![u32::MAX; n];
+        let mut out: Vec<Vec<u32>> = Vec::new();
+        for i in 0..n as u32 {
+            let r = self.root[i as usize] as usize;
+            if size[r] < 2 {
+                continue;
+            }
+            if slot[r] == u32::MAX {
+                slot[r] = out.len() as u32;
+                out.push(Vec::with_capacity(size[r] as usize));
+            }
+            out[slot[r] as usize].push(i);
+        }
+        out
+    }
+
+    /// The verified pairs among representatives, grouped by component root.
+    pub fn pairs_by_root(&self) -> FxHashMap<u32, Vec<Pair>> {
+        let mut by: FxHashMap<u32, Vec<Pair>> = FxHashMap::default();
+        for p in &self.pairs {
+            by.entry(self.root[p.a as usize]).or_default().push(*p);
+        }
+        by
+    }
+
+    /// Pair count, mean and minimum similarity of a component, given its representatives' pairs
+    /// and its members (copies included).
+    pub fn summary(&self, members: &[u32], rep_pairs: &[Pair]) -> PairSummary {
+        let mut pairs = 0u64;
+        let mut sum = 0.0f64;
+        let mut min = f64::INFINITY;
+        for p in rep_pairs {
+            let w = u64::from(self.copies[p.a as usize]) * u64::from(self.copies[p.b as usize]);
+            pairs += w;
+            sum += w as f64 * p.jaccard;
+            min = min.min(p.jaccard);
+        }
+        for &m in members {
+            if self.canonical[m as usize] == m {
+                let g = u64::from(self.copies[m as usize]);
+                if g >= 2 {
+                    let w = g * (g - 1) / 2;
+                    pairs += w;
+                    sum += w as f64;
+                    min = min.min(1.0);
+                }
+            }
+        }
+        PairSummary {
+            pairs,
+            mean_jaccard: if pairs == 0 { 0.0 } else { sum / pairs as f64 },
+            min_jaccard: if min.is_finite() { min } else { 1.0 },
+        }
+    }
+
+    /// Per member of a component: its highest similarity to another text and its number of
+    /// near-duplicates (degree in the pair graph), from the representatives' pairs.
+    pub fn best_and_degree(&self, rep_pairs: &[Pair]) -> FxHashMap<u32, (f64, u64)> {
+        let mut by_rep: FxHashMap<u32, (f64, u64)> = FxHashMap::default();
+        for p in rep_pairs {
+            for (x, y) in [(p.a, p.b), (p.b, p.a)] {
+                let e = by_rep.entry(x).or_insert((0.0, 0));
+                e.0 = e.0.max(p.jaccard);
+                e.1 += u64::from(self.copies[y as usize]);
+            }
+        }
+        by_rep
+    }
+
+    /// Text `i`'s best similarity and degree, given [`Clusters::best_and_degree`] of its
+    /// component.
+    pub fn member_stats(&self, i: u32, by_rep: &FxHashMap<u32, (f64, u64)>) -> (f64, u64) {
+        let rep = self.canonical[i as usize];
+        let g = u64::from(self.copies[rep as usize]);
+        let (best, degree) = by_rep.get(&rep).copied().unwrap_or((0.0, 0));
+        if g >= 2 {
+            (1.0f64.max(best), degree + g - 1)
+        } else {
+            (best, degree)
+        }
+    }
+
+    /// Pairs [`Index::pairs_since`]`(0)` would return, counted without enumerating them.
+    pub fn pair_count(&self) -> u64 {
+        let mut n = 0u64;
+        for p in &self.pairs {
+            n += u64::from(self.copies[p.a as usize]) * u64::from(self.copies[p.b as usize]);
+        }
+        for (i, &g) in self.copies.iter().enumerate() {
+            if g >= 2 && self.canonical[i] == i as u32 {
+                let g = u64::from(g);
+                n += g * (g - 1) / 2;
+            }
+        }
+        n
     }
 }
 
@@ -1031,19 +1296,12 @@ impl BatchedIndex {
         if self.pending.is_empty() {
             return;
         }
-        let index = &self.index;
-        let signed: Vec<(Shingles, Vec<u64>)> = self
+        let shingles: Vec<Shingles> = self
             .pending
             .par_iter()
-            .map(|t| {
-                let s = Shingles::of_text(t);
-                let keys = index.band_keys(&s);
-                (s, keys)
-            })
+            .map(|t| Shingles::of_text(t))
             .collect();
-        for (s, keys) in signed {
-            self.index.add_with_keys(s, &keys);
-        }
+        self.index.add_batch(shingles);
         self.pending.clear();
     }
 }
@@ -1054,9 +1312,9 @@ impl Index {
     /// against which the banded search is measured, on samples.
     pub fn exact_pairs(&self) -> Vec<Pair> {
         let mut postings: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-        for (i, s) in self.sets.iter().enumerate() {
-            for &h in s.iter() {
-                postings.entry(h).or_default().push(i as u32);
+        for i in 0..self.sets.len() as u32 {
+            for &h in self.set(i) {
+                postings.entry(h).or_default().push(i);
             }
         }
         let mut common: FxHashMap<u64, u32> = FxHashMap::default();
@@ -1073,7 +1331,7 @@ impl Index {
             .into_iter()
             .filter_map(|(k, c)| {
                 let (a, b) = ((k >> 32) as u32, k as u32);
-                let (la, lb) = (self.sets[a as usize].len(), self.sets[b as usize].len());
+                let (la, lb) = (self.set(a).len(), self.set(b).len());
                 let c = c as usize;
                 let j = c as f64 / (la + lb - c) as f64;
                 (j >= self.threshold).then_some(Pair {

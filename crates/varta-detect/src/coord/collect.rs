@@ -124,38 +124,20 @@ impl Collector {
 
     /// The network input: near-duplicate clusters become text keys.
     pub fn input(mut self) -> (Input, Vec<String>, Vec<String>) {
-        let (pairs, _) = self.index.index().pairs_since(0);
-        let n = self.text_posts.len();
-        let mut parent: Vec<u32> = (0..n as u32).collect();
-        fn find(parent: &mut [u32], mut x: u32) -> u32 {
-            while parent[x as usize] != x {
-                parent[x as usize] = parent[parent[x as usize] as usize];
-                x = parent[x as usize];
-            }
-            x
-        }
-        for p in &pairs {
-            let (a, b) = (find(&mut parent, p.a), find(&mut parent, p.b));
-            if a != b {
-                parent[a.max(b) as usize] = a.min(b);
-            }
-        }
-        let mut size = vec![0u32; n];
-        for i in 0..n as u32 {
-            let r = find(&mut parent, i);
-            size[r as usize] += 1;
-        }
-        for i in 0..n as u32 {
-            let r = find(&mut parent, i);
-            if size[r as usize] < 2 {
-                continue;
-            }
+        // Clusters come from distinct texts: a sentence posted 100,000 times costs one lookup.
+        let index = self.index.into_index();
+        let clusters = index.clusters();
+        for members in clusters.components() {
             // The cluster is named by its first document: stable for the same data.
-            let root_doc = self.text_posts[r as usize];
-            let value = self.doc_ids[root_doc as usize].clone();
-            let label = self.snippets[r as usize].clone();
-            let post = self.text_posts[i as usize];
-            self.key(KeyKind::Text, &value, || label, post);
+            let r = members[0] as usize;
+            let value = self.doc_ids[self.text_posts[r] as usize].clone();
+            let k = key_hash(KeyKind::Text.name(), value.as_bytes());
+            self.keys.entry(k).or_insert_with(|| KeyInfo {
+                kind: KeyKind::Text,
+                label: self.snippets[r].clone(),
+            });
+            self.postings
+                .extend(members.iter().map(|&i| (k, self.text_posts[i as usize])));
         }
         let input = Input {
             actor: self.actor,
