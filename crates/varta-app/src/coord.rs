@@ -552,7 +552,12 @@ pub fn own_files(
         failed: 0,
         observer,
     };
-    varta_ingest::ingest_paths(inputs, opts, &mut sink)
+    // The network never reads a post's language: identifying it would be a sixth of the work.
+    let opts = varta_ingest::IngestOptions {
+        identify_language: false,
+        ..opts.clone()
+    };
+    varta_ingest::ingest_paths(inputs, &opts, &mut sink)
         .map_err(|e| AppError::Failed(format!("reading the inputs: {e}")))?;
     let failed = sink.failed;
     if collector.is_empty() {

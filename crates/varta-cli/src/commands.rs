@@ -93,6 +93,7 @@ pub fn ingest(ctx: &Ctx, a: IngestArgs, out: &mut impl Write) -> Result<u8> {
         map: a.map.unwrap_or_default(),
         allow_private: a.allow_private,
         collected_at: Utc::now(),
+        identify_language: true,
     };
     let records = if a.json {
         RecordErrors::Hidden

@@ -814,23 +814,20 @@ impl Index {
     /// Appends texts in order, signing in parallel only those whose shingle set is new: copies of
     /// a text already indexed (or earlier in the batch) cost a hash lookup, not a signature.
     pub fn add_batch(&mut self, shingles: Vec<Shingles>) {
-        let hashes: Vec<u64> = shingles
-            .par_iter()
-            .map(|s| if s.is_empty() { 0 } else { set_hash(s) })
-            .collect();
+        let prepared: Vec<(u64, Vec<u32>)> = shingles.par_iter().map(prepare).collect();
         let mut seen: rustc_hash::FxHashSet<u64> = rustc_hash::FxHashSet::default();
         let fresh: Vec<bool> = shingles
             .iter()
-            .zip(&hashes)
-            .map(|(s, &h)| !s.is_empty() && !self.by_set.contains_key(&h) && seen.insert(h))
+            .zip(&prepared)
+            .map(|(s, (h, _))| !s.is_empty() && !self.by_set.contains_key(h) && seen.insert(*h))
             .collect();
         let keys: Vec<Vec<u32>> = shingles
             .par_iter()
             .zip(fresh.par_iter())
             .map(|(s, &f)| if f { self.band_keys(s) } else { Vec::new() })
             .collect();
-        for (s, k) in shingles.into_iter().zip(keys) {
-            self.add_with_keys(s, &k);
+        for ((s, (set_key, compact)), k) in shingles.iter().zip(prepared).zip(keys) {
+            self.push_prepared(s, set_key, compact, &k);
         }
     }
 
@@ -842,18 +839,26 @@ impl Index {
 
     /// [`Index::add`] with band keys computed beforehand (in parallel, by [`Index::band_keys`]).
     pub fn add_with_keys(&mut self, s: Shingles, keys: &[u32]) -> u32 {
+        let (set_key, compact) = prepare(&s);
+        self.push_prepared(&s, set_key, compact, keys)
+    }
+
+    /// Appends a text given its set hash and compact set ([`prepare`]).
+    fn push_prepared(
+        &mut self,
+        s: &Shingles,
+        set_key: u64,
+        compact: Vec<u32>,
+        keys: &[u32],
+    ) -> u32 {
         let i = u32::try_from(self.sets.len()).unwrap_or(u32::MAX);
         let bands = self.banding.bands;
-        let set_key = if s.is_empty() { 0 } else { set_hash(&s) };
         let canon = if s.is_empty() {
             i
         } else {
             *self.by_set.entry(set_key).or_insert(i)
         };
         // A hash collision between different sets must not merge them.
-        let mut compact: Vec<u32> = s.hashes().iter().map(|&h| (h >> 32) as u32).collect();
-        compact.sort_unstable();
-        compact.dedup();
         let canon = if canon != i && *self.sets[canon as usize] != *compact {
             i
         } else {
@@ -871,7 +876,7 @@ impl Index {
                 self.keys.extend_from_slice(keys);
             } else {
                 // Left unsigned as a copy, but its set only shares a hash with an earlier one.
-                let own = self.band_keys(&s);
+                let own = self.band_keys(s);
                 self.keys.extend_from_slice(&own);
             }
             self.sets.push(compact.into_boxed_slice());
@@ -1345,6 +1350,18 @@ impl Index {
         pairs.sort_unstable_by_key(|p| (p.a, p.b));
         pairs
     }
+}
+
+/// A text's set hash (0 without shingles) and its shingles cut to 32 bits, sorted, as the index
+/// keeps them.
+fn prepare(s: &Shingles) -> (u64, Vec<u32>) {
+    if s.is_empty() {
+        return (0, Vec::new());
+    }
+    let mut compact: Vec<u32> = s.hashes().iter().map(|&h| (h >> 32) as u32).collect();
+    compact.sort_unstable();
+    compact.dedup();
+    (set_hash(s), compact)
 }
 
 fn set_hash(s: &Shingles) -> u64 {

@@ -31,6 +31,8 @@ pub struct DocBuilder {
     pub repost_of: Option<String>,
     pub forwarded_from: Option<String>,
     pub reply_to: Option<String>,
+    /// Identify the language from the text (else only a declared language, or "und").
+    pub identify_language: bool,
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -78,6 +80,7 @@ impl DocBuilder {
             author: None,
             text: String::new(),
             raw: None,
+            identify_language: true,
             declared_language: None,
             published_at: None,
             collected_at,
@@ -108,8 +111,13 @@ impl DocBuilder {
         let mentions = tags(&self.mentions, '@', links::find_mentions(&text));
 
         // Titles help identification of short posts with a headline; the text decides.
-        let mut guess = lang::identify(&text);
-        if guess.lang == "und"
+        let mut guess = if self.identify_language {
+            lang::identify(&text)
+        } else {
+            lang::Guess::UNDETERMINED
+        };
+        if self.identify_language
+            && guess.lang == "und"
             && let Some(t) = &title
         {
             guess = lang::identify(&format!("{t} {text}"));

@@ -171,9 +171,54 @@ pub struct Collected {
 }
 
 fn snippet(text: &str) -> String {
-    let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match t.char_indices().nth(SNIPPET_CHARS) {
-        Some((i, _)) => format!("{}…", &t[..i]),
-        None => t,
+    // Word by word, stopping at the limit: every text post gets one, and most are never shown.
+    let mut out = String::new();
+    let mut chars = 0usize;
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            if chars == SNIPPET_CHARS {
+                out.push('…');
+                return out;
+            }
+            out.push(' ');
+            chars += 1;
+        }
+        for c in word.chars() {
+            if chars == SNIPPET_CHARS {
+                out.push('…');
+                return out;
+            }
+            out.push(c);
+            chars += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The snippet as it was first written: the whole text's words joined, then cut.
+    fn joined_then_cut(text: &str) -> String {
+        let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        match t.char_indices().nth(SNIPPET_CHARS) {
+            Some((i, _)) => format!("{}…", &t[..i]),
+            None => t,
+        }
+    }
+
+    #[test]
+    fn snippet_cuts_where_joining_the_whole_text_did() {
+        let word = "слово";
+        for n in 0..40 {
+            for extra in ["", "a", "ab", "  x\n y"] {
+                let text = format!("{}{extra}", format!("{word} ").repeat(n));
+                assert_eq!(snippet(&text), joined_then_cut(&text), "{text:?}");
+            }
+        }
+        let exact = "x".repeat(SNIPPET_CHARS);
+        assert_eq!(snippet(&exact), exact);
+        assert_eq!(snippet(&format!("{exact} y")), format!("{exact}…"));
     }
 }

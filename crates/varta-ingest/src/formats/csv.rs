@@ -8,9 +8,8 @@
 use super::{Ctx, Flow, parse_time};
 use crate::lines::{BoundedLines, Item};
 use crate::mapping::Field;
-use crate::{DocBuilder, RecordError, Sink};
+use crate::{RecordError, Sink};
 use csv_core::ReadRecordResult;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use varta_core::{Actor, Format, actor_id};
@@ -141,17 +140,51 @@ pub(crate) fn parse_record(
     Ok(out)
 }
 
+/// Rows read, then split and turned into documents together on every core. The documents and
+/// errors of a batch reach the sink in row order, so the result is the sequential one.
+const ROW_BATCH: usize = 4096;
+
+/// What one row gave, kept until the rows before it have been handed on.
+enum Event {
+    Document(Box<varta_core::Document>, Option<Actor>),
+    Error(RecordError),
+    Skipped(String),
+}
+
+/// A sink that keeps what one row gives, for [`rows`]' parallel batches.
+#[derive(Default)]
+struct Held(Vec<Event>);
+
+impl Sink for Held {
+    fn document(
+        &mut self,
+        doc: varta_core::Document,
+        actor: Option<Actor>,
+    ) -> Result<(), crate::SinkError> {
+        self.0.push(Event::Document(Box::new(doc), actor));
+        Ok(())
+    }
+    fn error(&mut self, error: RecordError) {
+        self.0.push(Event::Error(error));
+    }
+    fn skipped(&mut self, what: &str) {
+        self.0.push(Event::Skipped(what.to_string()));
+    }
+}
+
 /// Yields each parsed row (after the header) with its line number, reporting unreadable rows.
+/// Rows after the header are split and handled in parallel batches of [`ROW_BATCH`]: building a
+/// document (links, hashtags, language, hashes) is most of the cost of reading a post dump.
 fn rows<R: BufRead>(
     ctx: &Ctx<'_>,
     reader: R,
     sink: &mut dyn Sink,
     mut on_header: impl FnMut(&[String]) -> Result<(), String>,
-    mut on_row: impl FnMut(u64, Vec<String>, &mut dyn Sink) -> Flow,
+    on_row: impl Fn(u64, Vec<String>, &mut dyn Sink) -> Flow + Sync,
 ) -> Flow {
     let mut lines = BoundedLines::csv(reader, ctx.limits.max_record_bytes);
-    let mut header_seen = false;
     let mut splitter = RecordSplitter::new();
+    // The header: read, split and checked before any row.
     loop {
         let item = match lines.next_item() {
             Ok(Some(i)) => i,
@@ -168,45 +201,117 @@ fn rows<R: BufRead>(
                     line,
                     format!("row of {len} bytes exceeds the limit of {limit} bytes"),
                 ));
-                if !header_seen {
-                    return Ok(());
-                }
+                return Ok(());
             }
+            Item::Record { bytes, .. } if bytes.iter().all(|b| b.is_ascii_whitespace()) => {}
             Item::Record { line, bytes } => {
-                if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-                    continue;
-                }
-                let fields = match parse_record(&mut splitter, &bytes) {
+                let mut header = match parse_record(&mut splitter, &bytes) {
                     Ok(f) => f,
                     Err(e) => {
                         sink.error(ctx.line_error(line, e));
-                        if !header_seen {
-                            return Ok(());
-                        }
-                        continue;
-                    }
-                };
-                if !header_seen {
-                    header_seen = true;
-                    let mut header = fields;
-                    if let Some(first) = header.first_mut() {
-                        *first = first.trim_start_matches('\u{feff}').to_string();
-                    }
-                    if let Err(e) = on_header(&header) {
-                        sink.error(RecordError {
-                            file: ctx.file.into(),
-                            record: Some("header".into()),
-                            message: e,
-                        });
                         return Ok(());
                     }
-                    continue;
+                };
+                if let Some(first) = header.first_mut() {
+                    *first = first.trim_start_matches('\u{feff}').to_string();
                 }
-                on_row(line, fields, sink)?;
+                if let Err(e) = on_header(&header) {
+                    sink.error(RecordError {
+                        file: ctx.file.into(),
+                        record: Some("header".into()),
+                        message: e,
+                    });
+                    return Ok(());
+                }
+                break;
             }
         }
     }
+    // Then the rows, in a pipeline: while the pool turns batch k into documents, this thread hands
+    // batch k-1's to the sink and reads batch k+1.
+    let process = |batch: Vec<RawRow>| -> Vec<Held> {
+        use rayon::prelude::*;
+        batch
+            .into_par_iter()
+            .map_init(RecordSplitter::new, |splitter, (line, record)| {
+                let mut held = Held::default();
+                match record {
+                    Err(len) => {
+                        let limit = ctx.limits.max_record_bytes;
+                        held.error(ctx.line_error(
+                            line,
+                            format!("row of {len} bytes exceeds the limit of {limit} bytes"),
+                        ));
+                    }
+                    Ok(bytes) => match parse_record(splitter, &bytes) {
+                        Ok(fields) => {
+                            // `Held` never refuses a document, so this cannot stop.
+                            let _ = on_row(line, fields, &mut held);
+                        }
+                        Err(e) => held.error(ctx.line_error(line, e)),
+                    },
+                }
+                held
+            })
+            .collect()
+    };
+    let mut read_error: Option<std::io::Error> = None;
+    let mut read_batch = |read_error: &mut Option<std::io::Error>| -> Vec<RawRow> {
+        let mut batch = Vec::with_capacity(ROW_BATCH);
+        while batch.len() < ROW_BATCH && read_error.is_none() {
+            match lines.next_item() {
+                Ok(None) => break,
+                Err(e) => *read_error = Some(e),
+                Ok(Some(Item::TooLong { line, len })) => batch.push((line, Err(len))),
+                Ok(Some(Item::Record { line, bytes })) => {
+                    if !bytes.iter().all(|b| b.is_ascii_whitespace()) {
+                        batch.push((line, Ok(bytes)));
+                    }
+                }
+            }
+        }
+        batch
+    };
+    let hand_on = |held: Vec<Held>, sink: &mut dyn Sink| -> Flow {
+        for h in held {
+            for e in h.0 {
+                match e {
+                    Event::Document(doc, actor) => sink.document(*doc, actor)?,
+                    Event::Error(e) => sink.error(e),
+                    Event::Skipped(w) => sink.skipped(&w),
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut current = read_batch(&mut read_error);
+    let mut done: Vec<Held> = Vec::new();
+    while !current.is_empty() {
+        let mut processed: Vec<Held> = Vec::new();
+        let mut next: Vec<RawRow> = Vec::new();
+        let mut flow: Flow = Ok(());
+        rayon::in_place_scope(|scope| {
+            let out = &mut processed;
+            let process = &process;
+            scope.spawn(move |_| *out = process(current));
+            flow = hand_on(std::mem::take(&mut done), sink);
+            if flow.is_ok() {
+                next = read_batch(&mut read_error);
+            }
+        });
+        flow?;
+        done = processed;
+        current = next;
+    }
+    hand_on(done, sink)?;
+    if let Some(e) = read_error {
+        sink.error(ctx.file_error(format!("read error: {e}")));
+    }
+    Ok(())
 }
+
+/// A row as read: its line and its bytes, or its length when it was too long to keep.
+type RawRow = (u64, Result<Vec<u8>, u64>);
 
 /// Reads coordination-network-toolkit's CSV.
 pub(crate) fn read_cnt<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn Sink) -> Flow {
@@ -250,7 +355,7 @@ pub(crate) fn read_cnt<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn Sink
                 return Ok(());
             }
             let actor = actor_id(&source, f[1].trim());
-            let mut b = DocBuilder::new(source.clone(), Format::CntCsv, ctx.collected_at);
+            let mut b = ctx.builder(source.clone(), Format::CntCsv);
             b.native_id = Some(f[0].clone());
             b.actor_id = Some(actor.clone());
             b.repost_of = Some(f[3].clone());
@@ -275,18 +380,20 @@ pub(crate) fn read_cnt<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn Sink
 pub(crate) fn read_generic<R: BufRead>(ctx: &Ctx<'_>, reader: R, sink: &mut dyn Sink) -> Flow {
     let source = ctx.source.unwrap_or("csv").to_string();
     // Set by the header callback, read by the row callback.
-    let layout: RefCell<(usize, BTreeMap<Field, usize>)> = RefCell::new((0, BTreeMap::new()));
+    let layout: std::sync::OnceLock<(usize, BTreeMap<Field, usize>)> = std::sync::OnceLock::new();
     rows(
         ctx,
         reader,
         sink,
         |h| {
-            *layout.borrow_mut() = (h.len(), ctx.map.resolve_header(h)?);
+            let _ = layout.set((h.len(), ctx.map.resolve_header(h)?));
             Ok(())
         },
         |line, f, sink| {
-            let layout = layout.borrow();
-            let (width, cols) = (layout.0, &layout.1);
+            let Some((width, cols)) = layout.get() else {
+                return Ok(());
+            };
+            let width = *width;
             if f.len() != width {
                 sink.error(ctx.line_error(
                     line,

@@ -4,7 +4,7 @@
 //! document type declares, so a "billion laughs" feed cannot expand; the file size cap bounds the rest.
 
 use super::{Ctx, Flow};
-use crate::{DocBuilder, RecordError, Sink};
+use crate::{RecordError, Sink};
 use varta_core::{Actor, Format, actor_id};
 
 /// Text of an HTML fragment (feed summaries and contents are HTML).
@@ -65,7 +65,7 @@ pub(crate) fn read(ctx: &Ctx<'_>, bytes: &[u8], sink: &mut dyn Sink) -> Flow {
             });
             continue;
         }
-        let mut b = DocBuilder::new(source.clone(), Format::Rss, ctx.collected_at);
+        let mut b = ctx.builder(source.clone(), Format::Rss);
         b.native_id = Some(e.id.clone());
         b.url = link.map(str::to_string);
         b.canonical_url = link.map(str::to_string);

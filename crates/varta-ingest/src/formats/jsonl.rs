@@ -2,7 +2,7 @@
 
 use super::{Ctx, Flow, mapped_document, parse_time, scalar};
 use crate::lines::{BoundedLines, Item};
-use crate::{DocBuilder, RecordError, Sink};
+use crate::{RecordError, Sink};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -125,7 +125,7 @@ fn tweet(
         .get("text")
         .and_then(Value::as_str)
         .ok_or_else(|| format!("tweet {id} without \"text\""))?;
-    let mut b = DocBuilder::new(source, Format::XJsonl, ctx.collected_at);
+    let mut b = ctx.builder(source, Format::XJsonl);
     b.native_id = Some(id.clone());
     // `note_tweet` holds the full text of long posts; `text` is then cut at 280 characters.
     b.text = t

@@ -8,7 +8,7 @@ pub(crate) mod page;
 pub(crate) mod telegram;
 
 use crate::mapping::Field;
-use crate::{DocBuilder, FieldMap, Limits, Sink, SinkError};
+use crate::{FieldMap, Limits, Sink, SinkError};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use varta_core::{Actor, Document, Format, actor_id};
@@ -28,9 +28,18 @@ pub(crate) struct Ctx<'a> {
     /// For pages fetched from a URL: where they came from, and the charset the server declared.
     pub url: Option<&'a str>,
     pub http_charset: Option<&'a str>,
+    /// Identify each document's language (off where the reader needs none: `varta coord`).
+    pub identify_language: bool,
 }
 
 impl Ctx<'_> {
+    /// A document builder for this input.
+    pub(crate) fn builder(&self, source: impl Into<String>, format: Format) -> crate::DocBuilder {
+        let mut b = crate::DocBuilder::new(source, format, self.collected_at);
+        b.identify_language = self.identify_language;
+        b
+    }
+
     /// An error for the whole file (it could not be read, or read no further).
     pub(crate) fn file_error(&self, message: impl Into<String>) -> crate::RecordError {
         crate::RecordError {
@@ -104,7 +113,7 @@ pub(crate) fn mapped_document(
     if text.is_none() && title.is_none() {
         return Err("no text (map it with --map text=COLUMN)".into());
     }
-    let mut b = DocBuilder::new(source, format, ctx.collected_at);
+    let mut b = ctx.builder(source, format);
     b.text = text.unwrap_or_default();
     b.title = title;
     b.native_id = get(Field::Id).as_ref().and_then(scalar);

@@ -5,7 +5,7 @@
 //! reproducible ids rely on).
 
 use super::Ctx;
-use crate::{DocBuilder, RecordError};
+use crate::RecordError;
 use varta_core::{Actor, Document, Format, actor_id};
 
 pub(crate) type Converted = Result<(Document, Option<Actor>), RecordError>;
@@ -59,7 +59,7 @@ pub(crate) fn html(ctx: &Ctx<'_>, bytes: &[u8]) -> Converted {
     });
     let page_url = ctx.url.map(str::to_string).or_else(|| canonical.clone());
     let link_base = page_url.as_deref().and_then(|u| url::Url::parse(u).ok());
-    let mut b = DocBuilder::new(ctx.source.unwrap_or("web"), Format::Html, ctx.collected_at);
+    let mut b = ctx.builder(ctx.source.unwrap_or("web"), Format::Html);
     b.links = ex
         .links
         .iter()
@@ -91,7 +91,7 @@ pub(crate) fn text(ctx: &Ctx<'_>, bytes: &[u8]) -> Converted {
     if clean.text.trim().is_empty() {
         return Err(ctx.file_error("no text left after removing boilerplate"));
     }
-    let mut b = DocBuilder::new(ctx.source.unwrap_or("text"), Format::Text, ctx.collected_at);
+    let mut b = ctx.builder(ctx.source.unwrap_or("text"), Format::Text);
     b.title = clean.title;
     b.text = clean.text;
     b.published_at = clean.published_at;

@@ -8,7 +8,7 @@
 //! message stops early.
 
 use super::{Ctx, Flow, parse_time, scalar};
-use crate::{DocBuilder, RecordError, Sink, SinkError};
+use crate::{RecordError, Sink, SinkError};
 use serde_json::Value;
 use std::io::BufRead;
 use varta_core::{Actor, Format, actor_id};
@@ -362,7 +362,7 @@ impl State<'_, '_> {
             return fail(self, "message without \"id\"".into());
         };
         let source = self.source();
-        let mut b = DocBuilder::new(source.clone(), Format::Telegram, self.ctx.collected_at);
+        let mut b = self.ctx.builder(source.clone(), Format::Telegram);
         b.native_id = Some(id);
         b.text = msg.get("text").map(flatten_text).unwrap_or_default();
         b.published_at = match (
