@@ -14,6 +14,9 @@
 //!   only chance adds pairs). CooRnet's estimate (the median time to half the shares among the
 //!   fastest-spreading 10% of links) was tried first: on data with mostly organic keys it answers
 //!   hours.
+//! - **Bounded work.** Each posting is compared with at most [`MAX_WINDOW_POSTINGS`] postings of
+//!   its key, the nearest in time; the near-duplicate text keys come from distinct texts (see
+//!   [`crate::neardup::Clusters`]). Memory holds the postings and the co-sharing pairs.
 //! - **Edges.** Directed discounted weights d(a→b) as the toolkit counts them; the undirected
 //!   weight is their mean and CooRTweet's edge symmetry is min/max. Edges of weight ≥ `min_weight`
 //!   (repeated co-shares) form the core graph.
@@ -201,6 +204,11 @@ const LADDER: [f64; 18] = [
     900.0, 1800.0, 3600.0,
 ];
 const ESTIMATE_MAX_ACTORS: u32 = 50;
+/// Postings of one key a posting is compared with at most, half before it and half after: with
+/// keys of at most `max_key_actors` (1,000) actors, this holds every partner of a posting unless
+/// the same actors repeat the key within the window, and it keeps a burst of a million postings
+/// from costing a million squared.
+pub const MAX_WINDOW_POSTINGS: usize = 2048;
 const DEFAULT_WINDOW: f64 = 60.0;
 
 /// Distinct actors per key index.
@@ -300,9 +308,10 @@ pub fn build(input: &Input, params: &Params) -> Network {
             }
         })
         .collect();
-    let directed = discounted(&layout, input.n_actors, window, &credit);
+    let by_actor = ByActor::new(&layout, input.n_actors);
+    let directed = discounted(&layout, &by_actor, input.n_actors, window, &credit);
     let edges = undirected(directed);
-    let groups = groups(input, &layout, &edges, window, params);
+    let groups = groups(input, &layout, &by_actor, &edges, window, params);
     Network {
         window,
         window_estimate: estimate,
@@ -321,13 +330,53 @@ pub fn build(input: &Input, params: &Params) -> Network {
 }
 
 /// Directed discounted co-share weights between distinct actors, all pairs (from, to, weight).
+/// Postings grouped by actor ([`Layout::by_actor`]), and where each actor's run is.
+struct ByActor {
+    order: Vec<u32>,
+    runs: Vec<std::ops::Range<usize>>,
+    /// Per actor, its run's index in `runs`; `u32::MAX` for actors without postings.
+    run_of: Vec<u32>,
+}
+
+impl ByActor {
+    fn new(layout: &Layout, n_actors: usize) -> ByActor {
+        let (order, runs) = layout.by_actor();
+        let mut run_of = vec![u32::MAX; n_actors];
+        for (i, r) in runs.iter().enumerate() {
+            run_of[layout.actor[order[r.start] as usize] as usize] = i as u32;
+        }
+        ByActor {
+            order,
+            runs,
+            run_of,
+        }
+    }
+
+    /// The postings of these actors, in layout order (by key, then time).
+    fn postings_of(&self, actors: impl Iterator<Item = u32>) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for a in actors {
+            if let Some(r) = self
+                .run_of
+                .get(a as usize)
+                .and_then(|&i| self.runs.get(i as usize))
+            {
+                out.extend(self.order[r.clone()].iter().map(|&p| p as usize));
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
 fn discounted(
     layout: &Layout,
+    by_actor: &ByActor,
     n_actors: usize,
     window: f64,
     credit: &[f64],
 ) -> Vec<(u32, u32, f64)> {
-    let (order, runs) = layout.by_actor();
+    let (order, runs) = (&by_actor.order, &by_actor.runs);
     let mut out: Vec<(u32, u32, f64)> = runs
         .par_chunks(64)
         .map_init(
@@ -350,7 +399,12 @@ fn discounted(
                             continue;
                         }
                         let id = layout.ident[p];
-                        for j in layout.window(p, window) {
+                        let w = layout.window(p, window);
+                        // A burst denser than the cap is counted over the postings nearest in
+                        // time: the work per posting is bounded, whatever the key's shape.
+                        let w = w.start.max(p.saturating_sub(MAX_WINDOW_POSTINGS / 2))
+                            ..w.end.min(p + MAX_WINDOW_POSTINGS / 2 + 1);
+                        for j in w {
                             let o = layout.actor[j];
                             if o == me {
                                 continue;
@@ -420,6 +474,7 @@ fn undirected(directed: Vec<(u32, u32, f64)>) -> Vec<UEdge> {
 fn groups(
     input: &Input,
     layout: &Layout,
+    by_actor: &ByActor,
     edges: &[UEdge],
     window: f64,
     params: &Params,
@@ -522,7 +577,7 @@ fn groups(
             first_post: 0,
             first_actor: 0,
         };
-        evidence(input, layout, window, &mut g);
+        evidence(input, layout, by_actor, window, &mut g);
         out.push(g);
     }
     out.sort_by(|a, b| {
@@ -595,28 +650,30 @@ fn communities(n_actors: usize, core_edges: &[(u32, u32, f64)], resolution: f64)
 
 /// Fills a group's shared keys, evidence, timeline and first appearance from the postings of its
 /// members.
-fn evidence(input: &Input, layout: &Layout, window: f64, g: &mut Group) {
+fn evidence(input: &Input, layout: &Layout, by_actor: &ByActor, window: f64, g: &mut Group) {
     const MAX_EVIDENCE: usize = 200;
     const MAX_KEYS: usize = 50;
-    let members: BTreeSet<u32> = g.members.iter().copied().collect();
     let mut keys: Vec<SharedKey> = Vec::new();
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut hours: BTreeMap<i64, u32> = BTreeMap::new();
-    let mut p = 0usize;
-    let n = layout.post.len();
-    while p < n {
-        let (ks, ke) = layout.key_range[p];
-        let (ks, ke) = (ks as usize, ke as usize);
-        p = ke;
-        let mine: Vec<usize> = (ks..ke)
-            .filter(|&i| members.contains(&layout.actor[i]))
-            .collect();
+    // Only the members' postings are read, key by key: the work is the group's, not the
+    // collection's.
+    let postings = by_actor.postings_of(g.members.iter().copied());
+    let mut start = 0usize;
+    while start < postings.len() {
+        let k = layout.key_index[postings[start]];
+        let mut end = start + 1;
+        while end < postings.len() && layout.key_index[postings[end]] == k {
+            end += 1;
+        }
+        let mine = &postings[start..end];
+        start = end;
         if mine.len() < 2 {
             continue;
         }
         let mut in_share: BTreeSet<usize> = BTreeSet::new();
         for (x, &i) in mine.iter().enumerate() {
-            for &j in &mine[x + 1..] {
+            for &j in mine[x + 1..].iter().take(MAX_WINDOW_POSTINGS / 2) {
                 let delta = layout.time[j] - layout.time[i];
                 if delta > window {
                     break;
