@@ -45,8 +45,12 @@ for s in $SHAPES; do
   [[ $s == one || $s == variants || $s == phrases ]] || { echo "unknown shape: $s (one, variants, phrases)" >&2; exit 2; }
 done
 mkdir -p "$OUT"
-cargo build --release -q -p varta-cli
-VARTA="$PWD/target/release/varta"
+if [[ -z ${VARTA_BIN:-} ]]; then
+  cargo build --release -q -p varta-cli
+fi
+VARTA="${VARTA_BIN:-$PWD/target/release/varta}"
+
+
 RESULTS="$OUT/results.jsonl"
 RUN=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 CLUSTERS=0

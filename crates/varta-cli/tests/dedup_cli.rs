@@ -83,3 +83,75 @@ fn bad_threshold_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/docs.jsonl"));
 }
+
+#[test]
+fn clusters_jsonl_and_the_max_pairs_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let clusters = dir.path().join("clusters.jsonl");
+    let out = varta(
+        dir.path(),
+        &[
+            "dedup",
+            &sample(),
+            "--clusters",
+            clusters.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v = last_json(&out);
+    assert_eq!(v["clusters"], 2);
+    assert_eq!(v["pairs"], 4);
+    // No pairs asked for: none on stdout, only the summary.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&clusters)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // In the order of each cluster's first text in the file, ids in file order.
+    let ids: Vec<Vec<&str>> = lines
+        .iter()
+        .map(|l| {
+            l["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(ids, [vec!["a1", "a2", "a3"], vec!["17", "b2"]]);
+    assert_eq!(lines[0]["cluster"], 1);
+    assert_eq!(lines[0]["pairs"], 3);
+    assert_eq!(lines[0]["min_jaccard"], 1.0);
+    assert_eq!(lines[1]["texts"], 2);
+    assert_eq!(lines[1]["min_jaccard"], 0.88);
+
+    // More pairs than --max-pairs: a warning that counts them and points to --clusters; the
+    // pairs are written all the same.
+    let pairs = dir.path().join("pairs.csv");
+    let out = varta(
+        dir.path(),
+        &[
+            "dedup",
+            &sample(),
+            "--pairs",
+            pairs.to_str().unwrap(),
+            "--max-pairs",
+            "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("about to write 4 pair lines") && stderr.contains("--clusters"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&pairs).unwrap().lines().count(), 5);
+    let out = varta(
+        dir.path(),
+        &["dedup", &sample(), "--pairs", pairs.to_str().unwrap()],
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("about to write"));
+}

@@ -1677,6 +1677,70 @@ mod tests {
             }
         }
 
+        /// Clusters read from the distinct texts say what the pairs among all texts say: the
+        /// same components, pair counts, mean and minimum similarity, and each text's best match
+        /// and degree. Sets repeat (copies) and are added one by one and in batches.
+        #[test]
+        fn clusters_agree_with_the_expanded_pairs(
+            distinct in proptest::collection::vec(set_strategy(), 1..8),
+            picks in proptest::collection::vec(0usize..8, 1..40),
+            batched in any::<bool>(),
+        ) {
+            let mut ix = Index::with_containment(0.3, 0.8);
+            let texts: Vec<Shingles> = picks
+                .iter()
+                .map(|&k| Shingles::from_hashes(distinct[k % distinct.len()].clone()))
+                .collect();
+            if batched {
+                ix.add_batch(texts);
+            } else {
+                for t in texts {
+                    ix.add(t);
+                }
+            }
+            let (pairs, _) = ix.pairs_since(0);
+            let clusters = ix.clusters();
+            prop_assert_eq!(clusters.pair_count(), pairs.len() as u64);
+            // Components by union-find over the expanded pairs.
+            let n = ix.len();
+            let mut parent: Vec<usize> = (0..n).collect();
+            fn find(p: &mut [usize], mut x: usize) -> usize {
+                while p[x] != x { p[x] = p[p[x]]; x = p[x]; }
+                x
+            }
+            for p in &pairs {
+                let (a, b) = (find(&mut parent, p.a as usize), find(&mut parent, p.b as usize));
+                if a != b { parent[a.max(b)] = a.min(b); }
+            }
+            let mut want: std::collections::BTreeMap<usize, Vec<u32>> = Default::default();
+            for i in 0..n {
+                let r = find(&mut parent, i);
+                want.entry(r).or_default().push(i as u32);
+            }
+            let want: Vec<Vec<u32>> = want.into_values().filter(|c| c.len() >= 2).collect();
+            let got = clusters.components();
+            prop_assert_eq!(&got, &want);
+            let by_root = clusters.pairs_by_root();
+            for members in &got {
+                let rep_pairs = by_root.get(&clusters.root(members[0])).cloned().unwrap_or_default();
+                let inside: Vec<&Pair> = pairs.iter().filter(|p| members.contains(&p.a)).collect();
+                let summary = clusters.summary(members, &rep_pairs);
+                prop_assert_eq!(summary.pairs, inside.len() as u64);
+                let mean = inside.iter().map(|p| p.jaccard).sum::<f64>() / inside.len() as f64;
+                let min = inside.iter().map(|p| p.jaccard).fold(1.0, f64::min);
+                prop_assert!((summary.mean_jaccard - mean).abs() < 1e-9);
+                prop_assert!((summary.min_jaccard - min).abs() < 1e-12);
+                let stats = clusters.best_and_degree(&rep_pairs);
+                for &m in members {
+                    let mine: Vec<&&Pair> = inside.iter().filter(|p| p.a == m || p.b == m).collect();
+                    let best = mine.iter().map(|p| p.jaccard).fold(0.0, f64::max);
+                    let (b, d) = clusters.member_stats(m, &stats);
+                    prop_assert_eq!(d, mine.len() as u64);
+                    prop_assert!((b - best).abs() < 1e-12);
+                }
+            }
+        }
+
         /// Every reported pair is exact and above the threshold; pairs of identical sets are
         /// always found.
         #[test]
