@@ -83,6 +83,9 @@ impl Run {
         );
     }
 
+    /// Bounds sit well under the size of the hostile input (100 MiB lines, 512 MiB bombs) plus
+    /// the process's own baseline (about 60 MiB for the debug binary, more with mimalloc's
+    /// per-thread segments), so reading the input whole fails them.
     #[track_caller]
     fn assert_peak_rss_below(&self, mib: u64) {
         assert!(
@@ -746,7 +749,7 @@ fn huge_single_line_jsonl() {
     assert_eq!((sum.ingested, sum.failed), (2, 1), "{sum:#?}");
     sum.expect_error("huge.jsonl", Rec::Is("line 2"), &["exceeds the limit"]);
     assert_eq!(env.native_ids(), sorted(&["small-1", "small-2"]));
-    run.assert_peak_rss_below(80);
+    run.assert_peak_rss_below(128);
 }
 
 #[test]
@@ -771,7 +774,7 @@ fn huge_single_line_text() {
         "refusing an oversized file should be quick:\n{}",
         run.describe()
     );
-    run.assert_peak_rss_below(80);
+    run.assert_peak_rss_below(128);
 }
 
 /// The limits come from the config file: a small record cap rejects a line the default would take.
@@ -926,7 +929,7 @@ fn gzip_bomb_page() {
         &["max_decompressed_bytes", "gzip bomb"],
     );
     assert_eq!(env2.titles(), ["Grid restored in Kharkiv"]);
-    run.assert_peak_rss_below(100);
+    run.assert_peak_rss_below(128);
 }
 
 // ---------------------------------------------------------------------------------------------
