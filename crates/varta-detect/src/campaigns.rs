@@ -150,7 +150,7 @@ pub struct Detector {
     params: Params,
     /// The documents' texts, in push order.
     index: BatchedIndex,
-    docs: Vec<DocInfo>,
+    docs: Docs,
 }
 
 impl Detector {
@@ -161,7 +161,7 @@ impl Detector {
                 params.threshold,
                 params.containment,
             )),
-            docs: Vec::new(),
+            docs: Docs::default(),
         }
     }
 
@@ -178,23 +178,95 @@ impl Detector {
     }
 }
 
+/// Strings that repeat across documents (actors, sources, languages), each kept once.
+#[derive(Default)]
+struct Interner {
+    ids: rustc_hash::FxHashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: String) -> u32 {
+        if let Some(&i) = self.ids.get(&s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.clone());
+        self.ids.insert(s, i);
+        i
+    }
+}
+
+/// One document as detection keeps it: 40 bytes and its id, where [`DocInfo`]'s four strings
+/// took four times that (ten million documents are read before any campaign is known).
+struct Compact {
+    id: Box<str>,
+    time: DateTime<Utc>,
+    /// Index into `Docs::actors`; `u32::MAX` when the document has none.
+    actor: u32,
+    source: u32,
+    language: u32,
+}
+
+/// The documents pushed, compactly.
+#[derive(Default)]
+struct Docs {
+    docs: Vec<Compact>,
+    actors: Interner,
+    sources: Interner,
+    languages: Interner,
+}
+
+impl Docs {
+    fn push(&mut self, d: DocInfo) {
+        let actor = d.actor.map_or(u32::MAX, |a| self.actors.intern(a));
+        let source = self.sources.intern(d.source);
+        let language = self.languages.intern(d.language);
+        self.docs.push(Compact {
+            id: d.id.into_boxed_str(),
+            time: d.time,
+            actor,
+            source,
+            language,
+        });
+    }
+
+    fn id(&self, i: u32) -> &str {
+        &self.docs[i as usize].id
+    }
+
+    fn time(&self, i: u32) -> DateTime<Utc> {
+        self.docs[i as usize].time
+    }
+
+    fn actor(&self, i: u32) -> Option<&str> {
+        let a = self.docs[i as usize].actor;
+        (a != u32::MAX).then(|| self.actors.names[a as usize].as_str())
+    }
+
+    fn source(&self, i: u32) -> &str {
+        &self.sources.names[self.docs[i as usize].source as usize]
+    }
+
+    fn language(&self, i: u32) -> &str {
+        &self.languages.names[self.docs[i as usize].language as usize]
+    }
+}
+
 /// Turns near-duplicate clusters into campaigns. Work and memory grow with the documents and the
 /// pairs among distinct texts, never with the pairs among copies: pair counts, similarities and
 /// each member's best match and degree are derived from the distinct texts (see
 /// [`Clusters`]).
-pub fn campaigns(docs: &[DocInfo], clusters: &Clusters<'_>, params: &Params) -> Vec<Campaign> {
-    let actor_of = |d: &DocInfo| {
-        d.actor
-            .clone()
-            .unwrap_or_else(|| format!("source:{}", d.source))
+fn campaigns(docs: &Docs, clusters: &Clusters<'_>, params: &Params) -> Vec<Campaign> {
+    let actor_of = |i: u32| {
+        docs.actor(i)
+            .map_or_else(|| format!("source:{}", docs.source(i)), str::to_string)
     };
+    let order = |x: u32, y: u32| (docs.time(x), docs.id(x)).cmp(&(docs.time(y), docs.id(y)));
     let mut pairs_by_root = clusters.pairs_by_root();
     let mut out = Vec::new();
     for mut members in clusters.components() {
-        let actors: BTreeSet<String> = members
-            .iter()
-            .map(|&m| actor_of(&docs[m as usize]))
-            .collect();
+        let actors: BTreeSet<String> = members.iter().map(|&m| actor_of(m)).collect();
         if actors.len() < params.min_actors {
             continue;
         }
@@ -203,59 +275,51 @@ pub fn campaigns(docs: &[DocInfo], clusters: &Clusters<'_>, params: &Params) -> 
             .unwrap_or_default();
         let summary = clusters.summary(&members, &rep_pairs);
         let by_rep = clusters.best_and_degree(&rep_pairs);
-        members.sort_by(|&x, &y| {
-            let (dx, dy) = (&docs[x as usize], &docs[y as usize]);
-            (dx.time, &dx.id).cmp(&(dy.time, &dy.id))
-        });
-        let origin = &docs[members[0] as usize];
-        let last = &docs[members[members.len() - 1] as usize];
+        members.sort_by(|&x, &y| order(x, y));
+        let (origin, last) = (members[0], members[members.len() - 1]);
         let (mean, min) = (summary.mean_jaccard, summary.min_jaccard);
         let representative = members
             .iter()
             .max_by(|&&x, &&y| {
                 let (_, deg_x) = clusters.member_stats(x, &by_rep);
                 let (_, deg_y) = clusters.member_stats(y, &by_rep);
-                deg_x.cmp(&deg_y).then_with(|| {
-                    // Ties go to the earlier member.
-                    let (dx, dy) = (&docs[x as usize], &docs[y as usize]);
-                    (dy.time, &dy.id).cmp(&(dx.time, &dx.id))
-                })
+                // Ties go to the earlier member.
+                deg_x.cmp(&deg_y).then_with(|| order(y, x))
             })
-            .map_or_else(|| origin.id.clone(), |&r| docs[r as usize].id.clone());
+            .map_or_else(|| docs.id(origin).to_string(), |&r| docs.id(r).to_string());
         let mut hours: BTreeMap<DateTime<Utc>, usize> = BTreeMap::new();
         for &m in &members {
-            let t = docs[m as usize].time;
+            let t = docs.time(m);
             let hour = t.duration_trunc(TimeDelta::hours(1)).unwrap_or(t);
             *hours.entry(hour).or_insert(0) += 1;
         }
-        let span_hours = (last.time - origin.time).num_seconds().max(0) as f64 / 3600.0;
+        let span_hours = (docs.time(last) - docs.time(origin)).num_seconds().max(0) as f64 / 3600.0;
         // More actors, closer copies and a faster spread make a stronger signal.
         let score = (actors.len() as f64).ln_1p() * mean * (1.0 + 1.0 / (1.0 + span_hours));
         let id_parts = [
             "campaign",
-            origin.id.as_str(),
+            docs.id(origin),
             &format!("{:.3}/{:.3}", params.threshold, params.containment),
         ];
         out.push(Campaign {
             id: format!("campaign:{}", &varta_core::stable_hash(&id_parts)[..16]),
             score: (score * 1000.0).round() / 1000.0,
             first_seen: FirstSeen {
-                document: origin.id.clone(),
-                actor: origin.actor.clone(),
-                time: origin.time,
+                document: docs.id(origin).to_string(),
+                actor: docs.actor(origin).map(str::to_string),
+                time: docs.time(origin),
             },
-            last_seen: last.time,
+            last_seen: docs.time(last),
             members: members
                 .iter()
                 .map(|&m| {
-                    let d = &docs[m as usize];
                     let (best, _) = clusters.member_stats(m, &by_rep);
                     Member {
-                        document: d.id.clone(),
-                        actor: d.actor.clone(),
-                        source: d.source.clone(),
-                        language: d.language.clone(),
-                        time: d.time,
+                        document: docs.id(m).to_string(),
+                        actor: docs.actor(m).map(str::to_string),
+                        source: docs.source(m).to_string(),
+                        language: docs.language(m).to_string(),
+                        time: docs.time(m),
                         best_jaccard: (best * 1000.0).round() / 1000.0,
                     }
                 })
@@ -263,15 +327,17 @@ pub fn campaigns(docs: &[DocInfo], clusters: &Clusters<'_>, params: &Params) -> 
             actors: actors.into_iter().collect(),
             sources: members
                 .iter()
-                .map(|&m| docs[m as usize].source.clone())
+                .map(|&m| docs.source(m))
                 .collect::<BTreeSet<_>>()
                 .into_iter()
+                .map(str::to_string)
                 .collect(),
             languages: members
                 .iter()
-                .map(|&m| docs[m as usize].language.clone())
+                .map(|&m| docs.language(m))
                 .collect::<BTreeSet<_>>()
                 .into_iter()
+                .map(str::to_string)
                 .collect(),
             timeline: hours
                 .into_iter()

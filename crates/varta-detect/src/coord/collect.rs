@@ -28,7 +28,7 @@ pub struct Collector {
     /// Posts with a text key candidate and their snippets; the index holds their texts at the
     /// same positions.
     text_posts: Vec<u32>,
-    snippets: Vec<String>,
+    snippets: Snippets,
     index: BatchedIndex,
 }
 
@@ -49,7 +49,7 @@ impl Collector {
             postings: Vec::new(),
             keys: FxHashMap::default(),
             text_posts: Vec::new(),
-            snippets: Vec::new(),
+            snippets: Snippets::new(),
             index: BatchedIndex::new(Index::with_containment(0.5, 0.9)),
         }
     }
@@ -117,7 +117,7 @@ impl Collector {
         }
         if doc.repost_of.is_none() && !doc.text.trim().is_empty() {
             self.text_posts.push(post);
-            self.snippets.push(snippet(&doc.text));
+            self.snippets.push(&snippet(&doc.text));
             self.index.push(doc.text);
         }
     }
@@ -127,14 +127,16 @@ impl Collector {
         // Clusters come from distinct texts: a sentence posted 100,000 times costs one lookup.
         let index = self.index.into_index();
         let clusters = index.clusters();
+        let mut snippets = std::mem::take(&mut self.snippets);
         for members in clusters.components() {
             // The cluster is named by its first document: stable for the same data.
             let r = members[0] as usize;
             let value = self.doc_ids[self.text_posts[r] as usize].clone();
             let k = key_hash(KeyKind::Text.name(), value.as_bytes());
+            let label = snippets.get(r).unwrap_or_else(|| value.clone());
             self.keys.entry(k).or_insert_with(|| KeyInfo {
                 kind: KeyKind::Text,
-                label: self.snippets[r].clone(),
+                label,
             });
             self.postings
                 .extend(members.iter().map(|&i| (k, self.text_posts[i as usize])));
@@ -168,6 +170,88 @@ pub struct Collected {
     pub actor_names: Vec<String>,
     pub doc_ids: Vec<String>,
     pub posts: usize,
+}
+
+/// The snippets of text posts, one per post, written to an unnamed temporary file as they come
+/// and read back only for the few posts that name a text key: ten million posts hold ten million
+/// snippets (2.4 GB of Cyrillic), of which a few thousand are ever shown. Without a temporary
+/// file (none could be made, or a write failed), snippets stay in memory, or are lost and the
+/// key is labelled by its document id.
+struct Snippets {
+    state: Spill,
+    /// End offset of each snippet in the file.
+    ends: Vec<u64>,
+}
+
+enum Spill {
+    Writing(std::io::BufWriter<std::fs::File>),
+    Reading(std::fs::File),
+    /// No temporary file could be made: snippets by post.
+    Memory(Vec<String>),
+    /// A write failed: the snippets are lost.
+    Lost,
+}
+
+impl Default for Snippets {
+    fn default() -> Snippets {
+        Snippets {
+            state: Spill::Memory(Vec::new()),
+            ends: Vec::new(),
+        }
+    }
+}
+
+impl Snippets {
+    fn new() -> Snippets {
+        let state = match tempfile::tempfile() {
+            Ok(f) => Spill::Writing(std::io::BufWriter::with_capacity(1 << 20, f)),
+            Err(_) => Spill::Memory(Vec::new()),
+        };
+        Snippets {
+            state,
+            ends: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, s: &str) {
+        use std::io::Write;
+        match &mut self.state {
+            Spill::Writing(f) => {
+                if f.write_all(s.as_bytes()).is_err() {
+                    self.state = Spill::Lost;
+                }
+                let end = self.ends.last().copied().unwrap_or(0) + s.len() as u64;
+                self.ends.push(end);
+            }
+            Spill::Memory(m) => m.push(s.to_string()),
+            Spill::Reading(_) | Spill::Lost => {}
+        }
+    }
+
+    /// Snippet `i`, if it can be read. The first call ends writing.
+    fn get(&mut self, i: usize) -> Option<String> {
+        use std::io::{Read, Seek, SeekFrom};
+        if let Spill::Writing(_) = self.state {
+            let state = std::mem::replace(&mut self.state, Spill::Lost);
+            if let Spill::Writing(w) = state
+                && let Ok(f) = w.into_inner()
+            {
+                self.state = Spill::Reading(f);
+            }
+        }
+        match &mut self.state {
+            Spill::Memory(m) => m.get(i).cloned(),
+            Spill::Reading(f) => {
+                let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? };
+                let end = *self.ends.get(i)?;
+                let mut buf = vec![0u8; usize::try_from(end.checked_sub(start)?).ok()?];
+                f.seek(SeekFrom::Start(start)).ok()?;
+                f.read_exact(&mut buf).ok()?;
+                String::from_utf8(buf).ok()
+            }
+            Spill::Writing(_) | Spill::Lost => None,
+        }
+    }
 }
 
 fn snippet(text: &str) -> String {
@@ -206,6 +290,22 @@ mod tests {
             Some((i, _)) => format!("{}…", &t[..i]),
             None => t,
         }
+    }
+
+    #[test]
+    fn snippets_come_back_from_the_spill_file_and_from_memory() {
+        let texts = ["перший допис", "", "second post, longer", "третій"];
+        for mut s in [Snippets::new(), Snippets::default()] {
+            for t in texts {
+                s.push(t);
+            }
+            assert_eq!(s.get(2).as_deref(), Some("second post, longer"));
+            assert_eq!(s.get(0).as_deref(), Some("перший допис"));
+            assert_eq!(s.get(1).as_deref(), Some(""));
+            assert_eq!(s.get(3).as_deref(), Some("третій"));
+            assert_eq!(s.get(4), None);
+        }
+        assert!(matches!(Snippets::new().state, Spill::Writing(_)));
     }
 
     #[test]
