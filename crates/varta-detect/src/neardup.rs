@@ -708,6 +708,39 @@ pub struct Pair {
     pub containment: f64,
 }
 
+/// Band keys, `bands` per representative, in chunks of [`KEY_CHUNK_TEXTS`] texts: ten million
+/// texts hold 2.3 GB of keys, and one growing vector would copy all of it each time it doubled,
+/// holding the old and the new copy at once.
+#[derive(Default)]
+struct KeyChunks {
+    chunks: Vec<Vec<u32>>,
+    /// Texts held.
+    len: usize,
+}
+
+/// Texts per chunk of [`KeyChunks`] (16 MB at 64 bands).
+const KEY_CHUNK_TEXTS: usize = 65_536;
+
+impl KeyChunks {
+    /// Appends one text's keys; returns its slot.
+    fn push(&mut self, keys: &[u32]) -> usize {
+        if self.len % KEY_CHUNK_TEXTS == 0 {
+            self.chunks
+                .push(Vec::with_capacity(KEY_CHUNK_TEXTS * keys.len()));
+        }
+        if let Some(chunk) = self.chunks.last_mut() {
+            chunk.extend_from_slice(keys);
+        }
+        self.len += 1;
+        self.len - 1
+    }
+
+    fn get(&self, slot: usize, bands: usize) -> &[u32] {
+        let at = (slot % KEY_CHUNK_TEXTS) * bands;
+        &self.chunks[slot / KEY_CHUNK_TEXTS][at..at + bands]
+    }
+}
+
 /// Counts of one [`Index::pairs_since`] run, for reports and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PairStats {
@@ -731,7 +764,7 @@ pub struct Index {
     /// Band keys, `bands` per representative (text-major, at `key_slot`), cut to 32 bits: a chance
     /// collision only adds a candidate that verification rejects. Copies keep none, so a
     /// campaign of copies costs 4 bytes a copy here rather than 256.
-    keys: Vec<u32>,
+    keys: KeyChunks,
     /// Per text, where its band keys start in `keys` (in bands); `u32::MAX` for copies and texts
     /// without shingles.
     key_slot: Vec<u32>,
@@ -748,7 +781,7 @@ impl Index {
             containment: None,
             banding: Banding::for_threshold(threshold),
             sets: Vec::new(),
-            keys: Vec::new(),
+            keys: KeyChunks::default(),
             key_slot: Vec::new(),
             canonical: Vec::new(),
             by_set: FxHashMap::default(),
@@ -791,7 +824,7 @@ impl Index {
     fn keys_of(&self, i: u32) -> &[u32] {
         let bands = self.banding.bands;
         let slot = self.key_slot[self.canonical[i as usize] as usize] as usize;
-        &self.keys[slot * bands..(slot + 1) * bands]
+        self.keys.get(slot, bands)
     }
 
     /// Band keys of a shingle set (empty when it has no shingles).
@@ -870,15 +903,14 @@ impl Index {
             self.key_slot.push(u32::MAX);
             self.sets.push(Box::default());
         } else if canon == i {
-            self.key_slot
-                .push(u32::try_from(self.keys.len() / bands).unwrap_or(u32::MAX));
-            if keys.len() == bands {
-                self.keys.extend_from_slice(keys);
+            let slot = if keys.len() == bands {
+                self.keys.push(keys)
             } else {
                 // Left unsigned as a copy, but its set only shares a hash with an earlier one.
                 let own = self.band_keys(s);
-                self.keys.extend_from_slice(&own);
-            }
+                self.keys.push(&own)
+            };
+            self.key_slot.push(u32::try_from(slot).unwrap_or(u32::MAX));
             self.sets.push(compact.into_boxed_slice());
         } else {
             self.key_slot.push(u32::MAX);
@@ -915,13 +947,17 @@ impl Index {
             .filter(|&i| self.canonical[i as usize] == i && !self.sets[i as usize].is_empty())
             .collect();
         let group_is_new = |rep: u32| newest[rep as usize] >= first_new;
-        let candidates: Vec<u64> = (0..bands)
+        // Each band's candidates are verified as the band is scanned and only the pairs kept:
+        // a pair is a candidate in the first band it shares and no other, so no list of all
+        // candidates (hundreds of millions on ten million posts) is ever held.
+        let per_band: Vec<(Vec<Pair>, u64)> = (0..bands)
             .into_par_iter()
             .map(|band| {
                 let mut col: Vec<(u32, u32)> =
                     reps.iter().map(|&r| (self.keys_of(r)[band], r)).collect();
                 col.sort_unstable();
                 let mut out = Vec::new();
+                let mut candidates = 0u64;
                 let mut start = 0;
                 while start < col.len() {
                     let mut end = start + 1;
@@ -935,59 +971,57 @@ impl Index {
                             let a_new = group_is_new(a);
                             let ka = &self.keys_of(a)[..band];
                             for &(_, b) in &run[x + 1..] {
-                                // A pair is emitted by the first band it shares, not once per
-                                // band: dense campaigns would otherwise emit it dozens of times.
+                                // A pair is a candidate in the first band it shares, not once
+                                // per band: dense campaigns would otherwise verify it dozens of
+                                // times.
                                 let kb = &self.keys_of(b)[..band];
                                 if ka.iter().zip(kb).any(|(p, q)| p == q) {
                                     continue;
                                 }
                                 if a_new || group_is_new(b) {
-                                    out.push(u64::from(a.min(b)) << 32 | u64::from(a.max(b)));
+                                    candidates += 1;
+                                    if let Some(p) = self.verify(a.min(b), a.max(b)) {
+                                        out.push(p);
+                                    }
                                 }
                             }
                         }
                     }
                     start = end;
                 }
-                out
-            })
-            .reduce(Vec::new, |mut a, b| {
-                a.extend(b);
-                a
-            });
-        let mut candidates = candidates;
-        candidates.par_sort_unstable();
-        candidates.dedup();
-        let stats = PairStats {
-            candidates: candidates.len() as u64,
-            banded: reps.len() as u64,
-        };
-        let t = self.threshold;
-        let verified: Vec<Pair> = candidates
-            .par_iter()
-            .filter_map(|&c| {
-                let (a, b) = ((c >> 32) as u32, c as u32);
-                let (sa, sb) = (&self.sets[a as usize], &self.sets[b as usize]);
-                let (la, lb) = (sa.len(), sb.len());
-                let (small, large) = (la.min(lb), la.max(lb));
-                let contained_ok = self.containment.filter(|_| small >= MIN_CONTAINED_SHINGLES);
-                // Jaccard never exceeds the ratio of the sizes.
-                if contained_ok.is_none() && (small as f64) < t * large as f64 {
-                    return None;
-                }
-                let common = overlap(sa, sb);
-                let j = common as f64 / (la + lb - common) as f64;
-                let contained = common as f64 / small.max(1) as f64;
-                let keep = j >= t || contained_ok.is_some_and(|c| contained >= c);
-                keep.then_some(Pair {
-                    a,
-                    b,
-                    jaccard: j,
-                    containment: contained,
-                })
+                (out, candidates)
             })
             .collect();
+        let stats = PairStats {
+            candidates: per_band.iter().map(|b| b.1).sum(),
+            banded: reps.len() as u64,
+        };
+        let mut verified: Vec<Pair> = per_band.into_iter().flat_map(|b| b.0).collect();
+        verified.par_sort_unstable_by_key(|p| (p.a, p.b));
         (verified, stats)
+    }
+
+    /// The exact check of a candidate pair of representatives (`a < b`).
+    fn verify(&self, a: u32, b: u32) -> Option<Pair> {
+        let t = self.threshold;
+        let (sa, sb) = (&self.sets[a as usize], &self.sets[b as usize]);
+        let (la, lb) = (sa.len(), sb.len());
+        let (small, large) = (la.min(lb), la.max(lb));
+        let contained_ok = self.containment.filter(|_| small >= MIN_CONTAINED_SHINGLES);
+        // Jaccard never exceeds the ratio of the sizes.
+        if contained_ok.is_none() && (small as f64) < t * large as f64 {
+            return None;
+        }
+        let common = overlap(sa, sb);
+        let j = common as f64 / (la + lb - common) as f64;
+        let contained = common as f64 / small.max(1) as f64;
+        let keep = j >= t || contained_ok.is_some_and(|c| contained >= c);
+        keep.then_some(Pair {
+            a,
+            b,
+            jaccard: j,
+            containment: contained,
+        })
     }
 
     /// Every pair with Jaccard ≥ the threshold that involves a text at position ≥ `first_new`
