@@ -724,7 +724,7 @@ const KEY_CHUNK_TEXTS: usize = 65_536;
 impl KeyChunks {
     /// Appends one text's keys; returns its slot.
     fn push(&mut self, keys: &[u32]) -> usize {
-        if self.len % KEY_CHUNK_TEXTS == 0 {
+        if self.len.is_multiple_of(KEY_CHUNK_TEXTS) {
             self.chunks
                 .push(Vec::with_capacity(KEY_CHUNK_TEXTS * keys.len()));
         }
