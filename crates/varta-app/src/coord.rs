@@ -552,9 +552,11 @@ pub fn own_files(
         failed: 0,
         observer,
     };
-    // The network never reads a post's language: identifying it would be a sixth of the work.
+    // The network never reads a post's language nor, unless its id or a forward needs it, the
+    // hash of its text: deriving them would be a fifth of the work.
     let opts = varta_ingest::IngestOptions {
         identify_language: false,
+        hash_content: false,
         ..opts.clone()
     };
     varta_ingest::ingest_paths(inputs, &opts, &mut sink)

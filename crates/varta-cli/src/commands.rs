@@ -94,6 +94,7 @@ pub fn ingest(ctx: &Ctx, a: IngestArgs, out: &mut impl Write) -> Result<u8> {
         allow_private: a.allow_private,
         collected_at: Utc::now(),
         identify_language: true,
+        hash_content: true,
     };
     let records = if a.json {
         RecordErrors::Hidden

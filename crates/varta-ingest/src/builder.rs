@@ -33,6 +33,9 @@ pub struct DocBuilder {
     pub reply_to: Option<String>,
     /// Identify the language from the text (else only a declared language, or "und").
     pub identify_language: bool,
+    /// Hash the text into `content_hash` even where the id does not need it (it does when there is
+    /// neither a native id nor a URL, and for forwards); off, the hash is left empty.
+    pub hash_content: bool,
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -81,6 +84,7 @@ impl DocBuilder {
             text: String::new(),
             raw: None,
             identify_language: true,
+            hash_content: true,
             declared_language: None,
             published_at: None,
             collected_at,
@@ -130,8 +134,15 @@ impl DocBuilder {
             (l, _) => (l.to_string(), guess.confidence),
         };
 
-        let hash = content_hash(&text);
         let native_id = non_empty(self.native_id);
+        let hash = if self.hash_content
+            || (native_id.is_none() && canonical_url.is_none())
+            || self.forwarded_from.is_some()
+        {
+            content_hash(&text)
+        } else {
+            String::new()
+        };
         let id = match (&native_id, &canonical_url) {
             (Some(n), _) => document_id(IdBasis::Native {
                 source: &self.source,

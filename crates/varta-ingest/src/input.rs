@@ -29,6 +29,10 @@ pub struct IngestOptions {
     /// Identify each document's language (the default). Readers that never look at it, such as
     /// `varta coord`, turn it off and get "und": it is a sixth of the cost of reading a post.
     pub identify_language: bool,
+    /// Hash each text into `content_hash` (the default; the store finds repeated texts by it).
+    /// `varta coord` turns it off: its documents keep the hash only where their id or a
+    /// forward's key needs it.
+    pub hash_content: bool,
 }
 
 impl Default for IngestOptions {
@@ -41,6 +45,7 @@ impl Default for IngestOptions {
             allow_private: false,
             collected_at: Utc::now(),
             identify_language: true,
+            hash_content: true,
         }
     }
 }
@@ -240,6 +245,7 @@ fn ctx<'a>(file: &'a str, opts: &'a IngestOptions) -> Ctx<'a> {
         url: None,
         http_charset: None,
         identify_language: opts.identify_language,
+        hash_content: opts.hash_content,
     }
 }
 

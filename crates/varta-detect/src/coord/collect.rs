@@ -267,14 +267,19 @@ fn snippet(text: &str) -> String {
             out.push(' ');
             chars += 1;
         }
-        for c in word.chars() {
-            if chars == SNIPPET_CHARS {
-                out.push('…');
-                return out;
-            }
-            out.push(c);
-            chars += 1;
+        let n = word.chars().count();
+        if chars + n <= SNIPPET_CHARS {
+            out.push_str(word);
+            chars += n;
+            continue;
         }
+        let cut = word
+            .char_indices()
+            .nth(SNIPPET_CHARS - chars)
+            .map_or(word.len(), |(i, _)| i);
+        out.push_str(&word[..cut]);
+        out.push('…');
+        return out;
     }
     out
 }

@@ -30,6 +30,8 @@ pub(crate) struct Ctx<'a> {
     pub http_charset: Option<&'a str>,
     /// Identify each document's language (off where the reader needs none: `varta coord`).
     pub identify_language: bool,
+    /// Hash every text (off where nothing needs the hash but the id: `varta coord`).
+    pub hash_content: bool,
 }
 
 impl Ctx<'_> {
@@ -37,6 +39,7 @@ impl Ctx<'_> {
     pub(crate) fn builder(&self, source: impl Into<String>, format: Format) -> crate::DocBuilder {
         let mut b = crate::DocBuilder::new(source, format, self.collected_at);
         b.identify_language = self.identify_language;
+        b.hash_content = self.hash_content;
         b
     }
 
