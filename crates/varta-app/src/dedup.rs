@@ -96,10 +96,6 @@ impl Dedup {
         self.ids.len()
     }
 
-    fn clusters(&self) -> Clusters<'_> {
-        Clusters::from_pairs(self.index.canonical(), self.pairs.clone(), self.stats)
-    }
-
     /// Pair lines `write_pairs` would write.
     pub fn pair_count(&self) -> u64 {
         self.summary.pairs
@@ -171,7 +167,7 @@ impl Dedup {
     /// first text in the input, its ids in input order; returns the number of clusters.
     pub fn write_clusters(&mut self, w: &mut dyn Write) -> std::io::Result<usize> {
         let t = Instant::now();
-        let clusters = self.clusters();
+        let clusters = Clusters::from_pairs(self.index.canonical(), self.pairs.clone(), self.stats);
         let mut by_root = clusters.pairs_by_root();
         let mut written = 0usize;
         for members in clusters.components() {
@@ -316,7 +312,7 @@ pub fn run(
         index.distinct_pairs_since(0)
     };
     let pair_secs = t.elapsed().as_secs_f64();
-    let pair_count = Clusters::from_pairs(index.canonical(), pairs.clone(), stats).pair_count();
+    let pair_count = varta_detect::neardup::pair_count(index.canonical(), &pairs);
     let banding = index.banding();
     let summary = Summary {
         docs: ids.len(),

@@ -1269,18 +1269,29 @@ impl<'a> Clusters<'a> {
 
     /// Pairs [`Index::pairs_since`]`(0)` would return, counted without enumerating them.
     pub fn pair_count(&self) -> u64 {
-        let mut n = 0u64;
-        for p in &self.pairs {
-            n += u64::from(self.copies[p.a as usize]) * u64::from(self.copies[p.b as usize]);
-        }
-        for (i, &g) in self.copies.iter().enumerate() {
-            if g >= 2 && self.canonical[i] == i as u32 {
-                let g = u64::from(g);
-                n += g * (g - 1) / 2;
-            }
-        }
-        n
+        pair_count(self.canonical, &self.pairs)
     }
+}
+
+/// The pairs among all texts that the verified pairs among representatives (`pairs`) and each
+/// text's representative (`canonical`) stand for, counted without enumerating them or forming
+/// clusters.
+pub fn pair_count(canonical: &[u32], pairs: &[Pair]) -> u64 {
+    let mut copies = vec![0u32; canonical.len()];
+    for &c in canonical {
+        copies[c as usize] += 1;
+    }
+    let mut n = 0u64;
+    for p in pairs {
+        n += u64::from(copies[p.a as usize]) * u64::from(copies[p.b as usize]);
+    }
+    for (i, &g) in copies.iter().enumerate() {
+        if g >= 2 && canonical[i] == i as u32 {
+            let g = u64::from(g);
+            n += g * (g - 1) / 2;
+        }
+    }
+    n
 }
 
 /// Texts buffered by [`BatchedIndex`] before they are shingled together.
