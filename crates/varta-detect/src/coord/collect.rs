@@ -1,8 +1,9 @@
 //! Documents into the own network's input: actors, times and keys of every signal.
 //!
 //! Keys per document: each normalized link; the near-duplicate cluster of its text (the
-//! [`crate::neardup`] index at Jaccard 0.5 with containment, clusters are connected components, so
-//! edited, case-changed or look-alike copies share the key); the repost target (`repost_of`) or, for
+//! [`crate::neardup`] index at Jaccard 0.5 with containment, on the wide signature that keeps ten
+//! million posts to a few million candidates; clusters are connected components, so edited,
+//! case-changed or look-alike copies share the key); the repost target (`repost_of`) or, for
 //! Telegram forwards, the forwarded-from channel with the text; the reply target; the hashtag
 //! sequence when there are at least two. Reposts carry no text key (their text is the original's).
 
@@ -50,7 +51,7 @@ impl Collector {
             keys: FxHashMap::default(),
             text_posts: Vec::new(),
             snippets: Snippets::new(),
-            index: BatchedIndex::new(Index::with_containment(0.5, 0.9)),
+            index: BatchedIndex::new(Index::with_containment(0.5, 0.9).wide()),
         }
     }
 
