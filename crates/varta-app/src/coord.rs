@@ -434,6 +434,236 @@ pub fn parity(
     Ok(summary)
 }
 
+/// What CooRTweet parity computes: `detect_groups(time_window, min_participation)` and
+/// `generate_coordinated_network(edge_weight, subgraph = 1)`.
+#[derive(Clone, Copy, Debug)]
+pub struct CoortweetParams {
+    pub window: f64,
+    pub min_participation: u64,
+    pub edge_weight: f64,
+    pub max_record: usize,
+}
+
+/// What CooRTweet parity did (`coord --parity coortweet --json`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CoortweetSummary {
+    pub parity: &'static str,
+    pub rows: u64,
+    pub failed: u64,
+    pub pairs: usize,
+    /// Edges before the threshold, and kept.
+    pub all_edges: usize,
+    pub edges: usize,
+    pub accounts: usize,
+    pub weight_threshold: f64,
+    pub window: f64,
+    pub min_participation: u64,
+    pub edge_weight: f64,
+    pub seconds: ParitySeconds,
+}
+
+/// The header CooRTweet's functions take.
+pub const COORTWEET_HEADER: [&str; 4] =
+    ["object_id", "account_id", "content_id", "timestamp_share"];
+
+/// CooRTweet parity: its four-column CSV in, its pairs (to `pairs_path`) and edges (to
+/// `outputs.edges`, else `edges_out`) out, row for row. Bad rows are reported and skipped.
+pub fn coortweet(
+    input: &Path,
+    p: &CoortweetParams,
+    pairs_path: Option<&Path>,
+    outputs: &Outputs<'_>,
+    edges_out: Option<&mut dyn Write>,
+    observer: &dyn Observer,
+) -> Result<CoortweetSummary> {
+    use varta_detect::coord::coortweet::{Shares, r_number};
+    let start = Instant::now();
+    let name = input.display().to_string();
+    let file = std::fs::File::open(input).map_err(AppError::io(format!("opening {name}")))?;
+    let mut lines = varta_ingest::BoundedLines::csv(std::io::BufReader::new(file), p.max_record);
+    let mut splitter = RecordSplitter::new();
+    let mut shares = Shares::new();
+    let (mut rows, mut failed) = (0u64, 0u64);
+    // Columns by name, as R reads them: the header may order them any way.
+    let mut columns: Option<[usize; 4]> = None;
+    let fail = |line: u64, message: String| {
+        observer.notice(Notice::RecordFailed(varta_ingest::RecordError {
+            file: name.clone(),
+            record: Some(format!("line {line}")),
+            message,
+        }));
+    };
+    while let Some(item) = lines
+        .next_item()
+        .map_err(AppError::io(format!("reading {name}")))?
+    {
+        let (line, bytes) = match item {
+            varta_ingest::LineItem::Record { line, bytes } => (line, bytes),
+            varta_ingest::LineItem::TooLong { line, len } => {
+                fail(
+                    line,
+                    format!("{len} bytes, over the record limit of {}", p.max_record),
+                );
+                failed += 1;
+                continue;
+            }
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let fields: Vec<String> = splitter
+            .split(&bytes)
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        let Some(cols) = columns else {
+            let names: Vec<&str> = fields
+                .iter()
+                .map(|f| f.trim().trim_start_matches('\u{feff}'))
+                .collect();
+            let at = |want: &str| names.iter().position(|n| *n == want);
+            let found: Option<Vec<usize>> = COORTWEET_HEADER.iter().map(|w| at(w)).collect();
+            match found.as_deref() {
+                Some(&[o, a, c, t]) => columns = Some([o, a, c, t]),
+                _ => {
+                    return Err(AppError::Usage(format!(
+                        "{name}:{line}: expected a header with the columns {}, found {}",
+                        COORTWEET_HEADER.join(","),
+                        String::from_utf8_lossy(&bytes)
+                    )));
+                }
+            }
+            continue;
+        };
+        let get = |i: usize| fields.get(i).map(String::as_str);
+        let (Some(object), Some(account), Some(content), Some(time)) =
+            (get(cols[0]), get(cols[1]), get(cols[2]), get(cols[3]))
+        else {
+            fail(
+                line,
+                format!(
+                    "expected at least {} fields, found {}",
+                    cols.iter().max().map_or(0, |m| m + 1),
+                    fields.len()
+                ),
+            );
+            failed += 1;
+            continue;
+        };
+        let time = match time.trim().parse::<f64>() {
+            Ok(t) if t.is_finite() => t,
+            _ => {
+                fail(
+                    line,
+                    format!("timestamp_share {time:?} is not a number of seconds"),
+                );
+                failed += 1;
+                continue;
+            }
+        };
+        shares.push(object, account, content, time);
+        rows += 1;
+    }
+    let read = start.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let pairs = shares.detect_groups(p.window, p.min_participation);
+    let net = shares.network(&pairs, p.edge_weight);
+    let compute = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    if let Some(path) = pairs_path {
+        write_file(path, |w| {
+            writeln!(
+                w,
+                "object_id,content_id,content_id_y,time_delta,account_id,account_id_y"
+            )?;
+            for r in shares.sorted_pairs(&pairs) {
+                writeln!(
+                    w,
+                    "{},{},{},{},{},{}",
+                    csv_field(shares.name(r.object)),
+                    csv_field(shares.name(r.content)),
+                    csv_field(shares.name(r.content_y)),
+                    r_number(r.time_delta),
+                    csv_field(shares.name(r.account)),
+                    csv_field(shares.name(r.account_y)),
+                )?;
+            }
+            Ok(())
+        })?;
+    }
+    let write_edges = |w: &mut dyn Write| -> std::io::Result<()> {
+        writeln!(
+            w,
+            "from,to,weight,avg_time_delta,n_content_id,n_content_id_y,edge_symmetry_score,weight_threshold"
+        )?;
+        for e in &net.edges {
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{},1",
+                csv_field(shares.name(e.from)),
+                csv_field(shares.name(e.to)),
+                e.weight,
+                r_number(e.avg_time_delta),
+                e.n_content_id,
+                e.n_content_id_y,
+                r_number(e.edge_symmetry_score),
+            )?;
+        }
+        Ok(())
+    };
+    match (outputs.edges, edges_out) {
+        (Some(path), _) => write_file(path, write_edges)?,
+        (None, Some(out)) => write_edges(out).map_err(AppError::io("writing the edges"))?,
+        (None, None) => {}
+    }
+    let mut names: Vec<&str> = net
+        .edges
+        .iter()
+        .flat_map(|e| [shares.name(e.from), shares.name(e.to)])
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if outputs.gexf.is_some() || outputs.graphml.is_some() {
+        let nodes: Vec<Node<'_>> = names
+            .iter()
+            .map(|n| Node {
+                label: n,
+                groups: Vec::new(),
+            })
+            .collect();
+        let index = |n: &str| names.binary_search(&n).unwrap_or(0);
+        let gedges: Vec<GraphEdge> = net
+            .edges
+            .iter()
+            .map(|e| GraphEdge {
+                source: index(shares.name(e.from)),
+                target: index(shares.name(e.to)),
+                weight: e.weight as f64,
+                symmetry: Some(e.edge_symmetry_score),
+            })
+            .collect();
+        write_graph_files(outputs, &nodes, &gedges, false)?;
+    }
+    let write = t.elapsed().as_secs_f64();
+    Ok(CoortweetSummary {
+        parity: "coortweet",
+        rows,
+        failed,
+        pairs: pairs.len(),
+        all_edges: net.all_edges,
+        edges: net.edges.len(),
+        accounts: names.len(),
+        weight_threshold: net.threshold,
+        window: p.window,
+        min_participation: p.min_participation,
+        edge_weight: p.edge_weight,
+        seconds: ParitySeconds {
+            read,
+            compute,
+            write,
+        },
+    })
+}
+
 fn write_graph_files(
     outputs: &Outputs<'_>,
     nodes: &[Node<'_>],

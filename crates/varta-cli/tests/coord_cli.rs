@@ -351,3 +351,113 @@ fn parity_from_a_pipe_reads_in_blocks_with_the_same_rows() {
     let peer = std::fs::read_to_string(data("coord-sample.co_link.w60.peer.csv")).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), peer);
 }
+
+/// CooRTweet parity on a small set worked out by hand from CooRTweet's rules (CRLF line ends as
+/// its German sample has, one bad timestamp, one account with a single share).
+#[test]
+fn coortweet_parity_on_a_set_worked_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("shares.csv");
+    let rows = [
+        "object_id,account_id,content_id,timestamp_share",
+        "o1,acc_a,c1,100.0",
+        "o1,acc_b,c2,110.0",
+        "o1,acc_c,c3,115.0",
+        "o2,acc_a,c4,200.0",
+        "o2,acc_b,c5,205.0",
+        "o3,acc_a,c6,300.0",
+        "o3,acc_b,c7,300.0",
+        "o3,acc_c,c8,500.0",
+        "o4,acc_c,c9,yesterday",
+        "o4,acc_d,c10,1000.0",
+    ];
+    std::fs::write(&input, rows.join("\r\n") + "\r\n").unwrap();
+    let (edges, pairs) = (dir.path().join("edges.csv"), dir.path().join("pairs.csv"));
+    let out = run(&[
+        "coord",
+        input.to_str().unwrap(),
+        "--parity",
+        "coortweet",
+        "--window",
+        "60",
+        "--min-participation",
+        "2",
+        "--edge-weight",
+        "0.5",
+        "--edges",
+        edges.to_str().unwrap(),
+        "--pairs",
+        pairs.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("shares.csv: line 10") && stderr.contains("timestamp_share"),
+        "{stderr}"
+    );
+    let s = last_json(&out);
+    assert_eq!(
+        (
+            &s["rows"],
+            &s["failed"],
+            &s["pairs"],
+            &s["all_edges"],
+            &s["edges"]
+        ),
+        (
+            &serde_json::json!(9),
+            &serde_json::json!(1),
+            &serde_json::json!(5),
+            &serde_json::json!(3),
+            &serde_json::json!(1)
+        )
+    );
+    assert_eq!(s["weight_threshold"], 1.0);
+    // acc_d's one share is dropped before pairing; acc_c's 500 s share has no partner within
+    // 60 s; the o1 pair (acc_b, acc_c) is kept because acc_b's content counts (an OR).
+    assert_eq!(
+        std::fs::read_to_string(&pairs).unwrap(),
+        "object_id,content_id,content_id_y,time_delta,account_id,account_id_y\n\
+         o1,c1,c2,10,acc_a,acc_b\n\
+         o1,c1,c3,15,acc_a,acc_c\n\
+         o1,c2,c3,5,acc_b,acc_c\n\
+         o2,c4,c5,5,acc_a,acc_b\n\
+         o3,c6,c7,0,acc_a,acc_b\n"
+    );
+    // Weights 3, 1, 1: the median is 1 and only the edge above it stays.
+    let want = "from,to,weight,avg_time_delta,n_content_id,n_content_id_y,edge_symmetry_score,weight_threshold\n\
+                acc_a,acc_b,3,5,3,3,1,1\n";
+    assert_eq!(std::fs::read_to_string(&edges).unwrap(), want);
+    // Without --edges the edge table goes to stdout.
+    let out = run(&[
+        "coord",
+        input.to_str().unwrap(),
+        "--parity",
+        "coortweet",
+        "--window",
+        "60",
+    ]);
+    assert_success(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+    // A file without CooRTweet's columns stops with the line named.
+    std::fs::write(&input, "id,user,time\n1,a,2\n").unwrap();
+    let out = run(&[
+        "coord",
+        input.to_str().unwrap(),
+        "--parity",
+        "coortweet",
+        "--window",
+        "60",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shares.csv:1: expected a header"));
+    // --pairs belongs to CooRTweet parity.
+    let out = run(&["coord", input.to_str().unwrap(), "--pairs", "p.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -388,3 +388,97 @@ fn coordination_groups_on_dev_20k() {
         "{false_pairs} false pairs (the toolkit's co_link has 50)"
     );
 }
+
+/// CooRTweet 2.1.3's exact outputs on the two real sets (`eval/coord/real/`): pairs identical,
+/// edges row for row with equal counts and averages within 1e-9, and the same accounts.
+#[test]
+fn coortweet_parity_on_the_real_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = shared().join("eval/coord/real");
+    for (input, tag, window, mp) in [
+        (
+            "russian_coord_tweets.csv",
+            "russian_coord_tweets.coortweet.w60_mp2",
+            "60",
+            "2",
+        ),
+        (
+            "russian_coord_tweets.csv",
+            "russian_coord_tweets.coortweet.w10_mp5",
+            "10",
+            "5",
+        ),
+        (
+            "german_elections.objects.csv",
+            "german_elections.coortweet.w30_mp2",
+            "30",
+            "2",
+        ),
+    ] {
+        let (edges, pairs) = (
+            dir.path().join(format!("{tag}.edges.csv")),
+            dir.path().join(format!("{tag}.pairs.csv")),
+        );
+        let out = varta(
+            dir.path(),
+            &[
+                "coord",
+                real.join(input).to_str().unwrap(),
+                "--parity",
+                "coortweet",
+                "--window",
+                window,
+                "--min-participation",
+                mp,
+                "--edge-weight",
+                "0.5",
+                "--edges",
+                edges.to_str().unwrap(),
+                "--pairs",
+                pairs.to_str().unwrap(),
+                "--json",
+            ],
+        );
+        assert_success(&out);
+        let summary = last_json(&out);
+        assert_eq!(summary["failed"], 0, "{tag}");
+        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap();
+        let ours = read(pairs);
+        let peer = read(real.join(format!("{tag}.pairs.csv")));
+        assert_eq!(ours.lines().count(), peer.lines().count(), "{tag} pairs");
+        assert!(ours == peer, "{tag}: pairs differ from CooRTweet's");
+        let pair_rows = peer.lines().count() - 1;
+        let (ours, peer) = (read(edges), read(real.join(format!("{tag}.edges.csv"))));
+        let (a, b): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), peer.lines().collect());
+        assert_eq!(a.len(), b.len(), "{tag} edges");
+        assert_eq!(a[0], b[0], "{tag} header");
+        for (x, y) in a.iter().zip(&b).skip(1) {
+            let (fx, fy): (Vec<&str>, Vec<&str>) = (x.split(',').collect(), y.split(',').collect());
+            assert_eq!(fx.len(), 8, "{tag}: {x}");
+            for c in [0, 1, 2, 4, 5, 7] {
+                assert_eq!(fx[c], fy[c], "{tag}: {x} against {y}");
+            }
+            for c in [3, 6] {
+                let (p, q): (f64, f64) = (fx[c].parse().unwrap(), fy[c].parse().unwrap());
+                assert!((p - q).abs() <= 1e-9, "{tag}: {x} against {y}");
+            }
+        }
+        let mut accounts: Vec<&str> = a
+            .iter()
+            .skip(1)
+            .flat_map(|l| l.split(',').take(2))
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let nodes = read(real.join(format!("{tag}.nodes.csv")));
+        let want: Vec<&str> = nodes.lines().skip(1).collect();
+        assert_eq!(accounts, want, "{tag} accounts");
+        assert_eq!(summary["accounts"], want.len(), "{tag}");
+        eprintln!(
+            "{tag}: {} pairs, {} edges, {} accounts identical",
+            pair_rows,
+            b.len() - 1,
+            want.len()
+        );
+    }
+}

@@ -7,7 +7,8 @@
 //! within ±window (a post matches itself, which gives self-loops). [`parity`] builds the toolkit's
 //! keys so that its edge lists come out row for row; [`network`] is Varta's own combined network
 //! with discounts for popular keys, an estimated window, evidence and groups ([`louvain`]);
-//! [`finding`] turns a group into the finding that is stored.
+//! [`finding`] turns a group into the finding that is stored. [`coortweet`] reproduces CooRTweet's
+//! pairs and edges, the R package most studies of coordinated behaviour use.
 //!
 //! The computation streams by actor: postings are sorted once by (key, time); each actor's posts
 //! look up their windows by binary search and count distinct partner actors in a dense per-thread
@@ -15,6 +16,7 @@
 //! however many shares one viral key has. Actors are processed in parallel.
 
 pub mod collect;
+pub mod coortweet;
 pub mod finding;
 pub mod graphfile;
 pub mod louvain;
