@@ -177,6 +177,9 @@ fn a_hundred_thousand_copies_cost_their_distinct_texts() {
         &input,
         &varta_detect::coord::network::Params::default(),
     );
-    assert_eq!(net.keys_left_out, 1);
+    // Popularity is judged around each co-share: a hundred thousand copies over two weeks are
+    // a few accounts a minute (discounted only where chance crowds more than twenty), not left
+    // out, and chance meetings of accounts within a minute do not repeat into a group.
+    assert_eq!(net.keys_left_out, 0);
     assert!(net.groups.is_empty());
 }

@@ -300,12 +300,15 @@ mod tests {
                     true,
                 ));
             }
+            // A viral link of the day: sixty of a hundred and twenty channels, in an order that
+            // changes, five seconds apart.
             for o in 0..60i64 {
+                let who = (o * [7, 11, 13][push as usize] + push * 37) % 120;
                 c.push(doc(
                     &format!("n{push}-{o}"),
-                    &format!("telegram:news{o}"),
+                    &format!("telegram:news{who}"),
                     t0 + 5_000 * o,
-                    &["https://news.example/big"],
+                    &[&format!("https://news.example/big/{push}")],
                     "",
                     false,
                 ));
