@@ -281,12 +281,12 @@ pub(crate) fn estimate_window(layout: &Layout, actors: &[u32]) -> WindowEstimate
     let mut seconds = DEFAULT_WINDOW;
     if sum > 0 && peak >= 3.0 * background.max(f64::MIN_POSITIVE) {
         seconds = MAX_AUTO_WINDOW;
-        for i in 0..LADDER.len() - 1 {
-            if LADDER[i] >= MAX_AUTO_WINDOW {
+        for (i, &w) in LADDER[..LADDER.len() - 1].iter().enumerate() {
+            if w >= MAX_AUTO_WINDOW {
                 break;
             }
             if slope(i) <= 1.5 * background {
-                seconds = LADDER[i];
+                seconds = w;
                 break;
             }
         }
