@@ -300,10 +300,9 @@ mod tests {
                     true,
                 ));
             }
-            // A viral link of the day: sixty of a hundred and twenty channels, in an order that
-            // changes, five seconds apart.
+            // A viral link of the day: sixty of six hundred channels, five seconds apart.
             for o in 0..60i64 {
-                let who = (o * [7, 11, 13][push as usize] + push * 37) % 120;
+                let who = (o * [7, 11, 13][push as usize] + push * 37) % 600;
                 c.push(doc(
                     &format!("n{push}-{o}"),
                     &format!("telegram:news{who}"),

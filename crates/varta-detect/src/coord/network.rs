@@ -89,7 +89,7 @@ impl Default for Params {
         Params {
             window: Window::Auto,
             min_weight: 2.0,
-            popular_actors: 20,
+            popular_actors: 40,
             max_key_actors: 1000,
             resolution: 1.0,
             attach_share: 0.5,
@@ -137,6 +137,10 @@ pub struct UEdge {
     pub b_to_a: f64,
     /// min/max of the two directions (CooRTweet's edge symmetry).
     pub symmetry: f64,
+    /// The part of `weight` from co-shares on quiet postings (see [`build`]): what lets a
+    /// one-time co-sharer join a group.
+    #[serde(skip)]
+    pub quiet: f64,
 }
 
 /// One co-share between two members of a group: the evidence.
@@ -314,13 +318,23 @@ pub fn build(input: &Input, params: &Params) -> Network {
             (e.seconds, Some(e))
         }
     };
-    let crowd = local_crowds(&layout, window);
+    // The crowd is counted over a little more than the window (two windows, at least two
+    // minutes either side): a group's push fits in it, a news crowd spreading over minutes
+    // shows its size.
+    let crowd = local_crowds(&layout, (2.0 * window).max(CROWD_SPAN));
     // Other actors per second on the key within the hour around each posting: how often a
     // partner turns up within a given gap by chance.
     let hourly = local_crowds(&layout, RATE_SPAN);
     let rate: Vec<f32> = hourly
         .par_iter()
         .map(|&c| (f64::from(c.saturating_sub(1)) / (2.0 * RATE_SPAN)) as f32)
+        .collect();
+    // A posting is quiet when the hour around it holds little more than the burst it is in: a
+    // post a group reposts of its own, not a post a crowd reposts all afternoon.
+    let quiet: Vec<bool> = hourly
+        .par_iter()
+        .zip(crowd.par_iter())
+        .map(|(&h, &c)| f64::from(h) <= QUIET_RATIO * f64::from(c))
         .collect();
     drop(hourly);
     let credit: Vec<f64> = crowd
@@ -329,7 +343,15 @@ pub fn build(input: &Input, params: &Params) -> Network {
         .map(|(&c, &k)| credit_of(c, actors[k as usize], params))
         .collect();
     let by_actor = ByActor::new(&layout, input.n_actors);
-    let directed = discounted(&layout, &by_actor, input.n_actors, window, &credit, &rate);
+    let directed = discounted(
+        &layout,
+        &by_actor,
+        input.n_actors,
+        window,
+        &credit,
+        &rate,
+        &quiet,
+    );
     let edges = undirected(directed);
     let groups = groups(input, &layout, &by_actor, &edges, window, params);
     Network {
@@ -405,6 +427,17 @@ fn credit_of(crowd: u32, actors: u32, params: &Params) -> f64 {
         1.0
     }
 }
+
+/// Share of a group's core an outsider must have co-shared with when its co-shares were on
+/// crowded postings only.
+const CROWDED_ATTACH_SHARE: f64 = 0.8;
+
+/// The least span either side of a posting over which its crowd is counted.
+const CROWD_SPAN: f64 = 120.0;
+
+/// A posting is quiet when the distinct actors on its key within the hour around it are at most
+/// this many times those within the window around it.
+const QUIET_RATIO: f64 = 1.5;
 
 /// The span around a posting over which a key's chance rate is measured: an hour either side.
 const RATE_SPAN: f64 = 3600.0;
@@ -484,9 +517,10 @@ fn discounted(
     window: f64,
     credit: &[f64],
     rate: &[f32],
-) -> Vec<(u32, u32, f64)> {
+    quiet: &[bool],
+) -> Vec<Directed> {
     let (order, runs) = (&by_actor.order, &by_actor.runs);
-    let mut out: Vec<(u32, u32, f64)> = runs
+    let mut out: Vec<Directed> = runs
         .par_chunks(64)
         .map_init(
             || {
@@ -495,9 +529,11 @@ fn discounted(
                     vec![u32::MAX; n_actors],
                     vec![0.0f64; n_actors],
                     Vec::<u32>::new(),
+                    vec![0.0f64; n_actors],
+                    vec![0.0f64; n_actors],
                 )
             },
-            |(weight, stamp, given, touched), chunk| {
+            |(weight, stamp, given, touched, qweight, qgiven), chunk| {
                 let mut out = Vec::new();
                 for run in chunk {
                     let me = layout.actor[order[run.start] as usize];
@@ -505,6 +541,7 @@ fn discounted(
                         let p = p as usize;
                         let crowd_credit = credit[p];
                         let lambda = f64::from(rate[p]);
+                        let is_quiet = quiet[p];
                         if crowd_credit == 0.0 {
                             continue;
                         }
@@ -523,6 +560,7 @@ fn discounted(
                             if stamp[oi] != id {
                                 stamp[oi] = id;
                                 given[oi] = 0.0;
+                                qgiven[oi] = 0.0;
                                 if weight[oi] == 0.0 {
                                     touched.push(o);
                                 }
@@ -536,12 +574,17 @@ fn discounted(
                                 weight[oi] += c - given[oi];
                                 given[oi] = c;
                             }
+                            if is_quiet && c > qgiven[oi] {
+                                qweight[oi] += c - qgiven[oi];
+                                qgiven[oi] = c;
+                            }
                         }
                     }
                     touched.sort_unstable();
                     for &o in touched.iter() {
-                        out.push((me, o, weight[o as usize]));
+                        out.push((me, o, weight[o as usize], qweight[o as usize]));
                         weight[o as usize] = 0.0;
+                        qweight[o as usize] = 0.0;
                         stamp[o as usize] = u32::MAX;
                     }
                     touched.clear();
@@ -555,15 +598,18 @@ fn discounted(
     out
 }
 
-fn undirected(directed: Vec<(u32, u32, f64)>) -> Vec<UEdge> {
+/// A directed weight: (from, to, discounted co-shares, those of them on quiet postings).
+type Directed = (u32, u32, f64, f64);
+
+fn undirected(directed: Vec<Directed>) -> Vec<UEdge> {
     let find = |a: u32, b: u32| {
         directed
             .binary_search_by(|x| (x.0, x.1).cmp(&(a, b)))
-            .map_or(0.0, |i| directed[i].2)
+            .map_or((0.0, 0.0), |i| (directed[i].2, directed[i].3))
     };
     let mut out = Vec::new();
-    for &(a, b, w) in &directed {
-        let back = find(b, a);
+    for &(a, b, w, q) in &directed {
+        let (back, back_q) = find(b, a);
         if a < b || back == 0.0 {
             let (a, b, ab, ba) = if a < b {
                 (a, b, w, back)
@@ -578,6 +624,7 @@ fn undirected(directed: Vec<(u32, u32, f64)>) -> Vec<UEdge> {
                 a_to_b: ab,
                 b_to_a: ba,
                 symmetry: if hi > 0.0 { ab.min(ba) / hi } else { 0.0 },
+                quiet: (q + back_q) / 2.0,
             });
         }
     }
@@ -599,28 +646,34 @@ fn groups(
         .map(|e| (e.a, e.b, e.weight))
         .collect();
     let by_comm = communities(input.n_actors, &core_edges, params.resolution);
-    // Neighbours by at least one full co-share, for attachment.
-    let mut neighbours: Vec<Vec<u32>> = vec![Vec::new(); input.n_actors];
+    // Neighbours for attachment by one full co-share: `quiet` where it was on a quiet posting
+    // (or two co-shares on any). One co-share on a post that a crowd reposts all afternoon is
+    // what a passer-by does too, so there the outsider must have met nearly the whole core.
+    let mut neighbours: Vec<Vec<(u32, bool)>> = vec![Vec::new(); input.n_actors];
     for e in edges {
         if e.weight >= 0.99 {
-            neighbours[e.a as usize].push(e.b);
-            neighbours[e.b as usize].push(e.a);
+            let quiet = e.quiet >= 0.99 || e.weight >= 1.99;
+            neighbours[e.a as usize].push((e.b, quiet));
+            neighbours[e.b as usize].push((e.a, quiet));
         }
     }
     let attach = |core: &[u32]| -> Vec<u32> {
         let core_set: BTreeSet<u32> = core.iter().copied().collect();
-        let mut links: BTreeMap<u32, usize> = BTreeMap::new();
+        let mut links: BTreeMap<u32, (usize, usize)> = BTreeMap::new();
         for &m in core {
-            for &o in &neighbours[m as usize] {
+            for &(o, quiet) in &neighbours[m as usize] {
                 if !core_set.contains(&o) {
-                    *links.entry(o).or_default() += 1;
+                    let l = links.entry(o).or_default();
+                    l.0 += 1;
+                    l.1 += usize::from(quiet);
                 }
             }
         }
         let need = (params.attach_share * core.len() as f64).max(3.0);
+        let need_crowded = (CROWDED_ATTACH_SHARE * core.len() as f64).max(3.0);
         links
             .into_iter()
-            .filter(|&(_, n)| n as f64 >= need)
+            .filter(|&(_, (any, quiet))| quiet as f64 >= need || any as f64 >= need_crowded)
             .map(|(o, _)| o)
             .collect()
     };
@@ -875,8 +928,8 @@ mod tests {
     use crate::coord::key_hash;
 
     /// Three actors pushing the same links within seconds, three times; a fourth joins one push;
-    /// around each push a viral link (a different one each time) shared by sixty of a hundred and
-    /// twenty other accounts, five seconds apart, in an order that changes.
+    /// around each push a viral link (a different one each time) shared by sixty of six hundred
+    /// other accounts, five seconds apart.
     fn planted() -> Input {
         let mut actor = Vec::new();
         let mut time = Vec::new();
@@ -912,7 +965,7 @@ mod tests {
             }
             for o in 0..60u32 {
                 // A fixed permutation of the 120 accounts per push: sharers and order change.
-                let who = (o * [7, 11, 13][push as usize] + push * 37) % 120;
+                let who = (o * [7, 11, 13][push as usize] + push * 37) % 600;
                 add(
                     10 + who,
                     t0 + 5.0 * f64::from(o),
@@ -925,7 +978,7 @@ mod tests {
         Input {
             actor,
             time,
-            n_actors: 130,
+            n_actors: 610,
             postings,
             keys,
         }
