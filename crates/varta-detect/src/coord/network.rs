@@ -657,12 +657,18 @@ fn groups(
             neighbours[e.b as usize].push((e.a, quiet));
         }
     }
-    let attach = |core: &[u32]| -> Vec<u32> {
+    // `shared`: per actor, the cores it is in; a link between two actors of one core is that
+    // core's, and does not attach either of them to another.
+    let attach = |core: &[u32], shared: &BTreeMap<u32, Vec<usize>>| -> Vec<u32> {
         let core_set: BTreeSet<u32> = core.iter().copied().collect();
+        let together = |a: u32, b: u32| match (shared.get(&a), shared.get(&b)) {
+            (Some(x), Some(y)) => x.iter().any(|c| y.contains(c)),
+            _ => false,
+        };
         let mut links: BTreeMap<u32, (usize, usize)> = BTreeMap::new();
         for &m in core {
             for &(o, quiet) in &neighbours[m as usize] {
-                if !core_set.contains(&o) {
+                if !core_set.contains(&o) && !together(m, o) {
                     let l = links.entry(o).or_default();
                     l.0 += 1;
                     l.1 += usize::from(quiet);
@@ -686,7 +692,12 @@ fn groups(
     loop {
         let grown: Vec<BTreeSet<u32>> = cores
             .iter()
-            .map(|c| c.iter().copied().chain(attach(c)).collect())
+            .map(|c| {
+                c.iter()
+                    .copied()
+                    .chain(attach(c, &BTreeMap::new()))
+                    .collect()
+            })
             .collect();
         let mut merged = None;
         'find: for i in 0..cores.len() {
@@ -703,10 +714,36 @@ fn groups(
         cores[i].extend(other);
         cores[i].sort_unstable();
     }
+    // Operations that share accounts: a community whose keys fall into separate sets of
+    // participants is split by them; shared accounts belong to each.
+    let mut cores: Vec<Vec<u32>> = cores
+        .into_iter()
+        .flat_map(|core| split_by_pushes(layout, by_actor, window, &core, &core_edges, params))
+        .collect();
+    // Accounts shared by two operations may have formed a community of their own: a core within
+    // another core is that, not a group.
+    cores.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    let mut kept: Vec<Vec<u32>> = Vec::new();
+    for c in cores {
+        let set: BTreeSet<u32> = c.iter().copied().collect();
+        if !kept
+            .iter()
+            .any(|k| set.iter().all(|m| k.binary_search(m).is_ok()))
+        {
+            kept.push(c);
+        }
+    }
+    let cores = kept;
+    let mut shared: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, c) in cores.iter().enumerate() {
+        for &m in c {
+            shared.entry(m).or_default().push(i);
+        }
+    }
     let mut out = Vec::new();
-    for core in cores {
+    for core in cores.iter() {
         let core_set: BTreeSet<u32> = core.iter().copied().collect();
-        let attached = attach(&core);
+        let attached = attach(core, &shared);
         let inner: Vec<&(u32, u32, f64)> = core_edges
             .iter()
             .filter(|(a, b, _)| core_set.contains(a) && core_set.contains(b))
@@ -730,7 +767,7 @@ fn groups(
         members.sort_unstable();
         let mut g = Group {
             members,
-            core,
+            core: core.clone(),
             attached,
             edges: inner.len(),
             density,
@@ -754,6 +791,101 @@ fn groups(
     });
     out
 }
+
+/// Splits a core into the operations it holds: its keys (each with the core members that posted
+/// it within the window of another) are joined when their participants overlap by Jaccard
+/// ≥ [`SAME_OPERATION`]; sets of at least two keys and `min_group` members are operations. With
+/// two or more, each becomes a core (a member may be in several), and a member in none joins the
+/// one it has the most core edges into; otherwise the core stays whole.
+fn split_by_pushes(
+    layout: &Layout,
+    by_actor: &ByActor,
+    window: f64,
+    core: &[u32],
+    core_edges: &[(u32, u32, f64)],
+    params: &Params,
+) -> Vec<Vec<u32>> {
+    let postings = by_actor.postings_of(core.iter().copied());
+    // Per key (in layout order): the members that co-posted it.
+    let mut keys: Vec<BTreeSet<u32>> = Vec::new();
+    let mut start = 0usize;
+    while start < postings.len() {
+        let k = layout.key_index[postings[start]];
+        let mut end = start;
+        while end < postings.len() && layout.key_index[postings[end]] == k {
+            end += 1;
+        }
+        let run = &postings[start..end];
+        let mut who = BTreeSet::new();
+        for (i, &p) in run.iter().enumerate() {
+            let near = |&q: &usize| {
+                layout.actor[q] != layout.actor[p]
+                    && (layout.time[q] - layout.time[p]).abs() <= window
+            };
+            if run[..i].iter().rev().take(64).any(near) || run[i + 1..].iter().take(64).any(near) {
+                who.insert(layout.actor[p]);
+            }
+        }
+        if who.len() >= 2 {
+            keys.push(who);
+        }
+        start = end;
+    }
+    let mut parent: Vec<usize> = (0..keys.len()).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for i in 0..keys.len() {
+        for j in i + 1..keys.len() {
+            let common = keys[i].intersection(&keys[j]).count();
+            let union = keys[i].len() + keys[j].len() - common;
+            if common as f64 >= SAME_OPERATION * union as f64 {
+                let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    let mut sets: BTreeMap<usize, (usize, BTreeSet<u32>)> = BTreeMap::new();
+    for (i, who) in keys.iter().enumerate() {
+        let root = find(&mut parent, i);
+        let e = sets.entry(root).or_default();
+        e.0 += 1;
+        e.1.extend(who);
+    }
+    let mut ops: Vec<BTreeSet<u32>> = sets
+        .into_values()
+        .filter(|(n, who)| *n >= 2 && who.len() >= params.min_group)
+        .map(|(_, who)| who)
+        .collect();
+    if ops.len() < 2 {
+        return vec![core.to_vec()];
+    }
+    let core_set: BTreeSet<u32> = core.iter().copied().collect();
+    for &m in core {
+        if ops.iter().any(|o| o.contains(&m)) {
+            continue;
+        }
+        let into = |o: &BTreeSet<u32>| {
+            core_edges
+                .iter()
+                .filter(|(a, b, _)| (*a == m && o.contains(b)) || (*b == m && o.contains(a)))
+                .count()
+        };
+        if let Some(best) = (0..ops.len()).max_by_key(|&i| (into(&ops[i]), usize::MAX - i)) {
+            ops[best].insert(m);
+        }
+    }
+    ops.into_iter()
+        .map(|o| o.into_iter().filter(|m| core_set.contains(m)).collect())
+        .collect()
+}
+
+/// Jaccard overlap of two keys' participants above which they are pushes of one operation.
+const SAME_OPERATION: f64 = 0.4;
 
 /// Louvain communities of each connected component of the core graph, each component on its own:
 /// over the whole graph, modularity's null model ties the communities of unrelated components to
