@@ -748,7 +748,7 @@ impl Coordination {
             keys: net.keys,
             keys_discounted: net.keys_discounted,
             keys_left_out: net.keys_left_out,
-            co_sharing_pairs: net.edges.len(),
+            co_sharing_pairs: net.co_sharing_pairs,
             core_edges: self.core_edges(params),
             groups: &self.bodies,
         }

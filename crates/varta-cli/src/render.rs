@@ -107,7 +107,7 @@ pub fn coordination(
         net.keys,
         net.keys_discounted,
         net.keys_left_out,
-        net.edges.len(),
+        net.co_sharing_pairs,
         core_edges,
         params.min_weight
     )?;

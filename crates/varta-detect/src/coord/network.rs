@@ -201,10 +201,17 @@ pub struct Network {
     pub keys: usize,
     pub keys_discounted: usize,
     pub keys_left_out: usize,
-    /// Every co-sharing pair (any weight), for export and attachment.
+    /// Co-sharing pairs of actors, of any weight.
+    pub co_sharing_pairs: usize,
+    /// The pairs with at least one full co-share on average (weight ≥ [`EDGE_FLOOR`]): what
+    /// groups, attachment and the exported networks read. A key copied by a hundred thousand
+    /// accounts makes tens of millions of weaker pairs, which are counted, not kept.
     pub edges: Vec<UEdge>,
     pub groups: Vec<Group>,
 }
+
+/// The least weight of an edge kept in [`Network::edges`].
+pub const EDGE_FLOOR: f64 = 0.99;
 
 const LADDER: [f64; 18] = [
     1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
@@ -343,7 +350,7 @@ pub fn build(input: &Input, params: &Params) -> Network {
         .map(|(&c, &k)| credit_of(c, actors[k as usize], params))
         .collect();
     let by_actor = ByActor::new(&layout, input.n_actors);
-    let directed = discounted(
+    let (edges, co_sharing_pairs) = discounted(
         &layout,
         &by_actor,
         input.n_actors,
@@ -352,7 +359,6 @@ pub fn build(input: &Input, params: &Params) -> Network {
         &rate,
         &quiet,
     );
-    let edges = undirected(directed);
     let groups = groups(input, &layout, &by_actor, &edges, window, params);
     Network {
         window,
@@ -361,6 +367,7 @@ pub fn build(input: &Input, params: &Params) -> Network {
         keys_discounted: keys_where(&layout, &credit, |c| c > 0.0 && c < 1.0),
         keys_left_out: keys_where(&layout, &credit, |c| c == 0.0)
             - actors.iter().filter(|&&a| a < 2).count(),
+        co_sharing_pairs,
         edges,
         groups,
     }
@@ -510,6 +517,13 @@ impl ByActor {
     }
 }
 
+/// The undirected edges of weight ≥ [`EDGE_FLOOR`], sorted, and the number of co-sharing pairs.
+///
+/// Both directions of a pair are computed in the run of its smaller actor: a→b from a's posts
+/// (each post's best-credited co-share with b), b→a from the posts of b that a's posts met
+/// (each such post's best credit, judged from its own posting). Only the pairs that matter are
+/// kept, so a key that a hundred thousand accounts copy, making tens of millions of weak pairs,
+/// costs their count, not their memory.
 fn discounted(
     layout: &Layout,
     by_actor: &ByActor,
@@ -518,33 +532,35 @@ fn discounted(
     credit: &[f64],
     rate: &[f32],
     quiet: &[bool],
-) -> Vec<Directed> {
+) -> (Vec<UEdge>, usize) {
     let (order, runs) = (&by_actor.order, &by_actor.runs);
-    let mut out: Vec<Directed> = runs
+    let credit_at = |p: usize, j: usize| {
+        credit[p].min(chance_credit(
+            f64::from(rate[p]),
+            (layout.time[j] - layout.time[p]).abs(),
+        ))
+    };
+    let per_chunk: Vec<(Vec<UEdge>, usize)> = runs
         .par_chunks(64)
         .map_init(
             || {
                 (
-                    vec![0.0f64; n_actors],
+                    vec![[0.0f64; 4]; n_actors],
                     vec![u32::MAX; n_actors],
-                    vec![0.0f64; n_actors],
+                    vec![[0.0f64; 2]; n_actors],
                     Vec::<u32>::new(),
-                    vec![0.0f64; n_actors],
-                    vec![0.0f64; n_actors],
+                    rustc_hash::FxHashMap::<u32, [f64; 2]>::default(),
+                    vec![false; n_actors],
                 )
             },
-            |(weight, stamp, given, touched, qweight, qgiven), chunk| {
+            |(acc, stamp, given, touched, back_best, listed), chunk| {
+                // acc per partner: [a→b, a→b quiet, b→a, b→a quiet].
                 let mut out = Vec::new();
+                let mut pairs = 0usize;
                 for run in chunk {
                     let me = layout.actor[order[run.start] as usize];
                     for &p in &order[run.clone()] {
                         let p = p as usize;
-                        let crowd_credit = credit[p];
-                        let lambda = f64::from(rate[p]);
-                        let is_quiet = quiet[p];
-                        if crowd_credit == 0.0 {
-                            continue;
-                        }
                         let id = layout.ident[p];
                         let w = layout.window(p, window);
                         // A burst denser than the cap is counted over the postings nearest in
@@ -559,77 +575,72 @@ fn discounted(
                             let oi = o as usize;
                             if stamp[oi] != id {
                                 stamp[oi] = id;
-                                given[oi] = 0.0;
-                                qgiven[oi] = 0.0;
-                                if weight[oi] == 0.0 {
-                                    touched.push(o);
-                                }
+                                given[oi] = [0.0; 2];
                             }
-                            let c = crowd_credit.min(chance_credit(
-                                lambda,
-                                (layout.time[j] - layout.time[p]).abs(),
-                            ));
+                            if !listed[oi] {
+                                listed[oi] = true;
+                                touched.push(o);
+                            }
                             // One co-share per (post, partner): the best-credited key counts.
-                            if c > given[oi] {
-                                weight[oi] += c - given[oi];
-                                given[oi] = c;
+                            let c = credit_at(p, j);
+                            if c > given[oi][0] {
+                                acc[oi][0] += c - given[oi][0];
+                                given[oi][0] = c;
                             }
-                            if is_quiet && c > qgiven[oi] {
-                                qweight[oi] += c - qgiven[oi];
-                                qgiven[oi] = c;
+                            if quiet[p] && c > given[oi][1] {
+                                acc[oi][1] += c - given[oi][1];
+                                given[oi][1] = c;
+                            }
+                            // The partner's post, judged from its own posting.
+                            let c = credit_at(j, p);
+                            let best = back_best.entry(layout.ident[j]).or_insert([0.0; 2]);
+                            if c > best[0] {
+                                acc[oi][2] += c - best[0];
+                                best[0] = c;
+                            }
+                            if quiet[j] && c > best[1] {
+                                acc[oi][3] += c - best[1];
+                                best[1] = c;
                             }
                         }
                     }
                     touched.sort_unstable();
                     for &o in touched.iter() {
-                        out.push((me, o, weight[o as usize], qweight[o as usize]));
-                        weight[o as usize] = 0.0;
-                        qweight[o as usize] = 0.0;
-                        stamp[o as usize] = u32::MAX;
+                        let oi = o as usize;
+                        let [ab, abq, ba, baq] = acc[oi];
+                        acc[oi] = [0.0; 4];
+                        stamp[oi] = u32::MAX;
+                        listed[oi] = false;
+                        if o < me || ab + ba == 0.0 {
+                            continue;
+                        }
+                        pairs += 1;
+                        let weight = (ab + ba) / 2.0;
+                        if weight < EDGE_FLOOR {
+                            continue;
+                        }
+                        let hi = ab.max(ba);
+                        out.push(UEdge {
+                            a: me,
+                            b: o,
+                            weight,
+                            a_to_b: ab,
+                            b_to_a: ba,
+                            symmetry: if hi > 0.0 { ab.min(ba) / hi } else { 0.0 },
+                            quiet: (abq + baq) / 2.0,
+                        });
                     }
                     touched.clear();
+                    back_best.clear();
                 }
-                out
+                (out, pairs)
             },
         )
-        .flatten_iter()
         .collect();
-    out.par_sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
-    out
-}
-
-/// A directed weight: (from, to, discounted co-shares, those of them on quiet postings).
-type Directed = (u32, u32, f64, f64);
-
-fn undirected(directed: Vec<Directed>) -> Vec<UEdge> {
-    let find = |a: u32, b: u32| {
-        directed
-            .binary_search_by(|x| (x.0, x.1).cmp(&(a, b)))
-            .map_or((0.0, 0.0), |i| (directed[i].2, directed[i].3))
-    };
-    let mut out = Vec::new();
-    for &(a, b, w, q) in &directed {
-        let (back, back_q) = find(b, a);
-        if a < b || back == 0.0 {
-            let (a, b, ab, ba) = if a < b {
-                (a, b, w, back)
-            } else {
-                (b, a, back, w)
-            };
-            let hi = ab.max(ba);
-            out.push(UEdge {
-                a,
-                b,
-                weight: (ab + ba) / 2.0,
-                a_to_b: ab,
-                b_to_a: ba,
-                symmetry: if hi > 0.0 { ab.min(ba) / hi } else { 0.0 },
-                quiet: (q + back_q) / 2.0,
-            });
-        }
-    }
-    out.sort_by_key(|x| (x.a, x.b));
-    out
+    let pairs = per_chunk.iter().map(|c| c.1).sum();
+    let mut edges: Vec<UEdge> = per_chunk.into_iter().flat_map(|c| c.0).collect();
+    edges.par_sort_unstable_by_key(|e| (e.a, e.b));
+    (edges, pairs)
 }
 
 fn groups(
