@@ -540,6 +540,7 @@ fn discounted(
             (layout.time[j] - layout.time[p]).abs(),
         ))
     };
+    let idents = layout.ident.iter().max().map_or(0, |&m| m as usize + 1);
     let per_chunk: Vec<(Vec<UEdge>, usize)> = runs
         .par_chunks(64)
         .map_init(
@@ -549,11 +550,12 @@ fn discounted(
                     vec![u32::MAX; n_actors],
                     vec![[0.0f64; 2]; n_actors],
                     Vec::<u32>::new(),
-                    rustc_hash::FxHashMap::<u32, [f64; 2]>::default(),
+                    // Per partner post (identity), its best credit against this actor's posts.
+                    (vec![[0.0f32; 2]; idents], Vec::<u32>::new()),
                     vec![false; n_actors],
                 )
             },
-            |(acc, stamp, given, touched, back_best, listed), chunk| {
+            |(acc, stamp, given, touched, (back_best, back_touched), listed), chunk| {
                 // acc per partner: [a→b, a→b quiet, b→a, b→a quiet].
                 let mut out = Vec::new();
                 let mut pairs = 0usize;
@@ -569,7 +571,8 @@ fn discounted(
                             ..w.end.min(p + MAX_WINDOW_POSTINGS / 2 + 1);
                         for j in w {
                             let o = layout.actor[j];
-                            if o == me {
+                            // Each pair is summed, both ways, in its smaller actor's run.
+                            if o <= me {
                                 continue;
                             }
                             let oi = o as usize;
@@ -592,14 +595,17 @@ fn discounted(
                                 given[oi][1] = c;
                             }
                             // The partner's post, judged from its own posting.
-                            let c = credit_at(j, p);
-                            let best = back_best.entry(layout.ident[j]).or_insert([0.0; 2]);
+                            let c = credit_at(j, p) as f32;
+                            let best = &mut back_best[layout.ident[j] as usize];
+                            if *best == [0.0; 2] {
+                                back_touched.push(layout.ident[j]);
+                            }
                             if c > best[0] {
-                                acc[oi][2] += c - best[0];
+                                acc[oi][2] += f64::from(c - best[0]);
                                 best[0] = c;
                             }
                             if quiet[j] && c > best[1] {
-                                acc[oi][3] += c - best[1];
+                                acc[oi][3] += f64::from(c - best[1]);
                                 best[1] = c;
                             }
                         }
@@ -611,7 +617,7 @@ fn discounted(
                         acc[oi] = [0.0; 4];
                         stamp[oi] = u32::MAX;
                         listed[oi] = false;
-                        if o < me || ab + ba == 0.0 {
+                        if ab + ba == 0.0 {
                             continue;
                         }
                         pairs += 1;
@@ -631,7 +637,10 @@ fn discounted(
                         });
                     }
                     touched.clear();
-                    back_best.clear();
+                    for &i in back_touched.iter() {
+                        back_best[i as usize] = [0.0; 2];
+                    }
+                    back_touched.clear();
                 }
                 (out, pairs)
             },
