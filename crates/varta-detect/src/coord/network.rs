@@ -685,8 +685,20 @@ fn groups(
             (Some(x), Some(y)) => x.iter().any(|c| y.contains(c)),
             _ => false,
         };
+        // A core that shares accounts with another attaches through its own accounts only: the
+        // other group's periphery meets the shared ones in the other group's pushes.
+        let own: Vec<u32> = core
+            .iter()
+            .copied()
+            .filter(|m| shared.get(m).is_none_or(|c| c.len() <= 1))
+            .collect();
+        let through: &[u32] = if own.len() >= 3 && own.len() < core.len() {
+            &own
+        } else {
+            core
+        };
         let mut links: BTreeMap<u32, (usize, usize)> = BTreeMap::new();
-        for &m in core {
+        for &m in through {
             for &(o, quiet) in &neighbours[m as usize] {
                 if !core_set.contains(&o) && !together(m, o) {
                     let l = links.entry(o).or_default();
@@ -695,8 +707,8 @@ fn groups(
                 }
             }
         }
-        let need = (params.attach_share * core.len() as f64).max(3.0);
-        let need_crowded = (CROWDED_ATTACH_SHARE * core.len() as f64).max(3.0);
+        let need = (params.attach_share * through.len() as f64).max(3.0);
+        let need_crowded = (CROWDED_ATTACH_SHARE * through.len() as f64).max(3.0);
         links
             .into_iter()
             .filter(|&(_, (any, quiet))| quiet as f64 >= need || any as f64 >= need_crowded)
@@ -1163,6 +1175,56 @@ mod tests {
         assert_eq!(net.groups.len(), 1);
         assert_eq!(net.groups[0].core, vec![0, 1, 2]);
         assert_eq!(net.keys_discounted, 3);
+    }
+
+    #[test]
+    fn operations_sharing_accounts_stay_two_groups() {
+        // Ten accounts push four links; six accounts, two of them also in the ten, push three
+        // others; hours apart.
+        let mut actor = Vec::new();
+        let mut time = Vec::new();
+        let mut postings = Vec::new();
+        let mut keys = rustc_hash::FxHashMap::default();
+        let mut push = |members: &[u32], t0: f64, key: &str| {
+            let k = key_hash("link", key.as_bytes());
+            keys.insert(
+                k,
+                KeyInfo {
+                    kind: KeyKind::Link,
+                    label: key.into(),
+                },
+            );
+            for (i, &a) in members.iter().enumerate() {
+                postings.push((k, actor.len() as u32));
+                actor.push(a);
+                time.push(t0 + 3.0 * i as f64);
+            }
+        };
+        let a: Vec<u32> = (0..10).collect();
+        let b: Vec<u32> = vec![8, 9, 11, 12, 13, 14];
+        for i in 0..4 {
+            push(&a, 10_000.0 * f64::from(i), &format!("https://a.example/{i}"));
+        }
+        for i in 0..3 {
+            push(&b, 5_000.0 + 10_000.0 * f64::from(i), &format!("https://b.example/{i}"));
+        }
+        let input = Input {
+            actor,
+            time,
+            n_actors: 15,
+            postings,
+            keys,
+        };
+        let net = build(
+            &input,
+            &Params {
+                window: Window::Seconds(60.0),
+                ..Params::default()
+            },
+        );
+        let mut got: Vec<Vec<u32>> = net.groups.iter().map(|g| g.members.clone()).collect();
+        got.sort();
+        assert_eq!(got, vec![a, b], "{:?}", net.groups);
     }
 
     #[test]
