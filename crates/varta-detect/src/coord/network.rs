@@ -1203,10 +1203,18 @@ mod tests {
         let a: Vec<u32> = (0..10).collect();
         let b: Vec<u32> = vec![8, 9, 11, 12, 13, 14];
         for i in 0..4 {
-            push(&a, 10_000.0 * f64::from(i), &format!("https://a.example/{i}"));
+            push(
+                &a,
+                10_000.0 * f64::from(i),
+                &format!("https://a.example/{i}"),
+            );
         }
         for i in 0..3 {
-            push(&b, 5_000.0 + 10_000.0 * f64::from(i), &format!("https://b.example/{i}"));
+            push(
+                &b,
+                5_000.0 + 10_000.0 * f64::from(i),
+                &format!("https://b.example/{i}"),
+            );
         }
         let input = Input {
             actor,
