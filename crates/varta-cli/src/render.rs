@@ -94,7 +94,7 @@ pub fn coordination(
     match &net.window_estimate {
         Some(e) => writeln!(
             out,
-            "window: {} s (auto: co-shares stop growing faster than the background of {:.3}/s there)",
+            "window: {} s (auto: where co-shares stop growing faster than 1.5 x their organic rate, {:.3}/s at 2-5 min)",
             net.window, e.background_per_s
         )?,
         None => writeln!(out, "window: {} s", net.window)?,
