@@ -1177,6 +1177,106 @@ mod tests {
         assert_eq!(net.keys_discounted, 3);
     }
 
+    /// Postings on one key kind, built up push by push.
+    #[derive(Default)]
+    struct Feed {
+        actor: Vec<u32>,
+        time: Vec<f64>,
+        postings: Vec<(u128, u32)>,
+        keys: rustc_hash::FxHashMap<u128, KeyInfo>,
+    }
+
+    impl Feed {
+        fn post(&mut self, a: u32, t: f64, kind: KeyKind, key: &str) {
+            let k = key_hash(kind.name(), key.as_bytes());
+            self.keys.insert(
+                k,
+                KeyInfo {
+                    kind,
+                    label: key.into(),
+                },
+            );
+            self.postings.push((k, self.actor.len() as u32));
+            self.actor.push(a);
+            self.time.push(t);
+        }
+
+        fn build(self, n_actors: usize) -> Network {
+            let input = Input {
+                actor: self.actor,
+                time: self.time,
+                n_actors,
+                postings: self.postings,
+                keys: self.keys,
+            };
+            build(
+                &input,
+                &Params {
+                    window: Window::Seconds(60.0),
+                    ..Params::default()
+                },
+            )
+        }
+    }
+
+    #[test]
+    fn fifteen_retweeting_a_post_thousands_retweet_stand_out() {
+        // Five posts, each retweeted by 2,000 of 20,000 accounts over two hours; each time the
+        // same fifteen retweet it within twenty seconds of each other.
+        let mut p = Feed::default();
+        let mut x: u64 = 7;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for push in 0..5u32 {
+            let key = format!("{push}");
+            let t0 = 100_000.0 * f64::from(push);
+            for _ in 0..2_000 {
+                let a = 100 + (next() % 20_000) as u32;
+                p.post(a, t0 + (next() % 7_200) as f64, KeyKind::Repost, &key);
+            }
+            for a in 0..15u32 {
+                p.post(
+                    a,
+                    t0 + 3_600.0 + f64::from((a * 7) % 20),
+                    KeyKind::Repost,
+                    &key,
+                );
+            }
+        }
+        let net = p.build(20_100);
+        let found: Vec<&Group> = net
+            .groups
+            .iter()
+            .filter(|g| g.members.contains(&0))
+            .collect();
+        assert_eq!(found.len(), 1, "{:?}", net.groups);
+        assert_eq!(found[0].members, (0..15).collect::<Vec<u32>>());
+        // Nobody else is grouped: 2,000 retweeters a post, five posts, chance meetings repeat
+        // rarely and are worth little.
+        assert_eq!(net.groups.len(), 1, "{:?}", net.groups);
+    }
+
+    #[test]
+    fn a_breaking_news_crowd_is_not_a_group() {
+        // 150 unrelated accounts share one link within ten minutes.
+        let mut p = Feed::default();
+        for a in 0..150u32 {
+            p.post(
+                a,
+                f64::from(a) * 4.0,
+                KeyKind::Link,
+                "https://news.example/breaking",
+            );
+        }
+        let net = p.build(150);
+        assert!(net.groups.is_empty(), "{:?}", net.groups);
+        assert_eq!(net.keys_discounted, 1);
+    }
+
     #[test]
     fn operations_sharing_accounts_stay_two_groups() {
         // Ten accounts push four links; six accounts, two of them also in the ten, push three
