@@ -394,27 +394,10 @@ pub fn parity(
         (None, None) => {}
     }
     if outputs.gexf.is_some() || outputs.graphml.is_some() {
-        let mut names: Vec<&str> = edges.iter().flat_map(|(a, b, _)| [&**a, &**b]).collect();
-        names.sort_unstable();
-        names.dedup();
-        let nodes: Vec<Node<'_>> = names
+        let named = edges
             .iter()
-            .map(|n| Node {
-                label: n,
-                groups: Vec::new(),
-            })
-            .collect();
-        let index = |n: &str| names.binary_search(&n).unwrap_or(0);
-        let gedges: Vec<GraphEdge> = edges
-            .iter()
-            .map(|(a, b, w)| GraphEdge {
-                source: index(a),
-                target: index(b),
-                weight: f64::from(*w),
-                symmetry: None,
-            })
-            .collect();
-        write_graph_files(outputs, &nodes, &gedges, true)?;
+            .map(|(a, b, w)| (&**a, &**b, f64::from(*w), None));
+        write_named_graph(outputs, named, true)?;
     }
     let write = t.elapsed().as_secs_f64();
     let summary = ParitySummary {
@@ -615,34 +598,22 @@ pub fn coortweet(
         (None, Some(out)) => write_edges(out).map_err(AppError::io("writing the edges"))?,
         (None, None) => {}
     }
-    let mut names: Vec<&str> = net
-        .edges
-        .iter()
-        .flat_map(|e| [shares.name(e.from), shares.name(e.to)])
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    if outputs.gexf.is_some() || outputs.graphml.is_some() {
-        let nodes: Vec<Node<'_>> = names
-            .iter()
-            .map(|n| Node {
-                label: n,
-                groups: Vec::new(),
-            })
-            .collect();
-        let index = |n: &str| names.binary_search(&n).unwrap_or(0);
-        let gedges: Vec<GraphEdge> = net
-            .edges
-            .iter()
-            .map(|e| GraphEdge {
-                source: index(shares.name(e.from)),
-                target: index(shares.name(e.to)),
-                weight: e.weight as f64,
-                symmetry: Some(e.edge_symmetry_score),
-            })
-            .collect();
-        write_graph_files(outputs, &nodes, &gedges, false)?;
-    }
+    let named = net.edges.iter().map(|e| {
+        (
+            shares.name(e.from),
+            shares.name(e.to),
+            e.weight as f64,
+            Some(e.edge_symmetry_score),
+        )
+    });
+    let accounts = if outputs.gexf.is_some() || outputs.graphml.is_some() {
+        write_named_graph(outputs, named, false)?
+    } else {
+        let mut names: Vec<&str> = named.flat_map(|(a, b, _, _)| [a, b]).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len()
+    };
     let write = t.elapsed().as_secs_f64();
     Ok(CoortweetSummary {
         parity: "coortweet",
@@ -651,7 +622,7 @@ pub fn coortweet(
         pairs: pairs.len(),
         all_edges: net.all_edges,
         edges: net.edges.len(),
-        accounts: names.len(),
+        accounts,
         weight_threshold: net.threshold,
         window: p.window,
         min_participation: p.min_participation,
@@ -662,6 +633,38 @@ pub fn coortweet(
             write,
         },
     })
+}
+
+/// Writes the GEXF/GraphML files of an edge list whose ends are names (`(from, to, weight,
+/// symmetry)`); nodes are the names, sorted. Returns how many nodes there are.
+fn write_named_graph<'a>(
+    outputs: &Outputs<'_>,
+    edges: impl Iterator<Item = (&'a str, &'a str, f64, Option<f64>)>,
+    directed: bool,
+) -> Result<usize> {
+    let edges: Vec<(&str, &str, f64, Option<f64>)> = edges.collect();
+    let mut names: Vec<&str> = edges.iter().flat_map(|e| [e.0, e.1]).collect();
+    names.sort_unstable();
+    names.dedup();
+    let nodes: Vec<Node<'_>> = names
+        .iter()
+        .map(|n| Node {
+            label: n,
+            groups: Vec::new(),
+        })
+        .collect();
+    let index = |n: &str| names.binary_search(&n).unwrap_or(0);
+    let gedges: Vec<GraphEdge> = edges
+        .iter()
+        .map(|&(a, b, weight, symmetry)| GraphEdge {
+            source: index(a),
+            target: index(b),
+            weight,
+            symmetry,
+        })
+        .collect();
+    write_graph_files(outputs, &nodes, &gedges, directed)?;
+    Ok(names.len())
 }
 
 fn write_graph_files(

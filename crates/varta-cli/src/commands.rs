@@ -483,6 +483,15 @@ pub fn coord(ctx: &Ctx, a: CoordArgs, out: &mut impl Write) -> Result<u8> {
     Ok(0)
 }
 
+/// Where `coord` writes its network files.
+fn graph_outputs(a: &CoordArgs) -> Outputs<'_> {
+    Outputs {
+        edges: a.edges.as_deref(),
+        gexf: a.gexf.as_deref(),
+        graphml: a.graphml.as_deref(),
+    }
+}
+
 fn coord_coortweet(ctx: &Ctx, a: CoordArgs, out: &mut impl Write) -> Result<u8> {
     use varta_detect::coord::network::Window;
     let usage = |m: &str| anyhow::Error::from(varta_app::AppError::Usage(m.into()));
@@ -505,11 +514,7 @@ fn coord_coortweet(ctx: &Ctx, a: CoordArgs, out: &mut impl Write) -> Result<u8> 
         edge_weight: a.edge_weight,
         max_record: ctx.cfg.limits.max_record_bytes,
     };
-    let outputs = Outputs {
-        edges: a.edges.as_deref(),
-        gexf: a.gexf.as_deref(),
-        graphml: a.graphml.as_deref(),
-    };
+    let outputs = graph_outputs(&a);
     let observer = Terminal::new(RecordErrors::All);
     let edges_out: Option<&mut dyn Write> = if a.json { None } else { Some(&mut *out) };
     let s = varta_app::coord::coortweet(
@@ -570,11 +575,7 @@ fn coord_parity(ctx: &Ctx, a: CoordArgs, out: &mut impl Write) -> Result<u8> {
         similarity_threshold: a.similarity_threshold,
         max_record: ctx.cfg.limits.max_record_bytes,
     };
-    let outputs = Outputs {
-        edges: a.edges.as_deref(),
-        gexf: a.gexf.as_deref(),
-        graphml: a.graphml.as_deref(),
-    };
+    let outputs = graph_outputs(&a);
     let observer = Terminal::new(RecordErrors::All);
     let edges_out: Option<&mut dyn Write> = if a.json { None } else { Some(&mut *out) };
     let s = varta_app::coord::parity(Path::new(input), &p, &outputs, edges_out, &observer)?;

@@ -897,16 +897,20 @@ fn split_by_pushes(
         return vec![core.to_vec()];
     }
     let core_set: BTreeSet<u32> = core.iter().copied().collect();
+    // The core's own edges, by member, read once: a leftover member looks only at its own.
+    let mut adjacent: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for &(a, b, _) in core_edges {
+        if core_set.contains(&a) && core_set.contains(&b) {
+            adjacent.entry(a).or_default().push(b);
+            adjacent.entry(b).or_default().push(a);
+        }
+    }
     for &m in core {
         if ops.iter().any(|o| o.contains(&m)) {
             continue;
         }
-        let into = |o: &BTreeSet<u32>| {
-            core_edges
-                .iter()
-                .filter(|(a, b, _)| (*a == m && o.contains(b)) || (*b == m && o.contains(a)))
-                .count()
-        };
+        let mine = adjacent.get(&m).map_or(&[][..], Vec::as_slice);
+        let into = |o: &BTreeSet<u32>| mine.iter().filter(|x| o.contains(x)).count();
         if let Some(best) = (0..ops.len()).max_by_key(|&i| (into(&ops[i]), usize::MAX - i)) {
             ops[best].insert(m);
         }
@@ -1281,55 +1285,23 @@ mod tests {
     fn operations_sharing_accounts_stay_two_groups() {
         // Ten accounts push four links; six accounts, two of them also in the ten, push three
         // others; hours apart.
-        let mut actor = Vec::new();
-        let mut time = Vec::new();
-        let mut postings = Vec::new();
-        let mut keys = rustc_hash::FxHashMap::default();
-        let mut push = |members: &[u32], t0: f64, key: &str| {
-            let k = key_hash("link", key.as_bytes());
-            keys.insert(
-                k,
-                KeyInfo {
-                    kind: KeyKind::Link,
-                    label: key.into(),
-                },
-            );
+        let mut p = Feed::default();
+        let push = |p: &mut Feed, members: &[u32], t0: f64, key: &str| {
             for (i, &a) in members.iter().enumerate() {
-                postings.push((k, actor.len() as u32));
-                actor.push(a);
-                time.push(t0 + 3.0 * i as f64);
+                p.post(a, t0 + 3.0 * i as f64, KeyKind::Link, key);
             }
         };
         let a: Vec<u32> = (0..10).collect();
         let b: Vec<u32> = vec![8, 9, 11, 12, 13, 14];
         for i in 0..4 {
-            push(
-                &a,
-                10_000.0 * f64::from(i),
-                &format!("https://a.example/{i}"),
-            );
+            let key = format!("https://a.example/{i}");
+            push(&mut p, &a, 10_000.0 * f64::from(i), &key);
         }
         for i in 0..3 {
-            push(
-                &b,
-                5_000.0 + 10_000.0 * f64::from(i),
-                &format!("https://b.example/{i}"),
-            );
+            let key = format!("https://b.example/{i}");
+            push(&mut p, &b, 5_000.0 + 10_000.0 * f64::from(i), &key);
         }
-        let input = Input {
-            actor,
-            time,
-            n_actors: 15,
-            postings,
-            keys,
-        };
-        let net = build(
-            &input,
-            &Params {
-                window: Window::Seconds(60.0),
-                ..Params::default()
-            },
-        );
+        let net = p.build(15);
         let mut got: Vec<Vec<u32>> = net.groups.iter().map(|g| g.members.clone()).collect();
         got.sort();
         assert_eq!(got, vec![a, b], "{:?}", net.groups);
@@ -1339,46 +1311,22 @@ mod tests {
     fn popularity_is_judged_around_the_co_share() {
         // A slogan 120 accounts post over two weeks, one at a time; five times, the same fifteen
         // post it within twenty seconds of each other.
-        let mut actor = Vec::new();
-        let mut time = Vec::new();
-        let mut postings = Vec::new();
-        let k = key_hash("text", b"slogan");
-        let mut keys = rustc_hash::FxHashMap::default();
-        keys.insert(
-            k,
-            KeyInfo {
-                kind: KeyKind::Text,
-                label: "slogan".into(),
-            },
-        );
-        let mut add = |a: u32, t: f64| {
-            postings.push((k, actor.len() as u32));
-            actor.push(a);
-            time.push(t);
-        };
+        let mut p = Feed::default();
         for o in 0..120u32 {
-            add(100 + o, 5_000.0 * f64::from(o) + 777.0);
+            p.post(
+                100 + o,
+                5_000.0 * f64::from(o) + 777.0,
+                KeyKind::Text,
+                "slogan",
+            );
         }
         for push in 0..5u32 {
             let t0 = 100_000.0 * f64::from(push) + 50_000.0;
             for a in 0..15u32 {
-                add(a, t0 + f64::from((a * 7) % 20));
+                p.post(a, t0 + f64::from((a * 7) % 20), KeyKind::Text, "slogan");
             }
         }
-        let input = Input {
-            actor,
-            time,
-            n_actors: 220,
-            postings,
-            keys,
-        };
-        let net = build(
-            &input,
-            &Params {
-                window: Window::Seconds(60.0),
-                ..Params::default()
-            },
-        );
+        let net = p.build(220);
         assert_eq!(net.groups.len(), 1, "{:?}", net.groups);
         assert_eq!(net.groups[0].members, (0..15).collect::<Vec<u32>>());
         assert_eq!(net.keys_discounted, 0);
