@@ -27,7 +27,8 @@
 //!   `min_group` actors; then an
 //!   actor that co-shared at least once with at least `attach_share` of a group's core (and with 3
 //!   of them) joins it, which brings in members who took part in one push only and lets an actor
-//!   belong to two groups.
+//!   belong to two groups; one who met the core on a single key must have posted inside the
+//!   core's push there, where chance brings fewer than one passer-by ([`joins_pushes`]).
 
 use super::louvain::louvain;
 use super::{Layout, Posts};
@@ -713,6 +714,7 @@ fn groups(
             .into_iter()
             .filter(|&(_, (any, quiet))| quiet as f64 >= need || any as f64 >= need_crowded)
             .map(|(o, _)| o)
+            .filter(|&o| joins_pushes(layout, by_actor, window, &core_set, o))
             .collect()
     };
     // Louvain may cut one dense group in two; attachment then fills both halves back up. Cores
@@ -822,6 +824,63 @@ fn groups(
             .then_with(|| a.members.cmp(&b.members))
     });
     out
+}
+
+/// Whether an outsider's co-shares with a core are more than a passer-by's: it met the core on
+/// two keys or more, or on one key inside the core's push there (its span, widened by two mean
+/// gaps between the core's postings) where chance brings fewer than one outsider into that span.
+/// A reposter of a popular post who lands inside one of a group's pushes meets every member
+/// once, as a member who skipped the other pushes does; only where and when it posted tell them
+/// apart.
+fn joins_pushes(
+    layout: &Layout,
+    by_actor: &ByActor,
+    window: f64,
+    core: &BTreeSet<u32>,
+    outsider: u32,
+) -> bool {
+    let bounded = |j: usize, span: f64| {
+        let w = layout.window(j, span);
+        w.start.max(j.saturating_sub(MAX_WINDOW_POSTINGS / 2))
+            ..w.end.min(j + MAX_WINDOW_POSTINGS / 2 + 1)
+    };
+    let mut keys_met = 0usize;
+    let mut last_key = u32::MAX;
+    for j in by_actor.postings_of(std::iter::once(outsider)) {
+        let k = layout.key_index[j];
+        if k == last_key || !bounded(j, window).any(|q| core.contains(&layout.actor[q])) {
+            continue;
+        }
+        keys_met += 1;
+        last_key = k;
+        if keys_met >= 2 {
+            return true;
+        }
+        // The core's push on this key: its postings within three windows of the outsider's.
+        let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
+        for q in bounded(j, 3.0 * window) {
+            if core.contains(&layout.actor[q]) {
+                lo = lo.min(layout.time[q]);
+                hi = hi.max(layout.time[q]);
+                n += 1;
+            }
+        }
+        let margin = 2.0 * (hi - lo) / (n.max(2) - 1) as f64 + 2.0;
+        let t = layout.time[j];
+        if t < lo - margin || t > hi + margin {
+            continue;
+        }
+        let others: BTreeSet<u32> = bounded(j, RATE_SPAN)
+            .map(|q| layout.actor[q])
+            .filter(|a| *a != outsider && !core.contains(a))
+            .collect();
+        let expected =
+            others.len() as f64 / (2.0 * RATE_SPAN) * (hi - lo + 2.0 * margin.min(window));
+        if expected <= 1.0 {
+            return true;
+        }
+    }
+    false
 }
 
 /// Splits a core into the operations it holds: its keys (each with the core members that posted
@@ -1262,6 +1321,38 @@ mod tests {
         // Nobody else is grouped: 2,000 retweeters a post, five posts, chance meetings repeat
         // rarely and are worth little.
         assert_eq!(net.groups.len(), 1, "{:?}", net.groups);
+    }
+
+    #[test]
+    fn a_passer_by_inside_one_push_is_not_attached() {
+        // Six accounts push three posts: two of their own, and between them a post that others
+        // repost all the time (144 in the two hours around it, one every 50 s). A seventh member
+        // joins only the first push; a passer-by reposts the popular post in the middle of the
+        // push, meeting every member once, as the seventh does.
+        let mut p = Feed::default();
+        let push = |p: &mut Feed, t0: f64, key: &str, extra: Option<u32>| {
+            for a in 0..6u32 {
+                p.post(a, t0 + 8.0 * f64::from(a), KeyKind::Repost, key);
+            }
+            if let Some(x) = extra {
+                p.post(x, t0 + 20.0, KeyKind::Repost, key);
+            }
+        };
+        push(&mut p, 10_000.0, "own-a", Some(6));
+        push(&mut p, 50_000.0, "popular", Some(100));
+        for i in 0..144u32 {
+            p.post(
+                200 + i,
+                50_000.0 - 3_600.0 + 50.0 * f64::from(i) + 7.0,
+                KeyKind::Repost,
+                "popular",
+            );
+        }
+        push(&mut p, 90_000.0, "own-c", None);
+        let net = p.build(400);
+        assert_eq!(net.groups.len(), 1, "{:?}", net.groups);
+        assert_eq!(net.groups[0].core, (0..6).collect::<Vec<u32>>());
+        assert_eq!(net.groups[0].attached, vec![6], "{:?}", net.groups[0]);
     }
 
     #[test]
