@@ -222,8 +222,8 @@ class Gen:
         cands = [u for u in rng.sample(range(self.users), min(self.users, size + len(ex))) if u not in ex]
         out = []
         for u in cands[:size]:
-            if shape == "exp":  # a wave over hours: exponential, mean spread/3, cut at spread
-                d = min(spread, rng.expovariate(3 / spread))
+            if shape == "exp":  # a wave over hours: exponential of rate 3/spread, truncated at spread
+                d = -math.log(1 - rng.random() * (1 - math.exp(-3))) * spread / 3
             else:
                 d = spread * rng.random() ** 1.5
             out.append((start + int(d), u))

@@ -870,12 +870,25 @@ fn joins_pushes(
         if t < lo - margin || t > hi + margin {
             continue;
         }
-        let others: BTreeSet<u32> = bounded(j, RATE_SPAN)
-            .map(|q| layout.actor[q])
-            .filter(|a| *a != outsider && !core.contains(a))
-            .collect();
-        let expected =
-            others.len() as f64 / (2.0 * RATE_SPAN) * (hi - lo + 2.0 * margin.min(window));
+        // Other actors per second on the key: over the hour around, and just outside the push
+        // (a news crowd that peaks there is denser than its hour).
+        let (from, to) = (lo - margin, hi + margin);
+        let mut hour: BTreeSet<u32> = BTreeSet::new();
+        let mut ring: BTreeSet<u32> = BTreeSet::new();
+        for q in bounded(j, RATE_SPAN) {
+            let a = layout.actor[q];
+            if a == outsider || core.contains(&a) {
+                continue;
+            }
+            hour.insert(a);
+            let tq = layout.time[q];
+            if (tq < from && tq >= from - CROWD_SPAN) || (tq > to && tq <= to + CROWD_SPAN) {
+                ring.insert(a);
+            }
+        }
+        let rate =
+            (hour.len() as f64 / (2.0 * RATE_SPAN)).max(ring.len() as f64 / (2.0 * CROWD_SPAN));
+        let expected = rate * (hi - lo + 2.0 * margin.min(window));
         if expected <= 1.0 {
             return true;
         }
