@@ -95,6 +95,73 @@ fn find_date(s: &str, now: DateTime<Utc>, allow_weak: bool) -> Option<DateTime<U
     best.map(|(_, dt)| dt)
 }
 
+/// Whether `s` is a date line and nothing else: one full date (with its time and zone, if any),
+/// a weekday and punctuation ("Вторник, 16 октября 2018, 17:07", "17:07 | 16.10.2018"). Such a
+/// line under a title is the page's date; a sentence that mentions a date is not this.
+pub fn is_bare_date(s: &str) -> bool {
+    const WEEKDAYS: [&str; 35] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mon",
+        "tue",
+        "tues",
+        "wed",
+        "thu",
+        "thur",
+        "thurs",
+        "fri",
+        "sat",
+        "sun",
+        "понеділок",
+        "вівторок",
+        "середа",
+        "четвер",
+        "пʼятниця",
+        "п'ятниця",
+        "п’ятниця",
+        "субота",
+        "неділя",
+        "понедельник",
+        "вторник",
+        "среда",
+        "четверг",
+        "пятница",
+        "суббота",
+        "воскресенье",
+        "пн",
+        "вт",
+    ];
+    let toks = tokenize(s);
+    let mut covered = vec![false; toks.len()];
+    let mut found = false;
+    let mut i = 0;
+    while i < toks.len() {
+        match match_date_at(&toks, i, s, None) {
+            Some(m) if !m.weak && !found => {
+                let end = m.end.clamp(i + 1, toks.len());
+                covered[i..end].iter_mut().for_each(|c| *c = true);
+                found = true;
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    found
+        && toks.iter().zip(&covered).all(|(t, &c)| {
+            c || match t.kind {
+                Kind::Sym => true,
+                // The time before a date ("17:07, 16 жовтня 2018").
+                Kind::Num => t.digits <= 2,
+                Kind::Word => WEEKDAYS.contains(&t.lower.as_str()),
+            }
+        })
+}
+
 /// Offset of Kyiv local time from UTC at the given instant, in seconds (7200 or 10800).
 pub fn kyiv_offset_seconds(utc: DateTime<Utc>) -> i32 {
     if is_summer_time(utc.naive_utc()) {
@@ -922,6 +989,29 @@ mod tests {
             "99999999999999999999",
         ] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn bare_date_lines() {
+        for s in [
+            "Вторник, 16 октября 2018, 17:07",
+            "Вівторок, 16 жовтня 2018 року о 17:07",
+            "Tuesday, October 16, 2018, 5:07 PM",
+            "17:07 | 16.10.2018",
+            "16.10.2018, 17:07",
+            "2018-10-16",
+        ] {
+            assert!(is_bare_date(s), "{s}");
+        }
+        for s in [
+            "The dam was built on 16 October 1998.",
+            "16 жовтня",
+            "Новини за 16 жовтня 2018",
+            "Related story 12.03.2017, 10:00",
+            "no date here",
+        ] {
+            assert!(!is_bare_date(s), "{s}");
         }
     }
 

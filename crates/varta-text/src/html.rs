@@ -19,7 +19,7 @@
 //! On the 181 pages of the Article Extraction Benchmark this scores a bag-of-words F1 of 0.97
 //! against the gold article bodies (see `tests/extraction_eval.rs`).
 
-use crate::dates::{find_strong_date_in_text, parse_datetime};
+use crate::dates::{find_strong_date_in_text, is_bare_date, parse_datetime};
 use crate::tokenizer::{self, Raw, Tag};
 use chrono::{DateTime, Utc};
 use html5ever::{LocalName, local_name};
@@ -55,6 +55,10 @@ const MAX_JSON_LD_BYTES: usize = 1 << 20;
 const MAX_META_TEXT: usize = 2000;
 /// Only this much of the main text is searched for a prose date.
 const DATE_PROBE_CHARS: usize = 3000;
+
+/// The longest block read as a bare date line near the title: a date with its weekday, time and
+/// zone ("Tuesday, October 16, 2018, 5:07 pm EEST"), or a place before it, and no more.
+const BARE_DATE_CHARS: u32 = 60;
 
 /// Extracts the main text and metadata of a page. `collected_at` anchors relative dates.
 pub fn extract(html: &str, collected_at: DateTime<Utc>) -> Extracted {
@@ -773,8 +777,36 @@ impl Scan {
                 .find(|b| b.chars < 120 && is_dateline(&b.text)),
             _ => None,
         };
+        // A bare date in its own element between the title and the article ("<span class="dt">16
+        // октября 2018, 17:07</span>" under the <h1>) is the page's date as surely as a byline.
+        let bare_date = || {
+            let first = *keep.first()?;
+            let heading = self.blocks[..first.min(self.blocks.len())]
+                .iter()
+                .rposition(|b| matches!(b.kind, Kind::Heading(1 | 2)))
+                .unwrap_or(first);
+            let from = heading.min(first.saturating_sub(5));
+            // The article's first paragraph: a kept title heading comes before the date line.
+            let body = keep
+                .iter()
+                .copied()
+                .find(|&i| {
+                    self.blocks
+                        .get(i)
+                        .is_some_and(|b| !matches!(b.kind, Kind::Heading(_)))
+                })
+                .unwrap_or(first)
+                .min(first + 5);
+            self.blocks
+                .get(from..(body + 1).min(self.blocks.len()))
+                .unwrap_or_default()
+                .iter()
+                .filter(|b| b.chars <= BARE_DATE_CHARS && !b.text.contains('\n'))
+                .find_map(|b| find_strong_date_in_text(&b.text, collected_at))
+        };
         let published_at = choose_date(&meta, &ld)
             .or_else(|| dateline.and_then(|b| find_strong_date_in_text(&b.text, collected_at)))
+            .or_else(bare_date)
             .or_else(|| {
                 let probe: String = text.chars().take(DATE_PROBE_CHARS).collect();
                 find_strong_date_in_text(&probe, collected_at)
@@ -1406,6 +1438,9 @@ fn keep_block(b: &Block) -> bool {
         return false;
     }
     if b.chars < 120 && is_dateline(&b.text) {
+        return false;
+    }
+    if b.chars <= BARE_DATE_CHARS && is_bare_date(&b.text) {
         return false;
     }
     if b.chars < 200 && is_call_to_follow(&b.text) {
