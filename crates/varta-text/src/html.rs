@@ -188,7 +188,9 @@ struct Elem {
 #[derive(Clone, Debug)]
 struct Block {
     text: String,
+    /// Length in letter units ([`letter_weight`]), not bytes or code points.
     chars: u32,
+    /// The part of `chars` inside links.
     link_chars: u32,
     commas: u32,
     /// Innermost block-level element holding the text.
@@ -605,9 +607,10 @@ impl Scan {
                 self.pending_space = false;
             }
             self.cur.push(c);
-            self.cur_chars += 1;
+            let w = letter_weight(c);
+            self.cur_chars += w;
             if in_link {
-                self.cur_link_chars += 1;
+                self.cur_link_chars += w;
             }
             if matches!(c, ',' | '،' | '，' | '、') {
                 self.cur_commas += 1;
@@ -1422,7 +1425,30 @@ fn link_density(b: &Block) -> f64 {
 }
 
 fn ends_sentence(s: &str) -> bool {
-    s.trim_end().ends_with(['.', '!', '?', '…', '"', '»', '”'])
+    s.trim_end().ends_with([
+        '.', '!', '?', '…', '"', '»', '”', // Latin, Cyrillic, Greek
+        '。', '！', '？', '」', '』', // Chinese, Japanese
+        '؟', '۔', // Arabic, Urdu
+        '।', '॥', // Devanagari
+        ';', '\u{37e}', // Greek question mark
+        '։',       // Armenian full stop
+    ])
+}
+
+/// How much one character counts towards a block's length: a Chinese or Japanese character
+/// carries about as much as a three-letter word, a Hangul syllable about two letters; every other
+/// script counts by the letter. Lengths and link density are measured in these units, so that a
+/// paragraph of sixty ideographs scores as the English paragraph it would translate to.
+fn letter_weight(c: char) -> u32 {
+    match u32::from(c) {
+        0x3040..=0x30ff
+        | 0x3400..=0x4dbf
+        | 0x4e00..=0x9fff
+        | 0xf900..=0xfaff
+        | 0x20000..=0x2ffff => 3,
+        0xac00..=0xd7af => 2,
+        _ => 1,
+    }
 }
 
 /// Per-block filter inside the chosen container: link lists, captions and stock phrases go.

@@ -311,11 +311,13 @@ fn read_csv(text: &str) -> Result<Imported, ImportError> {
         col("languages").or_else(|| col("language")),
         col("keywords"),
         col("outlets").or_else(|| col("outlet")),
-        col("url"),
+        // The cknabs/EUvsDisinfo scrape names the case's URL `id`.
+        col("url").or_else(|| col("id")),
     );
     let list = |s: Option<&String>| -> Vec<String> {
         s.map(|s| {
-            s.split([',', ';'])
+            // "Alexei Navalny+Vladimir Putin": the scrape joins list items with '+'.
+            s.split([',', ';', '+'])
                 .map(|x| x.trim().to_string())
                 .filter(|x| !x.is_empty())
                 .collect()
@@ -344,7 +346,7 @@ fn read_csv(text: &str) -> Result<Imported, ImportError> {
                 continue;
             }
         };
-        let review_url = get(url);
+        let review_url = get(url).filter(|u| u.starts_with("http://") || u.starts_with("https://"));
         let outlets = list(outlets.and_then(|i| rec.get(i)));
         out.claims.push(Claim {
             id: Claim::derive_id(review_url.as_deref(), &text, Some("EUvsDisinfo")),
@@ -431,5 +433,24 @@ mod tests {
             read_claims(b"a,b\n1,2\n"),
             Err(ImportError::CsvHeader(_))
         ));
+    }
+
+    #[test]
+    fn reads_the_scraped_euvsdisinfo_layout() {
+        // cknabs/EUvsDisinfo: the case URL in `id`, lists joined with '+'.
+        let csv = "date,id,title,countries,keywords,languages,outlets
+            2021-02-18,https://euvsdisinfo.eu/report/a/,German special services helped Navalny,Russia+Germany,Alexei Navalny+Vladimir Putin,Russian,TASS - Russian
+            2021-02-18,not-a-url,Another claim,Russia,x,English,y
+";
+        let got = read_claims(csv.as_bytes()).unwrap();
+        assert_eq!(got.claims.len(), 2);
+        let c = &got.claims[0];
+        assert_eq!(
+            c.review_url.as_deref(),
+            Some("https://euvsdisinfo.eu/report/a/")
+        );
+        assert_eq!(c.keywords, ["Alexei Navalny", "Vladimir Putin"]);
+        assert_eq!(c.languages, ["Russian"]);
+        assert_eq!(got.claims[1].review_url, None);
     }
 }
