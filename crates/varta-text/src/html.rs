@@ -744,7 +744,18 @@ impl Scan {
                 e.block_end = total_blocks;
             }
         }
-        let keep = select_main(&self.elems, &self.blocks);
+        let mut keep = select_main(&self.elems, &self.blocks);
+        // A heading over a list of links ("More from NWN Weather" above a related-stories rail
+        // inside the article) titles what was dropped, not the article.
+        let kept: HashSet<usize> = keep.iter().copied().collect();
+        keep.retain(|&i| {
+            let heads_links = matches!(self.blocks[i].kind, Kind::Heading(n) if n > 1)
+                && self
+                    .blocks
+                    .get(i + 1)
+                    .is_some_and(|n| !kept.contains(&(i + 1)) && link_density(n) > 0.5);
+            !heads_links
+        });
         let meta = std::mem::take(&mut self.meta);
         let ld = JsonLd::parse(&meta.json_ld);
         let title = choose_title(&meta, &ld);
@@ -995,8 +1006,9 @@ const SOFT_BAD_WORDS: [&str; 7] = [
 #[rustfmt::skip]
 const BAD_TOKENS: [&str; 3] = ["ad", "ads", "advertisement"];
 #[rustfmt::skip]
-const SOFT_BAD_TOKENS: [&str; 10] = [
+const SOFT_BAD_TOKENS: [&str; 11] = [
     "nav", "navbar", "navigation", "menu", "adv", "banner", "tags", "caption", "credit", "credits",
+    "video",
 ];
 
 /// Words that rescue a value with a soft boilerplate word.
@@ -1360,12 +1372,40 @@ fn select_main(elems: &[Elem], blocks: &[Block]) -> Vec<usize> {
         return keep;
     }
     let (all, all_chars) = pick(false);
-    if all_chars >= 5 * kept.max(1) {
-        all
+    let (keep, kept) = if all_chars >= 5 * kept.max(1) {
+        (all, all_chars)
+    } else {
+        (keep, kept)
+    };
+    if kept >= EMPTY_TEXT_CHARS {
+        return keep;
+    }
+    // Nearly nothing survived (paragraphs that are links, an article inside a <nav>): a page
+    // with a body is never reduced to an empty text, so its prose is taken as it stands.
+    let prose: Vec<usize> = (0..blocks.len())
+        .filter(|&i| {
+            matches!(
+                blocks[i].kind,
+                Kind::P
+                    | Kind::Div
+                    | Kind::Quote
+                    | Kind::Pre
+                    | Kind::Cell
+                    | Kind::Section
+                    | Kind::Body
+            ) && blocks[i].chars >= 80
+        })
+        .collect();
+    let prose_chars: u64 = prose.iter().map(|&i| u64::from(blocks[i].chars)).sum();
+    if prose_chars >= 2 * EMPTY_TEXT_CHARS.max(kept) {
+        prose
     } else {
         keep
     }
 }
+
+/// Below this many letter units, the chosen text counts as empty (see [`select_main`]).
+const EMPTY_TEXT_CHARS: u64 = 100;
 
 fn fallback(blocks: &[Block]) -> Vec<usize> {
     (0..blocks.len())
@@ -1472,7 +1512,50 @@ fn keep_block(b: &Block) -> bool {
     if b.chars < 200 && is_call_to_follow(&b.text) {
         return false;
     }
+    if b.chars < 60 && is_byline(&b.text) {
+        return false;
+    }
     true
+}
+
+/// A byline on its own: "By Jane Doe", "Par Jacques Munier", "Von Anna Schmidt", "Автор: Іван
+/// Петренко" — a lead word and a name, no sentence.
+fn is_byline(s: &str) -> bool {
+    const LEADS: [&str; 12] = [
+        "by",
+        "par",
+        "von",
+        "por",
+        "di",
+        "door",
+        "przez",
+        "автор",
+        "автор:",
+        "від",
+        "author:",
+        "autor:",
+    ];
+    let t = s.trim();
+    if ends_sentence(t) {
+        return false;
+    }
+    let mut words = t.split_whitespace();
+    let Some(first) = words.next() else {
+        return false;
+    };
+    let rest: Vec<&str> = words.collect();
+    LEADS.contains(&first.to_lowercase().as_str())
+        && (1..=5).contains(&rest.len())
+        && rest.iter().all(|w| {
+            w.chars()
+                .next()
+                .is_some_and(|c| c.is_uppercase() || !c.is_alphabetic())
+                || *w == "and"
+                || *w == "et"
+                || *w == "und"
+                || *w == "y"
+                || *w == "i"
+        })
 }
 
 /// The line under many Ukrainian and Russian articles asking readers to follow the outlet
@@ -1521,7 +1604,7 @@ fn is_dateline(s: &str) -> bool {
 }
 
 fn is_stock_phrase(s: &str) -> bool {
-    const PHRASES: [&str; 38] = [
+    const PHRASES: &[&str] = &[
         "advertisement",
         "advertising",
         "sponsored",
@@ -1560,10 +1643,47 @@ fn is_stock_phrase(s: &str) -> bool {
         "іде завантаження...",
         "загрузка...",
         "по теме",
+        // German, French, Spanish, Polish, Greek
+        "mehr anzeigen",
+        "weiterlesen",
+        "mehr lesen",
+        "lesen sie auch",
+        "lire aussi",
+        "a lire aussi",
+        "à lire aussi",
+        "lire la suite",
+        "voir aussi",
+        "leer más",
+        "lee también",
+        "ver también",
+        "czytaj też",
+        "czytaj także",
+        "czytaj więcej",
+        "zobacz też",
+        "zobacz także",
+        "διαβάστε επίσης",
+        "δείτε επίσης",
+        "διαβάστε περισσότερα",
+        // Arabic, Hebrew
+        "اقرأ أيضا",
+        "اقرأ أيضاً",
+        "اقرأ المزيد",
+        "קראו עוד",
+        "קרא עוד",
+        "כתבות נוספות",
+        // Korean, Chinese, Japanese
+        "더보기",
+        "관련기사",
+        "관련 기사",
+        "阅读更多",
+        "相关阅读",
+        "相关新闻",
+        "続きを読む",
+        "関連記事",
     ];
     let t = s
         .trim()
-        .trim_end_matches([':', '.', '…', '»', '›'])
+        .trim_end_matches([':', '.', '…', '»', '›', '：'])
         .trim()
         .to_lowercase();
     PHRASES.iter().any(|p| t == p.trim_end_matches(['.', '…']))
