@@ -197,11 +197,13 @@ pub enum ClaimsCommand {
     List(ClaimsListArgs),
     /// The stored claims a text may repeat, best first, with the signals that matched.
     Match(ClaimsMatchArgs),
-    /// Measure the matcher: CLAIMS is a ClaimReview JSON-LD array, QUERIES a JSONL of {"text",
-    /// "lang", "claim_url"} (the url of the ClaimReview the text repeats, or null). Prints
-    /// recall@1, recall@5 and MRR over the queries that repeat a claim and the false-match rate
-    /// (best claim at or above --match but not the query's claim) over all, per language. The
-    /// claims go to a temporary store, not yours.
+    /// Measure the matcher: CLAIMS is any file `claims import` reads, QUERIES a JSONL of
+    /// {"text", "lang", "claim_url"} (the url of the claim the text repeats, or null), with
+    /// optional "also": [urls of other claims that state the same claim, which count as found].
+    /// Prints recall@1, recall@5 and MRR over the queries that repeat a claim, the false-match
+    /// rate (best claim at or above --match but not the query's claim) over all, and the share
+    /// of repeats whose claim ranked first at --match, per language. The claims go to a
+    /// temporary store, not yours.
     Eval(ClaimsEvalArgs),
 }
 
@@ -514,7 +516,7 @@ pub struct ClaimsEvalArgs {
     pub details: Option<PathBuf>,
     #[command(flatten)]
     pub how: MatchArgs,
-    /// Print {"queries", "recall_at_1", "recall_at_5", "mrr", "false_match_rate"}.
+    /// Print {"queries", "recall_at_1", "recall_at_5", "mrr", "false_match_rate", "matched"}.
     #[arg(long)]
     pub json: bool,
 }

@@ -210,16 +210,16 @@ pub fn evaluation(
     )?;
     writeln!(
         out,
-        "| set | queries | recall@1 | recall@5 | MRR | false-match rate |"
+        "| set | queries | recall@1 | recall@5 | MRR | false-match rate | repeats at match |"
     )?;
-    writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |")?;
+    writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")?;
     for (name, s) in
         std::iter::once(("all", &r.all)).chain(r.by_lang.iter().map(|(k, v)| (k.as_str(), v)))
     {
         writeln!(
             out,
-            "| {name} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
-            s.queries, s.recall_at_1, s.recall_at_5, s.mrr, s.false_match_rate,
+            "| {name} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            s.queries, s.recall_at_1, s.recall_at_5, s.mrr, s.false_match_rate, s.matched,
         )?;
     }
     Ok(())

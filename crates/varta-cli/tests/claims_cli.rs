@@ -185,6 +185,7 @@ fn eval_reports_the_metrics_as_json() {
         keys,
         [
             "false_match_rate",
+            "matched",
             "mrr",
             "queries",
             "recall_at_1",
@@ -243,4 +244,39 @@ fn a_missing_model_is_said_clearly() {
     let out = varta(dir.path(), &["embed", "--model", bogus.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an e5 model file"));
+}
+
+#[test]
+fn eval_counts_a_claim_listed_as_the_same_as_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |also: &str| {
+        let queries = dir.path().join("q.jsonl");
+        std::fs::write(
+            &queries,
+            format!(
+                r#"{{"text":"Zelensky stops being legitimate president after May 20","lang":"en","claim_url":"https://factcheck.example/ru/kiev-16-hours-blackouts","also":[{also}]}}"#
+            ),
+        )
+        .unwrap();
+        let out = varta(
+            dir.path(),
+            &[
+                "claims",
+                "eval",
+                "--claims",
+                data("claims-sample.json").to_str().unwrap(),
+                "--queries",
+                queries.to_str().unwrap(),
+                "--lexical-only",
+                "--json",
+            ],
+        );
+        ok(&out);
+        last_json(&out)["recall_at_1"].as_f64().unwrap()
+    };
+    assert_eq!(run(""), 0.0);
+    assert_eq!(
+        run(r#""https://factcheck.example/en/zelensky-illegitimate-may-20""#),
+        1.0
+    );
 }
