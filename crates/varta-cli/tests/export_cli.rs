@@ -1,0 +1,171 @@
+//! `varta export` over the bundled examples after every detector: CSV tables, the coordination
+//! network as GEXF and GraphML, ClaimReview JSON-LD. Snapshots (volatile fields redacted) show
+//! any change in what is exported; hostile cells stay text.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+/// A store with the examples, the sample claims and every detector's findings (claims lexically,
+/// so the result does not depend on whether the e5 model is installed).
+fn store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _) = ingest_json(dir.path(), &[&examples()], &[]);
+    assert_eq!(code, 0);
+    for args in [
+        &["detect", "campaigns"][..],
+        &["detect", "coordination"],
+        &[
+            "claims",
+            "import",
+            test_data("claims-sample.json").to_str().unwrap(),
+        ],
+        &["detect", "claims", "--lexical-only"],
+    ] {
+        assert_success(&varta(dir.path(), args));
+    }
+    dir
+}
+
+fn export(dir: &Path, args: &[&str]) -> String {
+    let out = varta(dir, &[&["export"][..], args].concat());
+    assert_success(&out);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// CSV records (RFC 4180: quoted fields may hold commas, quotes and line breaks).
+fn records(csv: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = csv.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if field.is_empty() => quoted = true,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\r', false) => {}
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (c, _) => field.push(c),
+        }
+    }
+    rows
+}
+
+#[test]
+fn every_table_and_network_is_exported() {
+    let dir = store();
+    let findings = export(dir.path(), &["csv", "--what", "findings"]);
+    let rows = records(&findings);
+    assert_eq!(rows[0][..3], ["id", "kind", "score"]);
+    assert!(rows.iter().all(|r| r.len() == rows[0].len()));
+    let kinds: std::collections::BTreeSet<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["claim-match", "coordinated-network", "copy-paste-campaign"]
+    );
+    // The snapshot without the time the findings were made.
+    let stable: Vec<String> = rows.iter().map(|r| r[..r.len() - 1].join(" | ")).collect();
+    insta::assert_snapshot!("findings_csv", stable.join("\n"));
+
+    let edges = records(&export(dir.path(), &["csv", "--what", "edges"]));
+    assert!(edges.len() > 1);
+    insta::assert_snapshot!(
+        "edges_csv",
+        edges
+            .iter()
+            .map(|r| r.join(" | "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let docs = records(&export(dir.path(), &["csv", "--what", "documents"]));
+    let stats = varta(dir.path(), &["stats", "--json"]);
+    let n = json(&stats)["documents"].as_u64().unwrap() as usize;
+    assert_eq!(docs.len(), n + 1, "a row per document and the header");
+    let actors = records(&export(dir.path(), &["csv", "--what", "actors"]));
+    let in_docs: usize = actors[1..]
+        .iter()
+        .map(|r| r[4].parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(
+        in_docs,
+        docs[1..].iter().filter(|r| !r[3].is_empty()).count()
+    );
+
+    let gexf = export(dir.path(), &["gexf"]);
+    insta::assert_snapshot!("network_gexf", gexf);
+    let graphml = export(dir.path(), &["graphml"]);
+    assert_eq!(
+        gexf.matches("<node ").count(),
+        graphml.matches("<node ").count()
+    );
+    assert_eq!(
+        gexf.matches("<edge ").count(),
+        graphml.matches("<edge ").count()
+    );
+
+    let reviews: serde_json::Value =
+        serde_json::from_str(&export(dir.path(), &["claimreview", "--suggestions"])).unwrap();
+    insta::assert_json_snapshot!("claimreview", reviews);
+    let all: Vec<&serde_json::Value> = reviews
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["itemReviewed"]["appearance"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .collect();
+    assert!(!all.is_empty());
+    // The documents Varta found (its ids), besides the appearances the claims file listed.
+    assert!(all.iter().filter(|a| a["identifier"].is_string()).count() >= 3);
+}
+
+#[test]
+fn hostile_cells_stay_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts.csv");
+    std::fs::write(
+        &posts,
+        "id,author,date,text\n\
+         1,=cmd|' /C calc'!A0,2024-03-01T10:00:00Z,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\"\n\
+         2,@mallory,2024-03-01T10:00:05Z,\"+1, \"\"quoted\"\"\nand a new line\"\n",
+    )
+    .unwrap();
+    let (code, s) = ingest_json(dir.path(), &[&posts], &[]);
+    assert_eq!(code, 0, "{s}");
+    let safe = records(&export(dir.path(), &["csv", "--what", "documents"]));
+    let texts: Vec<&str> = safe[1..].iter().map(|r| r[9].as_str()).collect();
+    assert!(
+        texts.contains(&"'=HYPERLINK(\"http://evil.example\",\"x\")"),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&"'+1, \"quoted\"\nand a new line"),
+        "{texts:?}"
+    );
+    assert!(safe[1..].iter().all(|r| r.len() == safe[0].len()));
+    let actors = records(&export(dir.path(), &["csv", "--what", "actors"]));
+    assert!(
+        actors[1..]
+            .iter()
+            .all(|r| !r.iter().any(|c| c.starts_with(['=', '+', '-', '@']))),
+        "{actors:?}"
+    );
+    let raw = records(&export(
+        dir.path(),
+        &["csv", "--what", "documents", "--raw"],
+    ));
+    assert!(raw[1..].iter().any(|r| r[9].starts_with("=HYPERLINK")));
+}
