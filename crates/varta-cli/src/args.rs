@@ -113,12 +113,14 @@ pub enum Command {
     /// defused with a leading apostrophe unless --raw), `gexf` / `graphml` (the coordination
     /// network of the stored groups, for Gephi: accounts with their groups, pairs weighted by
     /// co-shares), `claimreview` (schema.org ClaimReview JSON-LD of the stored claims, with the
-    /// documents that repeat them as appearances). Writes to --out, or to stdout.
+    /// documents that repeat them as appearances), `stix` (a STIX 2.1 bundle of every finding with
+    /// its DISARM techniques). Writes to --out, or to stdout.
     ///
     /// Examples:
     ///   varta export csv --what findings --out findings.csv
     ///   varta export gexf --out network.gexf
     ///   varta export claimreview --suggestions --out claims.jsonld
+    ///   varta export stix --operator "Centre for Countering Disinformation" --out bundle.json
     Export(ExportArgs),
     /// Embed each line of stdin with multilingual-e5-small (4-bit, run in Rust; no network): one
     /// JSON object a line, {"tokens", "vector"} (384 floats of unit length), in input order.
@@ -374,6 +376,22 @@ pub enum ExportCommand {
     Graphml(ExportFileArgs),
     /// The stored claims as schema.org ClaimReview JSON-LD, with their appearances.
     Claimreview(ExportClaimReviewArgs),
+    /// Every finding as a STIX 2.1 bundle with the DISARM techniques it evidences (OpenCTI, MISP):
+    /// campaigns, coordinated groups (intrusion sets), the accounts (user-account), the posts
+    /// (observed-data), claim matches (notes). Ids are deterministic: exporting again updates.
+    Stix(ExportStixArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportStixArgs {
+    /// The organisation running Varta, named in the identity that creates every object.
+    #[arg(long, value_name = "NAME", default_value = "Varta")]
+    pub operator: String,
+    /// Also export claim matches that are only suggestions (confidence 50).
+    #[arg(long)]
+    pub suggestions: bool,
+    #[command(flatten)]
+    pub file: ExportFileArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

@@ -257,6 +257,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs, out: &mut impl Write) -> Result<u8> {
         ExportCommand::Csv(c) => &c.file,
         ExportCommand::Gexf(f) | ExportCommand::Graphml(f) => f,
         ExportCommand::Claimreview(c) => &c.file,
+        ExportCommand::Stix(c) => &c.file,
     };
     let mut sink: Box<dyn Write> = match &file.out {
         Some(p) => Box::new(std::io::BufWriter::new(
@@ -279,6 +280,18 @@ pub fn export(ctx: &Ctx, a: ExportArgs, out: &mut impl Write) -> Result<u8> {
             export::coordination_graph(&store, GraphFormat::Graphml, &mut sink)?
         }
         ExportCommand::Claimreview(c) => export::claimreview(&store, c.suggestions, &mut sink)?,
+        ExportCommand::Stix(c) => {
+            let opts = varta_app::stix::StixOptions {
+                operator: c.operator.clone(),
+                suggestions: c.suggestions,
+            };
+            let s = varta_app::stix::write(&store, &opts, &mut sink)?;
+            export::Written {
+                rows: s.objects,
+                nodes: s.accounts,
+                edges: s.relationships,
+            }
+        }
     };
     sink.flush()?;
     drop(sink);

@@ -169,3 +169,81 @@ fn hostile_cells_stay_text() {
     ));
     assert!(raw[1..].iter().any(|r| r[9].starts_with("=HYPERLINK")));
 }
+
+/// The STIX bundle of the examples: what it holds (a snapshot of the object counts and of every
+/// finding → technique relationship), every reference resolves, and ids survive a rerun of the
+/// detectors, so that a platform updates rather than duplicates.
+#[test]
+fn stix_bundle_maps_findings_to_disarm_and_keeps_its_ids() {
+    let dir = store();
+    let bundle: serde_json::Value =
+        serde_json::from_str(&export(dir.path(), &["stix", "--suggestions"])).unwrap();
+    assert_eq!(bundle["type"], "bundle");
+    let objects = bundle["objects"].as_array().unwrap();
+    let by_id: std::collections::HashMap<&str, &serde_json::Value> = objects
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap(), o))
+        .collect();
+    assert_eq!(by_id.len(), objects.len(), "ids are unique");
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for o in objects {
+        *counts.entry(o["type"].as_str().unwrap()).or_default() += 1;
+        for r in ["source_ref", "target_ref", "created_by_ref"] {
+            if let Some(id) = o[r].as_str() {
+                assert!(by_id.contains_key(id), "{r} {id} of {}", o["id"]);
+            }
+        }
+        for id in o["object_refs"].as_array().into_iter().flatten() {
+            assert!(by_id.contains_key(id.as_str().unwrap()), "{id}");
+        }
+    }
+    let mut uses: Vec<String> = objects
+        .iter()
+        .filter(|o| o["type"] == "relationship")
+        .filter_map(|o| {
+            let t = by_id[o["target_ref"].as_str()?];
+            (t["type"] == "attack-pattern").then(|| {
+                let ext = t["external_references"][0]["external_id"].as_str().unwrap();
+                let source = o["source_ref"]
+                    .as_str()
+                    .unwrap()
+                    .split("--")
+                    .next()
+                    .unwrap();
+                format!(
+                    "{source} {} {ext}",
+                    o["relationship_type"].as_str().unwrap()
+                )
+            })
+        })
+        .collect();
+    uses.sort();
+    uses.dedup_by(|a, b| a == b);
+    let techniques: Vec<&serde_json::Value> = objects
+        .iter()
+        .filter(|o| o["type"] == "attack-pattern")
+        .collect();
+    assert!(techniques.iter().all(|t| {
+        t["kill_chain_phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["kill_chain_name"] == "disarm")
+    }));
+    insta::assert_snapshot!("stix_summary", format!("{counts:?}\n{}", uses.join("\n")));
+    // A rerun of the detectors makes new findings records (new times); the ids stay.
+    for args in [&["detect", "campaigns"][..], &["detect", "coordination"]] {
+        assert_success(&varta(dir.path(), args));
+    }
+    let again: serde_json::Value =
+        serde_json::from_str(&export(dir.path(), &["stix", "--suggestions"])).unwrap();
+    let ids = |b: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        b["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&bundle), ids(&again));
+}

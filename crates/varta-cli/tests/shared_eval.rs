@@ -554,3 +554,73 @@ fn exported_networks_open_in_networkx() {
         );
     }
 }
+
+/// The STIX bundle of the examples passes the OASIS validator with zero errors, loads with the
+/// `stix2` library, and its DISARM techniques are the official bundle's objects (same ids, names
+/// and DISARM ids). `.ci/run` installs stix2 and stix2-validator; without them this test fails,
+/// saying so.
+#[test]
+fn stix_bundle_passes_the_oasis_validator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _) = ingest_json(dir.path(), &[&examples()], &[]);
+    assert_eq!(code, 0);
+    for args in [
+        &["detect", "campaigns"][..],
+        &["detect", "coordination"],
+        &[
+            "claims",
+            "import",
+            test_data("claims-sample.json").to_str().unwrap(),
+        ],
+        &["detect", "claims", "--lexical-only"],
+    ] {
+        assert_success(&varta(dir.path(), args));
+    }
+    let file = dir.path().join("bundle.json");
+    assert_success(&varta(
+        dir.path(),
+        &[
+            "export",
+            "stix",
+            "--suggestions",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    ));
+    let script = r#"
+import json, sys
+import stix2
+from stix2validator import validate_file, ValidationOptions
+r = validate_file(sys.argv[1], ValidationOptions())
+errors = [e for o in r.object_results for e in o.errors]
+print("errors", len(errors))
+for e in errors[:20]:
+    print("  ", e)
+bundle = json.load(open(sys.argv[1], encoding="utf-8"))
+stix2.parse(bundle, allow_custom=True)
+official = {o["id"]: o for o in json.load(open(sys.argv[2], encoding="utf-8"))["objects"]}
+for o in bundle["objects"]:
+    if o["type"] == "attack-pattern":
+        d = official[o["id"]]
+        assert o["name"] == d["name"], o["id"]
+        assert o["external_references"] == d["external_references"], o["id"]
+print("valid", r.is_valid)
+"#;
+    let py = std::process::Command::new("python3")
+        .args([
+            "-c",
+            script,
+            file.to_str().unwrap(),
+            shared().join("disarm/DISARM.json").to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&py.stdout);
+    assert!(
+        py.status.success(),
+        "the check failed (are stix2 and stix2-validator installed? .ci/run installs them): {stdout}{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    assert!(stdout.contains("errors 0\n"), "{stdout}");
+    assert!(stdout.contains("valid True"), "{stdout}");
+}
