@@ -32,3 +32,6 @@ echo "== varta claims import crates/varta-cli/tests/data/claims-sample.json; var
 "$varta" claims import crates/varta-cli/tests/data/claims-sample.json
 # Semantic matching (translations too) when the e5 model is found (`varta models install`); else lexical, with a note.
 "$varta" detect claims | head -n 12
+echo
+echo "== varta run examples/ --claims crates/varta-cli/tests/data/claims-sample.json --out \$VARTA_DATA_DIR/report   (the whole job in one command, every export)"
+"$varta" run examples/ --claims crates/varta-cli/tests/data/claims-sample.json --out "$VARTA_DATA_DIR/report"

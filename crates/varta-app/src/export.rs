@@ -156,7 +156,7 @@ pub fn csv(
                 safe,
             )?;
             for f in store.findings(None)? {
-                let (members, summary) = summarise(&f);
+                let (members, summary) = summary(&f);
                 csv_row(
                     out,
                     &[
@@ -256,8 +256,8 @@ pub fn csv(
     })
 }
 
-/// A finding's size and a line saying what it is, from its kind's body.
-fn summarise(f: &Finding) -> (usize, String) {
+/// A finding's size (members; 1 for a claim match) and a line saying what it is.
+pub fn summary(f: &Finding) -> (usize, String) {
     let b = &f.body;
     let len = |k: &str| b.get(k).and_then(|v| v.as_array()).map_or(0, Vec::len);
     match f.kind.as_str() {

@@ -59,6 +59,17 @@ pub enum Command {
     /// URL), telegram (Telegram Desktop result.json), cnt-csv (coordination-network-toolkit CSV),
     /// x-jsonl (X API v2 responses), csv / jsonl (generic, columns mapped by name or --map).
     Ingest(IngestArgs),
+    /// Varta's whole job in one command: ingest PATH_OR_URL..., import --claims files, run every
+    /// detector (copy-paste campaigns, coordinated groups, documents repeating stored claims —
+    /// semantically when the e5 model is installed, see `varta models install`), then write every
+    /// export into --out: findings.csv, documents.csv, edges.csv, actors.csv, network.gexf,
+    /// network.graphml, claimreview.json and stix.json. Prints the counts per finding kind, the top
+    /// findings and the files written.
+    ///
+    /// Examples:
+    ///   varta run examples/ --claims crates/varta-cli/tests/data/claims-sample.json --out report/
+    ///   varta run https://example.org/feed.xml --out today/ --json
+    Run(RunArgs),
     /// Extract the main text and metadata of HTML pages (files, folders, .html.gz), as ingest does,
     /// without storing them. With --jsonl, one JSON object a line: id (the file name up to its first
     /// '.'), url, title, author, published_at (RFC 3339 or null), language, text (paragraphs separated
@@ -356,6 +367,28 @@ pub struct CoordArgs {
     #[arg(long, value_name = "FILE")]
     pub graphml: Option<PathBuf>,
     /// Print JSON: the groups with their evidence (own mode) or a summary (parity).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Files, folders and URLs to ingest, as `varta ingest` reads them.
+    #[arg(required = true, value_name = "PATH_OR_URL")]
+    pub inputs: Vec<String>,
+    /// Claim databases to import first (any file `varta claims import` reads).
+    #[arg(long, value_name = "FILE")]
+    pub claims: Vec<PathBuf>,
+    /// The folder the exports go to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Fetch URLs that resolve to private or local addresses too.
+    #[arg(long)]
+    pub allow_private: bool,
+    /// The organisation named in the STIX export.
+    #[arg(long, value_name = "NAME", default_value = "Varta")]
+    pub operator: String,
+    /// Print {"ingested", "findings": {kind: count}, "top": [...], "files": [...]} instead.
     #[arg(long)]
     pub json: bool,
 }

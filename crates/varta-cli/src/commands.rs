@@ -250,6 +250,149 @@ pub fn models(ctx: &Ctx, a: ModelsArgs, out: &mut impl Write) -> Result<u8> {
     Ok(0)
 }
 
+/// Arguments of one step of `run`, parsed as that command would parse them, so every default is
+/// the command's own.
+fn step_args<T: clap::Args>(args: &[&str]) -> Result<T> {
+    #[derive(clap::Parser)]
+    struct Step<T: clap::Args> {
+        #[command(flatten)]
+        inner: T,
+    }
+    let parsed = <Step<T> as clap::Parser>::try_parse_from(
+        std::iter::once("varta").chain(args.iter().copied()),
+    )
+    .map_err(|e| varta_app::AppError::Usage(e.to_string()))?;
+    Ok(parsed.inner)
+}
+
+pub fn run(ctx: &Ctx, a: RunArgs, out: &mut impl Write) -> Result<u8> {
+    use varta_app::export::{self, CsvTable, GraphFormat};
+    let mut quiet = std::io::sink();
+    let mut ingest_args: Vec<&str> = a.inputs.iter().map(String::as_str).collect();
+    if a.allow_private {
+        ingest_args.push("--allow-private");
+    }
+    if !a.json {
+        writeln!(out, "== ingest {}", a.inputs.join(" "))?;
+    }
+    let ia = step_args::<IngestArgs>(&ingest_args)?;
+    let code = if a.json {
+        ingest(ctx, ia, &mut quiet)?
+    } else {
+        ingest(ctx, ia, out)?
+    };
+    if code != 0 {
+        return Ok(code);
+    }
+    if !a.claims.is_empty() {
+        let files: Vec<&str> = a.claims.iter().filter_map(|p| p.to_str()).collect();
+        claims_import(ctx, step_args::<ClaimsImportArgs>(&files)?, &mut quiet)?;
+    }
+    detect_campaigns(ctx, step_args::<DetectCampaignsArgs>(&[])?, &mut quiet)?;
+    detect_coordination(ctx, step_args::<DetectCoordinationArgs>(&[])?, &mut quiet)?;
+    if !ctx
+        .reader()?
+        .claims()
+        .map_err(varta_app::AppError::from)?
+        .is_empty()
+    {
+        detect_claims(ctx, step_args::<DetectClaimsArgs>(&[])?, &mut quiet)?;
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let store = ctx.reader()?;
+    let mut files = Vec::new();
+    let mut write = |name: &str,
+                     f: &mut dyn FnMut(&mut dyn Write) -> varta_app::Result<()>|
+     -> Result<()> {
+        let path = a.out.join(name);
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+        );
+        f(&mut w)?;
+        w.flush()
+            .with_context(|| format!("writing {}", path.display()))?;
+        files.push(path.display().to_string());
+        Ok(())
+    };
+    for (name, table) in [
+        ("findings.csv", CsvTable::Findings),
+        ("documents.csv", CsvTable::Documents),
+        ("edges.csv", CsvTable::Edges),
+        ("actors.csv", CsvTable::Actors),
+    ] {
+        write(name, &mut |w| {
+            export::csv(&store, table, true, w).map(|_| ())
+        })?;
+    }
+    write("network.gexf", &mut |w| {
+        export::coordination_graph(&store, GraphFormat::Gexf, w).map(|_| ())
+    })?;
+    write("network.graphml", &mut |w| {
+        export::coordination_graph(&store, GraphFormat::Graphml, w).map(|_| ())
+    })?;
+    write("claimreview.json", &mut |w| {
+        export::claimreview(&store, true, w).map(|_| ())
+    })?;
+    let opts = varta_app::stix::StixOptions {
+        operator: a.operator.clone(),
+        suggestions: true,
+    };
+    write("stix.json", &mut |w| {
+        varta_app::stix::write(&store, &opts, w).map(|_| ())
+    })?;
+    let findings = store.findings(None).map_err(varta_app::AppError::from)?;
+    let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+    for f in &findings {
+        *kinds.entry(f.kind.as_str()).or_default() += 1;
+    }
+    let top: Vec<serde_json::Value> = ["copy-paste-campaign", "coordinated-network", "claim-match"]
+        .iter()
+        .flat_map(|k| findings.iter().filter(move |f| f.kind == *k).take(3))
+        .map(|f| {
+            let (size, summary) = export::summary(f);
+            serde_json::json!({"id": f.id, "kind": f.kind, "score": f.score, "size": size, "summary": summary})
+        })
+        .collect();
+    if a.json {
+        print_json(
+            out,
+            &serde_json::json!({
+                "documents": store.stats().map_err(varta_app::AppError::from)?.documents,
+                "findings": kinds,
+                "top": top,
+                "files": files,
+            }),
+        )?;
+        return Ok(0);
+    }
+    writeln!(out, "\n== findings")?;
+    for (k, n) in &kinds {
+        writeln!(out, "{n:>6}  {k}")?;
+    }
+    writeln!(out, "\n== top findings")?;
+    for t in &top {
+        let summary: String = t["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(90)
+            .collect();
+        writeln!(
+            out,
+            "{:<20} {:<28} score {:>7.3}  size {:>4}  {summary}",
+            t["kind"].as_str().unwrap_or_default(),
+            t["id"].as_str().unwrap_or_default(),
+            t["score"].as_f64().unwrap_or_default(),
+            t["size"],
+        )?;
+    }
+    writeln!(out, "\n== files in {}", a.out.display())?;
+    for f in &files {
+        writeln!(out, "  {f}")?;
+    }
+    Ok(0)
+}
+
 pub fn export(ctx: &Ctx, a: ExportArgs, out: &mut impl Write) -> Result<u8> {
     use varta_app::export::{self, CsvTable, GraphFormat};
     let store = ctx.reader()?;

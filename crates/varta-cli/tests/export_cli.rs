@@ -247,3 +247,39 @@ fn stix_bundle_maps_findings_to_disarm_and_keeps_its_ids() {
     };
     assert_eq!(ids(&bundle), ids(&again));
 }
+
+/// `varta run`: the whole job in one command, every export in the folder, the summary as JSON.
+#[test]
+fn run_ingests_detects_and_exports_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let out = varta(
+        dir.path(),
+        &[
+            "run",
+            examples().to_str().unwrap(),
+            "--claims",
+            test_data("claims-sample.json").to_str().unwrap(),
+            "--out",
+            report.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_success(&out);
+    let v = json(&out);
+    for kind in ["claim-match", "coordinated-network", "copy-paste-campaign"] {
+        assert!(v["findings"][kind].as_u64().unwrap() >= 1, "{kind}: {v}");
+    }
+    assert!(v["documents"].as_u64().unwrap() > 200);
+    let files: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 8);
+    for f in files {
+        assert!(std::fs::metadata(f).unwrap().len() > 0, "{f}");
+    }
+    assert!(!v["top"].as_array().unwrap().is_empty());
+}
