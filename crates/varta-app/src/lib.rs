@@ -14,6 +14,7 @@ pub mod detect;
 pub mod export;
 pub mod ingest;
 pub mod models;
+pub mod report;
 pub mod stix;
 
 use varta_store::{StoreError, StoreErrorKind};

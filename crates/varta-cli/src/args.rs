@@ -62,14 +62,18 @@ pub enum Command {
     /// Varta's whole job in one command: ingest PATH_OR_URL..., import --claims files, run every
     /// detector (copy-paste campaigns, coordinated groups, documents repeating stored claims —
     /// semantically when the e5 model is installed, see `varta models install`), then write every
-    /// export into --out: findings.csv, documents.csv, edges.csv, actors.csv, network.gexf,
-    /// network.graphml, claimreview.json and stix.json. Prints the counts per finding kind, the top
-    /// findings and the files written.
+    /// export into --out: the HTML report (index.html), findings.csv, documents.csv, edges.csv,
+    /// actors.csv, network.gexf, network.graphml, claimreview.json and stix.json. Prints the counts
+    /// per finding kind, the top findings and the files written.
     ///
     /// Examples:
     ///   varta run examples/ --claims crates/varta-cli/tests/data/claims-sample.json --out report/
     ///   varta run https://example.org/feed.xml --out today/ --json
     Run(RunArgs),
+    /// Write the HTML report of every stored finding to DIR/index.html: one self-contained page
+    /// (no network, no scripts; charts and network drawings as inline SVG) with the overview,
+    /// a timeline, and per finding its evidence, ordered by score. `varta run` writes it too.
+    Report(ReportArgs),
     /// Extract the main text and metadata of HTML pages (files, folders, .html.gz), as ingest does,
     /// without storing them. With --jsonl, one JSON object a line: id (the file name up to its first
     /// '.'), url, title, author, published_at (RFC 3339 or null), language, text (paragraphs separated
@@ -389,6 +393,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME", default_value = "Varta")]
     pub operator: String,
     /// Print {"ingested", "findings": {kind: count}, "top": [...], "files": [...]} instead.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// The folder for index.html (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Findings of each kind shown in full, best first (the rest are counted).
+    #[arg(long, default_value_t = 100)]
+    pub per_kind: usize,
+    /// Print {"path", "bytes", "campaigns", "groups", "claim_matches", "documents"}.
     #[arg(long)]
     pub json: bool,
 }

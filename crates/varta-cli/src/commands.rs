@@ -300,7 +300,8 @@ pub fn run(ctx: &Ctx, a: RunArgs, out: &mut impl Write) -> Result<u8> {
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let store = ctx.reader()?;
-    let mut files = Vec::new();
+    let report = varta_app::report::write(&store, &Default::default(), &a.out)?;
+    let mut files = vec![report.path.clone()];
     let mut write = |name: &str,
                      f: &mut dyn FnMut(&mut dyn Write) -> varta_app::Result<()>|
      -> Result<()> {
@@ -389,6 +390,28 @@ pub fn run(ctx: &Ctx, a: RunArgs, out: &mut impl Write) -> Result<u8> {
     writeln!(out, "\n== files in {}", a.out.display())?;
     for f in &files {
         writeln!(out, "  {f}")?;
+    }
+    Ok(0)
+}
+
+pub fn report(ctx: &Ctx, a: ReportArgs, out: &mut impl Write) -> Result<u8> {
+    let opts = varta_app::report::ReportOptions {
+        per_kind: a.per_kind.max(1),
+        ..Default::default()
+    };
+    let r = varta_app::report::write(&ctx.reader()?, &opts, &a.out)?;
+    if a.json {
+        print_json(out, &r)?;
+    } else {
+        writeln!(
+            out,
+            "wrote {} ({} KB): {} campaigns, {} coordinated groups, {} claim matches",
+            r.path,
+            r.bytes / 1024,
+            r.campaigns,
+            r.groups,
+            r.claim_matches
+        )?;
     }
     Ok(0)
 }

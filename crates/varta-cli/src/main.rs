@@ -90,6 +90,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Config => commands::config(&ctx, out),
         Command::Ingest(a) => commands::ingest(&ctx, a, out),
         Command::Run(a) => commands::run(&ctx, a, out),
+        Command::Report(a) => commands::report(&ctx, a, out),
         Command::Check(a) => commands::check(&ctx, a, out),
         Command::Extract(a) => commands::extract(&ctx, a, out),
         Command::Dedup(a) => commands::dedup(&ctx, a, out),
