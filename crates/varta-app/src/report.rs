@@ -31,7 +31,7 @@ impl Default for ReportOptions {
     fn default() -> Self {
         ReportOptions {
             per_kind: 100,
-            rows: 40,
+            rows: 25,
             drawn: 120,
         }
     }
@@ -414,7 +414,7 @@ fn campaign(h: &mut String, store: &impl Store, f: &Finding, opts: &ReportOption
     let mut shown = 0;
     for m in &members {
         let id = s(m, "document");
-        if shown >= opts.rows.min(8) {
+        if shown >= opts.rows.min(5) {
             break;
         }
         if id == origin {

@@ -284,3 +284,43 @@ fn run_ingests_detects_and_exports_everything() {
     }
     assert!(!v["top"].as_array().unwrap().is_empty());
 }
+
+/// The HTML report of the examples: one page, every section, ordered by score, no script.
+#[test]
+fn report_holds_every_finding_kind_and_no_script() {
+    let dir = store();
+    let out = varta(
+        dir.path(),
+        &[
+            "report",
+            "--out",
+            dir.path().join("r").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_success(&out);
+    let v = json(&out);
+    assert!(v["campaigns"].as_u64().unwrap() >= 10, "{v}");
+    assert!(v["groups"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["claim_matches"].as_u64().unwrap() >= 1, "{v}");
+    let html = std::fs::read_to_string(dir.path().join("r/index.html")).unwrap();
+    assert!(html.contains("Content-Security-Policy"));
+    assert!(!html.to_lowercase().contains("<script"));
+    for id in [r#"id="campaigns""#, r#"id="groups""#, r#"id="claims""#] {
+        assert!(html.contains(id), "{id}");
+    }
+    assert_eq!(
+        html.matches(r#"<svg class="network""#).count(),
+        v["groups"].as_u64().unwrap() as usize
+    );
+    // Campaigns in the order of their scores.
+    let scores: Vec<f64> = html
+        .split(r#"<section class="f campaign""#)
+        .skip(1)
+        .map(|s| {
+            let t = &s[s.find("score ").unwrap() + 6..];
+            t[..t.find('<').unwrap()].parse().unwrap()
+        })
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}
