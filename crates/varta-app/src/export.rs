@@ -408,6 +408,86 @@ pub fn coordination_graph(
     })
 }
 
+/// Writes the campaign network of the stored copy-paste campaigns: a node per document and per
+/// account (`group`: the campaign, numbered from 1 by score), an edge from each account to the
+/// documents it posted (weight 1) and from each copy to its campaign's first document (weight: the
+/// copy's similarity).
+pub fn campaign_graph(
+    store: &impl Store,
+    format: GraphFormat,
+    out: &mut dyn Write,
+) -> Result<Written> {
+    let findings = store.findings(Some(varta_detect::campaigns::KIND))?;
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut labels: Vec<String> = Vec::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut node =
+        |id: String, g: usize, labels: &mut Vec<String>, groups: &mut Vec<Vec<usize>>| {
+            let i = *index.entry(id.clone()).or_insert_with(|| {
+                labels.push(id);
+                groups.push(Vec::new());
+                labels.len() - 1
+            });
+            if !groups[i].contains(&g) {
+                groups[i].push(g);
+            }
+            i
+        };
+    let mut edges: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    for (g, f) in findings.iter().enumerate() {
+        let origin = f.body["first_seen"]["document"].as_str().unwrap_or("");
+        let o = node(
+            format!("document:{origin}"),
+            g + 1,
+            &mut labels,
+            &mut groups,
+        );
+        for m in f.body["members"].as_array().into_iter().flatten() {
+            let Some(doc) = m["document"].as_str() else {
+                continue;
+            };
+            let d = node(format!("document:{doc}"), g + 1, &mut labels, &mut groups);
+            if let Some(actor) = m["actor"].as_str() {
+                let a = node(actor.to_string(), g + 1, &mut labels, &mut groups);
+                edges.insert((a.min(d), a.max(d)), 1.0);
+            }
+            if d != o {
+                let j = m["best_jaccard"].as_f64().unwrap_or(1.0);
+                edges.insert((o.min(d), o.max(d)), j);
+            }
+        }
+    }
+    let nodes: Vec<Node<'_>> = labels
+        .iter()
+        .zip(&groups)
+        .map(|(l, g)| Node {
+            label: l,
+            groups: g.clone(),
+        })
+        .collect();
+    let edges: Vec<GraphEdge> = edges
+        .into_iter()
+        .map(|((source, target), weight)| GraphEdge {
+            source,
+            target,
+            weight,
+            symmetry: None,
+        })
+        .collect();
+    let mut w = std::io::BufWriter::new(out);
+    match format {
+        GraphFormat::Gexf => graphfile::write_gexf(&mut w, &nodes, &edges, false),
+        GraphFormat::Graphml => graphfile::write_graphml(&mut w, &nodes, &edges, false),
+    }
+    .and_then(|()| w.flush())
+    .map_err(io("writing the graph"))?;
+    Ok(Written {
+        rows: 0,
+        nodes: nodes.len(),
+        edges: edges.len(),
+    })
+}
+
 /// Writes the stored claims as a schema.org ClaimReview JSON-LD array; each claim's documents that
 /// repeat it (claim-match findings at *match*, or at *suggest* too with `suggestions`) are its
 /// `itemReviewed.appearance`, with their URL, date, author and Varta id.

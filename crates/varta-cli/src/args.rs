@@ -63,7 +63,8 @@ pub enum Command {
     /// detector (copy-paste campaigns, coordinated groups, documents repeating stored claims —
     /// semantically when the e5 model is installed, see `varta models install`), then write every
     /// export into --out: the HTML report (index.html), findings.csv, documents.csv, edges.csv,
-    /// actors.csv, network.gexf, network.graphml, claimreview.json and stix.json. Prints the counts
+    /// actors.csv, network.gexf, network.graphml, campaigns.gexf, claimreview.json and stix.json.
+    /// Prints the counts
     /// per finding kind, the top findings and the files written.
     ///
     /// Examples:
@@ -420,10 +421,11 @@ pub struct ExportArgs {
 pub enum ExportCommand {
     /// One table as CSV.
     Csv(ExportCsvArgs),
-    /// The coordination network as GEXF 1.3 (Gephi).
-    Gexf(ExportFileArgs),
-    /// The coordination network as GraphML.
-    Graphml(ExportFileArgs),
+    /// A network as GEXF 1.3 (Gephi): the coordination network, or with --network campaigns the
+    /// campaign network of documents and accounts.
+    Gexf(ExportGraphArgs),
+    /// The same as GraphML.
+    Graphml(ExportGraphArgs),
     /// The stored claims as schema.org ClaimReview JSON-LD, with their appearances.
     Claimreview(ExportClaimReviewArgs),
     /// Every finding as a STIX 2.1 bundle with the DISARM techniques it evidences (OpenCTI, MISP):
@@ -464,6 +466,26 @@ pub struct ExportFileArgs {
     /// Print {"rows", "nodes", "edges"} on stderr when done.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+pub enum NetworkWhat {
+    /// Accounts of the coordinated groups (attributes: their groups), pairs weighted by
+    /// co-shares.
+    #[default]
+    Coordination,
+    /// Documents and accounts of the copy-paste campaigns: who posted which copy, and each copy
+    /// linked to its campaign's first document (weight: similarity).
+    Campaigns,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportGraphArgs {
+    /// Which network.
+    #[arg(long, value_enum, default_value_t)]
+    pub network: NetworkWhat,
+    #[command(flatten)]
+    pub file: ExportFileArgs,
 }
 
 #[derive(clap::Args, Debug)]

@@ -331,6 +331,9 @@ pub fn run(ctx: &Ctx, a: RunArgs, out: &mut impl Write) -> Result<u8> {
     write("network.graphml", &mut |w| {
         export::coordination_graph(&store, GraphFormat::Graphml, w).map(|_| ())
     })?;
+    write("campaigns.gexf", &mut |w| {
+        export::campaign_graph(&store, GraphFormat::Gexf, w).map(|_| ())
+    })?;
     write("claimreview.json", &mut |w| {
         export::claimreview(&store, true, w).map(|_| ())
     })?;
@@ -421,7 +424,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs, out: &mut impl Write) -> Result<u8> {
     let store = ctx.reader()?;
     let file = match &a.command {
         ExportCommand::Csv(c) => &c.file,
-        ExportCommand::Gexf(f) | ExportCommand::Graphml(f) => f,
+        ExportCommand::Gexf(g) | ExportCommand::Graphml(g) => &g.file,
         ExportCommand::Claimreview(c) => &c.file,
         ExportCommand::Stix(c) => &c.file,
     };
@@ -441,9 +444,16 @@ pub fn export(ctx: &Ctx, a: ExportArgs, out: &mut impl Write) -> Result<u8> {
             };
             export::csv(&store, table, !c.raw, &mut sink)?
         }
-        ExportCommand::Gexf(_) => export::coordination_graph(&store, GraphFormat::Gexf, &mut sink)?,
-        ExportCommand::Graphml(_) => {
-            export::coordination_graph(&store, GraphFormat::Graphml, &mut sink)?
+        ExportCommand::Gexf(g) | ExportCommand::Graphml(g) => {
+            let format = if matches!(a.command, ExportCommand::Gexf(_)) {
+                GraphFormat::Gexf
+            } else {
+                GraphFormat::Graphml
+            };
+            match g.network {
+                NetworkWhat::Coordination => export::coordination_graph(&store, format, &mut sink)?,
+                NetworkWhat::Campaigns => export::campaign_graph(&store, format, &mut sink)?,
+            }
         }
         ExportCommand::Claimreview(c) => export::claimreview(&store, c.suggestions, &mut sink)?,
         ExportCommand::Stix(c) => {

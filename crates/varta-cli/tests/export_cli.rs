@@ -277,7 +277,7 @@ fn run_ingests_detects_and_exports_everything() {
         .iter()
         .map(|f| f.as_str().unwrap())
         .collect();
-    assert_eq!(files.len(), 9);
+    assert_eq!(files.len(), 10);
     assert!(files[0].ends_with("index.html"));
     for f in files {
         assert!(std::fs::metadata(f).unwrap().len() > 0, "{f}");
