@@ -88,10 +88,31 @@ fn every_table_and_network_is_exported() {
             .join("\n")
     );
     let docs = records(&export(dir.path(), &["csv", "--what", "documents"]));
+    // Without collected_at (the time of the ingest) and with texts cut, for a readable snapshot.
+    insta::assert_snapshot!(
+        "documents_csv",
+        docs.iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r[5] = "[collected_at]".into();
+                r[9] = r[9].chars().take(60).collect();
+                r.join(" | ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     let stats = varta(dir.path(), &["stats", "--json"]);
     let n = json(&stats)["documents"].as_u64().unwrap() as usize;
     assert_eq!(docs.len(), n + 1, "a row per document and the header");
     let actors = records(&export(dir.path(), &["csv", "--what", "actors"]));
+    insta::assert_snapshot!(
+        "actors_csv",
+        actors
+            .iter()
+            .map(|r| r.join(" | "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     let in_docs: usize = actors[1..]
         .iter()
         .map(|r| r[4].parse::<usize>().unwrap())
