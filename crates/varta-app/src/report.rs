@@ -106,7 +106,7 @@ main{padding:8px 28px 40px;max-width:1200px}
 section.f{background:#fff;border:1px solid #d9dde5;border-radius:8px;padding:14px 18px;margin:14px 0}
 h2{margin-top:28px}h3{margin:0 0 6px;font-size:17px}
 .meta{color:#555;font-size:13px}.score{float:right;font-weight:600;color:#14213d}
-table{border-collapse:collapse;width:100%;font-size:13px;margin:8px 0}td,th{border-bottom:1px solid #e3e6ec;padding:4px 6px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;font-size:13px;margin:8px 0}td,th{border-bottom:1px solid #e3e6ec;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}.meta,.txt{overflow-wrap:anywhere}
 .cards{display:flex;gap:12px;flex-wrap:wrap}.card{background:#fff;border:1px solid #d9dde5;border-radius:8px;padding:10px 16px;min-width:140px}.card b{display:block;font-size:24px}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:10px}.txt{background:#fafbfc;border:1px solid #e3e6ec;border-radius:6px;padding:8px;white-space:pre-wrap;font-size:13px}
 del{background:#fde2e2;text-decoration:line-through}ins{background:#dcf5dc;text-decoration:none}
