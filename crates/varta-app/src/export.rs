@@ -301,15 +301,15 @@ pub fn summary(f: &Finding) -> (usize, String) {
 }
 
 /// Co-shares of one pair of a group, from its evidence rows.
-struct PairEvidence {
-    count: usize,
+pub(crate) struct PairEvidence {
+    pub(crate) count: usize,
     first: String,
     last: String,
     kinds: Vec<String>,
 }
 
 /// The pairs of a coordination finding's evidence, (a, b) with a < b, in order.
-fn co_shares(f: &Finding) -> BTreeMap<(String, String), PairEvidence> {
+pub(crate) fn co_shares(f: &Finding) -> BTreeMap<(String, String), PairEvidence> {
     let mut pairs: BTreeMap<(String, String), PairEvidence> = BTreeMap::new();
     let rows = f.body.get("evidence").and_then(|v| v.as_array());
     for r in rows.into_iter().flatten() {
@@ -377,13 +377,22 @@ pub fn coordination_graph(
             *weights.entry((i.min(j), i.max(j))).or_insert(0.0) += e.count as f64;
         }
     }
+    write_graph(&labels, groups, weights, format, out)
+}
+
+/// Writes an undirected graph of labelled nodes (with their groups, numbered from 1) and
+/// weighted edges between node indices.
+fn write_graph(
+    labels: &[String],
+    groups: Vec<Vec<usize>>,
+    weights: BTreeMap<(usize, usize), f64>,
+    format: GraphFormat,
+    out: &mut dyn Write,
+) -> Result<Written> {
     let nodes: Vec<Node<'_>> = labels
         .iter()
-        .zip(&groups)
-        .map(|(l, g)| Node {
-            label: l,
-            groups: g.clone(),
-        })
+        .zip(groups)
+        .map(|(l, groups)| Node { label: l, groups })
         .collect();
     let edges: Vec<GraphEdge> = weights
         .into_iter()
@@ -457,35 +466,7 @@ pub fn campaign_graph(
             }
         }
     }
-    let nodes: Vec<Node<'_>> = labels
-        .iter()
-        .zip(&groups)
-        .map(|(l, g)| Node {
-            label: l,
-            groups: g.clone(),
-        })
-        .collect();
-    let edges: Vec<GraphEdge> = edges
-        .into_iter()
-        .map(|((source, target), weight)| GraphEdge {
-            source,
-            target,
-            weight,
-            symmetry: None,
-        })
-        .collect();
-    let mut w = std::io::BufWriter::new(out);
-    match format {
-        GraphFormat::Gexf => graphfile::write_gexf(&mut w, &nodes, &edges, false),
-        GraphFormat::Graphml => graphfile::write_graphml(&mut w, &nodes, &edges, false),
-    }
-    .and_then(|()| w.flush())
-    .map_err(io("writing the graph"))?;
-    Ok(Written {
-        rows: 0,
-        nodes: nodes.len(),
-        edges: edges.len(),
-    })
+    write_graph(&labels, groups, edges, format, out)
 }
 
 /// Writes the stored claims as a schema.org ClaimReview JSON-LD array; each claim's documents that

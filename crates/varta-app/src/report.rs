@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use varta_core::Finding;
+use varta_detect::claims::finding::short;
 use varta_store::Store;
 
 /// How much of each kind the page shows: a store with thousands of findings gives a page that
@@ -88,14 +89,6 @@ fn time_of(v: &Value) -> Option<DateTime<Utc>> {
     v.as_str()
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&Utc))
-}
-
-fn short(s: &str, n: usize) -> String {
-    let mut out: String = s.chars().take(n).collect();
-    if s.chars().count() > n {
-        out.push('…');
-    }
-    out
 }
 
 const STYLE: &str = r#"
@@ -610,20 +603,18 @@ fn group(h: &mut String, f: &Finding, opts: &ReportOptions) {
         .as_array()
         .map(|v| v.iter().collect())
         .unwrap_or_default();
-    let mut weights: BTreeMap<(usize, usize), f64> = BTreeMap::new();
-    let mut deltas = Vec::new();
-    for e in &evidence {
-        if let (Some(&i), Some(&j)) = (index.get(s(e, "actor_a")), index.get(s(e, "actor_b")))
-            && i != j
-        {
-            *weights.entry((i.min(j), i.max(j))).or_default() += 1.0;
-        }
-        if let Some(d) = e["delta_s"].as_f64() {
-            deltas.push(d);
-        }
-    }
-    let edges: Vec<(usize, usize, f64)> =
-        weights.into_iter().map(|((a, b), w)| (a, b, w)).collect();
+    let deltas: Vec<f64> = evidence
+        .iter()
+        .filter_map(|e| e["delta_s"].as_f64())
+        .collect();
+    // Pairs of drawn members, weighted by their co-shares (as the exported network has them).
+    let edges: Vec<(usize, usize, f64)> = crate::export::co_shares(f)
+        .into_iter()
+        .filter_map(|((a, b), e)| {
+            let (i, j) = (*index.get(a.as_str())?, *index.get(b.as_str())?);
+            Some((i.min(j), i.max(j), e.count as f64))
+        })
+        .collect();
     let all = b["members"].as_array().map_or(0, Vec::len);
     let _ = write!(
         h,

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use uuid::Uuid;
 use varta_core::Finding;
+use varta_detect::claims::finding::short;
 use varta_store::Store;
 
 /// The DISARM objects the mapping names (CC BY-SA 4.0, DISARM Foundation).
@@ -276,14 +277,6 @@ fn body_time(v: &Value) -> Option<String> {
     chrono::DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| ts(t.with_timezone(&chrono::Utc)))
-}
-
-fn short(s: &str, n: usize) -> String {
-    let mut out: String = s.chars().take(n).collect();
-    if s.chars().count() > n {
-        out.push('…');
-    }
-    out
 }
 
 /// Builds the bundle of every stored finding.

@@ -7,27 +7,6 @@ mod common;
 use common::*;
 use std::path::Path;
 
-/// A store with the examples, the sample claims and every detector's findings (claims lexically,
-/// so the result does not depend on whether the e5 model is installed).
-fn store() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _) = ingest_json(dir.path(), &[&examples()], &[]);
-    assert_eq!(code, 0);
-    for args in [
-        &["detect", "campaigns"][..],
-        &["detect", "coordination"],
-        &[
-            "claims",
-            "import",
-            test_data("claims-sample.json").to_str().unwrap(),
-        ],
-        &["detect", "claims", "--lexical-only"],
-    ] {
-        assert_success(&varta(dir.path(), args));
-    }
-    dir
-}
-
 fn export(dir: &Path, args: &[&str]) -> String {
     let out = varta(dir, &[&["export"][..], args].concat());
     assert_success(&out);
@@ -63,7 +42,7 @@ fn records(csv: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn every_table_and_network_is_exported() {
-    let dir = store();
+    let dir = examples_with_findings();
     let findings = export(dir.path(), &["csv", "--what", "findings"]);
     let rows = records(&findings);
     assert_eq!(rows[0][..3], ["id", "kind", "score"]);
@@ -196,7 +175,7 @@ fn hostile_cells_stay_text() {
 /// detectors, so that a platform updates rather than duplicates.
 #[test]
 fn stix_bundle_maps_findings_to_disarm_and_keeps_its_ids() {
-    let dir = store();
+    let dir = examples_with_findings();
     let bundle: serde_json::Value =
         serde_json::from_str(&export(dir.path(), &["stix", "--suggestions"])).unwrap();
     assert_eq!(bundle["type"], "bundle");
@@ -309,7 +288,7 @@ fn run_ingests_detects_and_exports_everything() {
 /// The HTML report of the examples: one page, every section, ordered by score, no script.
 #[test]
 fn report_holds_every_finding_kind_and_no_script() {
-    let dir = store();
+    let dir = examples_with_findings();
     let out = varta(
         dir.path(),
         &[

@@ -587,21 +587,7 @@ fn exported_networks_open_in_networkx() {
 /// saying so.
 #[test]
 fn stix_bundle_passes_the_oasis_validator() {
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _) = ingest_json(dir.path(), &[&examples()], &[]);
-    assert_eq!(code, 0);
-    for args in [
-        &["detect", "campaigns"][..],
-        &["detect", "coordination"],
-        &[
-            "claims",
-            "import",
-            test_data("claims-sample.json").to_str().unwrap(),
-        ],
-        &["detect", "claims", "--lexical-only"],
-    ] {
-        assert_success(&varta(dir.path(), args));
-    }
+    let dir = examples_with_findings();
     let file = dir.path().join("bundle.json");
     assert_success(&varta(
         dir.path(),

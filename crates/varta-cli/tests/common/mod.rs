@@ -321,3 +321,24 @@ pub fn dump(data: &Path) -> StoreDump {
         indexed,
     }
 }
+
+/// A store with the examples, the sample claims and every detector's findings (claims lexically,
+/// so the result does not depend on whether the e5 model is installed).
+pub fn examples_with_findings() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _) = ingest_json(dir.path(), &[&examples()], &[]);
+    assert_eq!(code, 0);
+    for args in [
+        &["detect", "campaigns"][..],
+        &["detect", "coordination"],
+        &[
+            "claims",
+            "import",
+            test_data("claims-sample.json").to_str().unwrap(),
+        ],
+        &["detect", "claims", "--lexical-only"],
+    ] {
+        assert_success(&varta(dir.path(), args));
+    }
+    dir
+}
