@@ -87,6 +87,9 @@ pub fn import(
             Err(e) => fail(&mut errors, &name, None, e.to_string()),
         }
     }
+    if added > 0 {
+        crate::taxii::publish_claims(store)?;
+    }
     let failed = errors.len();
     errors.truncate(1000);
     Ok(ImportReport {
@@ -140,6 +143,9 @@ pub fn add(store: &mut impl Store, new: NewClaim) -> Result<Added> {
         origin: "manual".into(),
     };
     let added = store.put_claims(std::slice::from_ref(&claim))?;
+    if added == 1 {
+        crate::taxii::publish_claims(store)?;
+    }
     Ok(Added {
         id: claim.id,
         added: added == 1,
@@ -413,6 +419,7 @@ pub fn detect(
             "detect claims: documents' embeddings"
         );
     }
+    crate::taxii::publish_findings(store)?;
     Ok(DetectReport {
         documents,
         claims: m.claims().len(),

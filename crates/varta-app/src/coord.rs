@@ -828,6 +828,7 @@ pub fn detect(
         .map(|b| b.finding(params, now))
         .collect();
     store.put_findings(&findings)?;
+    crate::taxii::publish_findings(store)?;
     Ok(found)
 }
 

@@ -52,6 +52,7 @@ pub fn campaigns(
         out.push(f);
     }
     store.put_findings(&findings)?;
+    crate::taxii::publish_findings(store)?;
     Ok(Campaigns {
         documents: read,
         found: out,

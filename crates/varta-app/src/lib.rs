@@ -16,6 +16,8 @@ pub mod ingest;
 pub mod models;
 pub mod report;
 pub mod stix;
+pub mod taxii;
+pub mod tokens;
 
 use varta_store::{StoreError, StoreErrorKind};
 

@@ -91,7 +91,8 @@ fn time_of(v: &Value) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-const STYLE: &str = r#"
+/// The report's style sheet, which the dashboard serves too.
+pub const STYLE: &str = r#"
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 header{background:#14213d;color:#fff;padding:18px 28px}header h1{margin:0;font-size:22px}header p{margin:4px 0 0;opacity:.8}
 nav{padding:8px 28px;background:#e8ebf1}nav a{margin-right:16px;color:#14213d}
@@ -170,6 +171,89 @@ pub fn write(store: &impl Store, opts: &ReportOptions, dir: &Path) -> Result<Rep
         claim_matches: claims.len(),
         documents: stats.documents,
     })
+}
+
+/// One finding as the report shows it (its charts, texts side by side, network drawing), for a
+/// page of its own (the dashboard's).
+pub fn finding_html(store: &impl Store, f: &Finding, opts: &ReportOptions) -> Result<String> {
+    let mut h = String::new();
+    match f.kind.as_str() {
+        varta_detect::campaigns::KIND => campaign(&mut h, store, f, opts)?,
+        varta_detect::coord::finding::KIND => group(&mut h, f, opts),
+        varta_detect::claims::finding::KIND => claim_table(&mut h, &[f], 1),
+        _ => {
+            let _ = write!(
+                h,
+                r#"<section class="f"><h3>{}</h3><pre class="txt">{}</pre></section>"#,
+                esc(&f.kind),
+                esc(&serde_json::to_string_pretty(&f.body).unwrap_or_default())
+            );
+        }
+    }
+    Ok(h)
+}
+
+/// Lines of documents per day, one per series (a source, a language), with a legend.
+pub fn volume_svg(
+    title: &str,
+    series: &BTreeMap<String, BTreeMap<chrono::NaiveDate, u64>>,
+) -> String {
+    const PALETTE: [&str; 8] = [
+        "#c0392b", "#2e86de", "#8e44ad", "#16a085", "#d35400", "#2c3e50", "#7f8c8d", "#27ae60",
+    ];
+    let (w, hgt, pad) = (900.0, 200.0, 34.0);
+    let legend_rows = series.len().min(8);
+    let mut out = format!(
+        r#"<svg class="chart volume" viewBox="0 0 {w} {}" role="img" aria-label="{}">"#,
+        hgt + 30.0 + 16.0 * legend_rows as f64,
+        esc(title)
+    );
+    let days: Vec<chrono::NaiveDate> = series.values().flat_map(|s| s.keys().copied()).collect();
+    let (Some(first), Some(last)) = (days.iter().min(), days.iter().max()) else {
+        out.push_str(r#"<text x="10" y="20">no documents</text></svg>"#);
+        return out;
+    };
+    let span = (*last - *first).num_days().max(1) as f64;
+    let max = series
+        .values()
+        .flat_map(|s| s.values().copied())
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    for (i, (name, points)) in series.iter().take(8).enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let pts: Vec<String> = points
+            .iter()
+            .map(|(d, n)| {
+                let x = pad + (*d - *first).num_days() as f64 / span * (w - 2.0 * pad);
+                let y = hgt - *n as f64 / max * (hgt - pad);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect();
+        let _ = write!(
+            out,
+            r#"<polyline class="series" points="{}" fill="none" stroke="{color}" stroke-width="2"><title>{}</title></polyline>"#,
+            pts.join(" "),
+            esc(name)
+        );
+        let y = hgt + 40.0 + 16.0 * i as f64;
+        let _ = write!(
+            out,
+            r#"<rect x="{pad}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{y}">{}</text>"#,
+            y - 9.0,
+            pad + 14.0,
+            esc(name)
+        );
+    }
+    let _ = write!(
+        out,
+        r##"<line x1="{pad}" y1="{hgt}" x2="{}" y2="{hgt}" stroke="#999"/><text x="{pad}" y="{}">{first}</text><text x="{}" y="{}" text-anchor="end">{last}</text><text x="{pad}" y="14">max {max} a day</text></svg>"##,
+        w - pad,
+        hgt + 16.0,
+        w - pad,
+        hgt + 16.0
+    );
+    out
 }
 
 fn more(h: &mut String, total: usize, shown: usize, what: &str) {

@@ -162,6 +162,21 @@ pub enum Command {
     Show(ShowArgs),
     /// Counts of documents, actors, languages and formats.
     Stats(StatsArgs),
+    /// Serve the data directory over HTTP until SIGINT/SIGTERM: the dashboard at /, the JSON API
+    /// at /api/v1 (OpenAPI 3.1 document at /api/v1/openapi.json) and a TAXII 2.1 feed at /taxii2/
+    /// (collections findings, claims, alerts). Every path but /healthz and /readyz needs a token:
+    /// make one with `varta token add`. The CLI and `varta watch` can write to the same data
+    /// directory meanwhile; the server takes the writer lock only while it writes.
+    ///
+    /// Examples:
+    ///   varta token add alice --role analyst      # prints the token once
+    ///   varta serve --listen 127.0.0.1:8080
+    ///   curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8080/api/v1/search?q=blackout'
+    Serve(ServeArgs),
+    /// Manage the server's access tokens: add (prints the new token once; only a hash is
+    /// stored), list, revoke. Roles: reader (search, read, export, TAXII), analyst (+ upload,
+    /// run detectors, add and import claims), admin (+ list tokens over HTTP).
+    Token(TokenArgs),
     /// Print the configuration in force (with its documentation when it is the default).
     Config,
     /// Compare the database (the record) with the search index, document by document, and the
@@ -579,6 +594,42 @@ pub struct ShowArgs {
     pub id: String,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (default: the config's serve.listen, 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// The e5 model file for claim matching (default: found as `varta claims` finds it).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Make a token for NAME and print it (only now: the store keeps a hash).
+    Add {
+        /// Who or what uses it: `alice`, `opencti`.
+        name: String,
+        #[arg(long, value_parser = ["reader", "analyst", "admin"], default_value = "reader")]
+        role: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The tokens' names, roles and dates (never the tokens).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke NAME's token; the server refuses it within two seconds.
+    Revoke { name: String },
 }
 
 #[derive(clap::Args, Debug)]

@@ -978,3 +978,94 @@ pub fn bench_search(ctx: &Ctx, a: BenchSearchArgs, out: &mut impl Write) -> Resu
     writeln!(out, "{report}")?;
     Ok(0)
 }
+
+pub fn serve(ctx: &Ctx, a: ServeArgs, out: &mut impl Write) -> Result<u8> {
+    let listen = match a.listen {
+        Some(l) => l,
+        None => ctx.cfg.serve.listen.parse().with_context(|| {
+            format!("serve.listen {:?} is not an address", ctx.cfg.serve.listen)
+        })?,
+    };
+    let options = varta_server::ServeOptions {
+        data_dir: ctx.data_dir.clone(),
+        listen,
+        upload_limit: ctx.cfg.serve.upload_limit_bytes,
+        readers: ctx.cfg.serve.readers.max(1),
+        store: StoreOptions {
+            index_heap_bytes: ctx.cfg.store.index_heap_bytes,
+            index_commit_every: ctx.cfg.store.index_commit_every,
+        },
+        model: a.model,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(varta_server::serve(
+        options,
+        varta_server::signals(),
+        |addr| {
+            // One line a script can wait for; the URL is what a person opens.
+            let _ = writeln!(out, "listening on http://{addr}/");
+            let _ = out.flush();
+        },
+    ));
+    match result {
+        Ok(()) => Ok(0),
+        Err(e) => Err(anyhow::Error::new(e)),
+    }
+}
+
+pub fn token(ctx: &Ctx, a: TokenArgs, out: &mut impl Write) -> Result<u8> {
+    match a.command {
+        TokenCommand::Add { name, role, json } => {
+            let role: varta_app::tokens::Role = role.parse().map_err(varta_app::AppError::Usage)?;
+            let mut store = ctx.writer()?;
+            let token = varta_app::tokens::add(&mut store, &name, role)?;
+            store.close().map_err(varta_app::AppError::from)?;
+            if json {
+                print_json(
+                    out,
+                    &serde_json::json!({"name": name, "role": role, "token": token}),
+                )?;
+            } else {
+                writeln!(out, "{token}")?;
+                eprintln!(
+                    "token {name:?} ({}) made; it is shown only now. Use it as `Authorization: Bearer TOKEN`, \
+                     as the password of HTTP Basic, or on the dashboard's login page.",
+                    role.as_str()
+                );
+            }
+        }
+        TokenCommand::List { json } => {
+            let store =
+                EmbeddedStore::open_read(&ctx.data_dir).map_err(varta_app::AppError::from)?;
+            let list = varta_app::tokens::list(&store)?;
+            if json {
+                print_json(out, &list)?;
+            } else if list.is_empty() {
+                writeln!(
+                    out,
+                    "no tokens (make one with `varta token add NAME --role reader`)"
+                )?;
+            } else {
+                for t in &list {
+                    writeln!(
+                        out,
+                        "{:<24} {:<8} {}",
+                        t.name,
+                        t.role,
+                        t.created_at.format("%Y-%m-%d %H:%M UTC")
+                    )?;
+                }
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            let mut store = ctx.writer()?;
+            varta_app::tokens::revoke(&mut store, &name)?;
+            store.close().map_err(varta_app::AppError::from)?;
+            writeln!(out, "revoked {name:?}")?;
+        }
+    }
+    Ok(0)
+}

@@ -16,6 +16,26 @@ pub struct Config {
     pub limits: Limits,
     pub store: StoreConfig,
     pub ingest: IngestConfig,
+    pub serve: ServeConfig,
+}
+
+/// `varta serve`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    pub listen: String,
+    pub upload_limit_bytes: usize,
+    pub readers: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: "127.0.0.1:8080".into(),
+            upload_limit_bytes: 64 << 20,
+            readers: 4,
+        }
+    }
 }
 
 /// The embedded store.
@@ -75,6 +95,15 @@ index_commit_every = 1000000
 [ingest]
 # Documents stored per database transaction.
 batch_size = 5000
+
+[serve]
+# Address `varta serve` listens on (--listen overrides). Keep it on loopback unless a TLS proxy
+# stands in front: tokens travel in headers and cookies.
+listen = "127.0.0.1:8080"
+# Largest upload to POST /api/v1/documents or /api/v1/claims/import, in bytes (413 above).
+upload_limit_bytes = 67108864
+# Read-only stores kept open for requests (searches run on them in parallel).
+readers = 4
 "#;
 
 impl Config {

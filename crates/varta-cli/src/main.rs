@@ -38,8 +38,10 @@ fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, server: bool) {
     let default = match verbose {
+        // A server's request log is its record of who did what.
+        0 if server => "info",
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -57,7 +59,7 @@ fn init_tracing(verbose: u8) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    init_tracing(cli.verbose, matches!(cli.command, Command::Serve(_)));
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -104,6 +106,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Search(a) => commands::search(&ctx, a, out),
         Command::Show(a) => commands::show(&ctx, a, out),
         Command::Stats(a) => commands::stats(&ctx, a, out),
+        Command::Serve(a) => commands::serve(&ctx, a, out),
+        Command::Token(a) => commands::token(&ctx, a, out),
         Command::BenchExtract(a) => commands::bench_extract(&ctx, a, out),
         Command::BenchSearch(a) => commands::bench_search(&ctx, a, out),
     }

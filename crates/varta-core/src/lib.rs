@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The input format a document was read from. Also the `--format` names on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// An HTML page (file, folder walked recursively, `.html.gz`).
@@ -85,6 +86,7 @@ impl std::str::FromStr for Format {
 /// `text` is the clean main text; `raw` keeps what the source said when it differs (an HTML page's
 /// markup, a post's text before entity expansion), for provenance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Document {
     /// Stable id, see [`document_id`].
     pub id: String,
@@ -125,6 +127,7 @@ pub struct Document {
 
 /// An account, channel or site that publishes documents.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     /// `platform:native-id`, see [`actor_id`].
     pub id: String,
@@ -141,6 +144,7 @@ pub struct Actor {
 /// reports and exports read every kind the same way. Ids are derived from the data and the
 /// parameters, so a rerun on the same data yields the same ids.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     pub id: String,
     /// `copy-paste-campaign`, …
@@ -148,6 +152,7 @@ pub struct Finding {
     /// Detector name and version, e.g. `varta-detect/campaigns 1`.
     pub detector: String,
     /// The parameters the detector ran with, as JSON.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub parameters: serde_json::Value,
     pub score: f64,
     /// Time of the earliest member (the origin).
@@ -157,6 +162,8 @@ pub struct Finding {
     /// a finding's evidence is gone.
     #[serde(default)]
     pub documents: Vec<String>,
+    /// The finding's record and its evidence, per kind.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub body: serde_json::Value,
 }
 
@@ -245,6 +252,7 @@ mod tests {
 /// matched against. Read from ClaimReview JSON-LD, Google Fact Check Tools JSON, EUvsDisinfo-style
 /// CSV, or added by hand.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Claim {
     /// Stable: from the review's URL, or (without one) from the claim's text and reviewer.
     pub id: String,

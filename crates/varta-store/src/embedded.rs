@@ -37,6 +37,43 @@ impl Default for StoreOptions {
     }
 }
 
+/// `text` with each run of whitespace made one space and the ends trimmed, and the byte ranges
+/// `marks` into it moved to where their text now is.
+fn collapse_whitespace(
+    text: &str,
+    marks: &[std::ops::Range<usize>],
+) -> (String, Vec<(usize, usize)>) {
+    let mut out = String::with_capacity(text.len());
+    // For each byte offset of `text` (and its end), the offset in `out`.
+    let mut map = vec![0usize; text.len() + 1];
+    let mut pending_space = false;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            map[i] = out.len();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        for (k, slot) in map[i..i + c.len_utf8()].iter_mut().enumerate() {
+            *slot = out.len() + k;
+        }
+        out.push(c);
+    }
+    map[text.len()] = out.len();
+    let marks = marks
+        .iter()
+        .filter(|r| r.start < r.end && r.end <= text.len())
+        .map(|r| (map[r.start], map[r.end - 1] + 1))
+        .filter(|(a, b)| {
+            a < b && *b <= out.len() && out.is_char_boundary(*a) && out.is_char_boundary(*b)
+        })
+        .collect();
+    (out, marks)
+}
+
 /// SQLite + tantivy in one data directory.
 pub struct EmbeddedStore {
     dir: PathBuf,
@@ -330,6 +367,36 @@ impl Store for EmbeddedStore {
         self.db.findings(kind)
     }
 
+    fn volume(&self) -> Result<Vec<crate::Volume>> {
+        self.db.volume()
+    }
+
+    fn put_token(&mut self, token: &crate::TokenRecord) -> Result<bool> {
+        self.writable("store a token")?;
+        self.db.put_token(token)
+    }
+
+    fn tokens(&self) -> Result<Vec<crate::TokenRecord>> {
+        self.db.tokens()
+    }
+
+    fn revoke_token(&mut self, name: &str) -> Result<bool> {
+        self.writable("revoke a token")?;
+        self.db.revoke_token(name)
+    }
+
+    fn publish(&mut self, collection: &str, objects: &[crate::TaxiiObject]) -> Result<usize> {
+        self.writable("publish TAXII objects")?;
+        self.db.publish(collection, objects)
+    }
+
+    fn taxii_page(
+        &self,
+        query: &crate::TaxiiQuery,
+    ) -> Result<(Vec<crate::StoredTaxiiObject>, bool)> {
+        self.db.taxii_page(query)
+    }
+
     fn put_claims(&mut self, claims: &[varta_core::Claim]) -> Result<usize> {
         self.writable("store claims")?;
         self.db.put_claims(claims)
@@ -433,15 +500,20 @@ impl Store for EmbeddedStore {
                 continue;
             };
             let snippet = snippets.snippet(&doc.text);
-            let snippet = if snippet.fragment().trim().is_empty() {
-                doc.text.chars().take(200).collect::<String>()
+            let (snippet, highlighted) = if snippet.fragment().trim().is_empty() {
+                (doc.text.chars().take(200).collect::<String>(), Vec::new())
             } else {
-                snippet.fragment().to_string()
+                (
+                    snippet.fragment().to_string(),
+                    snippet.highlighted().to_vec(),
+                )
             };
+            let (snippet, highlighted) = collapse_whitespace(&snippet, &highlighted);
             out.push(SearchHit {
                 id,
+                highlighted,
                 title: doc.title,
-                snippet: snippet.split_whitespace().collect::<Vec<_>>().join(" "),
+                snippet,
                 score,
                 url: doc.url,
                 published_at: doc.published_at,

@@ -163,6 +163,15 @@ pub struct Stats {
     pub formats: BTreeMap<String, u64>,
 }
 
+/// Documents of one source and language published (or, undated, collected) on one day (UTC).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Volume {
+    pub day: chrono::NaiveDate,
+    pub source: String,
+    pub language: String,
+    pub documents: u64,
+}
+
 /// A full-text search with optional filters (`varta search`).
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
@@ -180,6 +189,9 @@ pub struct SearchQuery {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {
     pub id: String,
+    /// Byte ranges of `snippet` that matched the query (for highlighting; not in JSON).
+    #[serde(skip)]
+    pub highlighted: Vec<(usize, usize)>,
     pub title: Option<String>,
     pub snippet: String,
     pub score: f32,
@@ -222,6 +234,71 @@ pub struct Consistency {
 
 /// Up to this many example ids in a [`Consistency`].
 pub const CONSISTENCY_EXAMPLES: usize = 20;
+
+/// A server access token as stored: never the secret itself, only a keyed hash of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub name: String,
+    /// `reader`, `analyst` or `admin`.
+    pub role: String,
+    pub hash: [u8; 32],
+    pub created_at: DateTime<Utc>,
+}
+
+/// One version of one object of a TAXII collection, as published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxiiObject {
+    /// The STIX id (`campaign--…`).
+    pub id: String,
+    /// The version: the object's `modified` (or `created`) timestamp as written.
+    pub version: String,
+    /// The STIX type.
+    pub kind: String,
+    /// The object's JSON.
+    pub body: String,
+}
+
+/// A [`TaxiiObject`] with the time its collection received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTaxiiObject {
+    pub object: TaxiiObject,
+    /// Milliseconds since the epoch; one value per publishing transaction, strictly increasing
+    /// from one transaction to the next, so that `added_after` never skips a later write.
+    pub date_added_ms: i64,
+}
+
+/// Where a TAXII page ended: the last object returned, in (date added, id, version) order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxiiCursor {
+    pub date_added_ms: i64,
+    pub id: String,
+    pub version: String,
+}
+
+/// Which versions of each object a TAXII request wants (`match[version]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionMatch {
+    pub all: bool,
+    pub first: bool,
+    pub last: bool,
+    pub exact: Vec<String>,
+}
+
+/// A page request over one TAXII collection.
+#[derive(Debug, Clone, Default)]
+pub struct TaxiiQuery {
+    pub collection: String,
+    /// Only objects added strictly after this (milliseconds since the epoch).
+    pub added_after_ms: Option<i64>,
+    /// Only objects after this position (the `next` of the previous page).
+    pub after: Option<TaxiiCursor>,
+    /// Only these ids (none: all).
+    pub ids: Vec<String>,
+    /// Only these STIX types (none: all).
+    pub types: Vec<String>,
+    pub versions: VersionMatch,
+    pub limit: usize,
+}
 
 /// The storage Varta's stages talk through. `Send`, so that a job can hand it to a writer thread.
 pub trait Store: Send {
@@ -267,4 +344,17 @@ pub trait Store: Send {
     /// Indexes what the index lacks and removes what it should not hold; returns the state found
     /// before repairing.
     fn repair(&mut self) -> Result<Consistency>;
+    /// Documents per day, source and language, by day.
+    fn volume(&self) -> Result<Vec<Volume>>;
+    /// Stores a new access token; `false` when the name is taken (nothing changed).
+    fn put_token(&mut self, token: &TokenRecord) -> Result<bool>;
+    /// Every token, by name.
+    fn tokens(&self) -> Result<Vec<TokenRecord>>;
+    /// Removes a token; `false` when there was none of that name.
+    fn revoke_token(&mut self, name: &str) -> Result<bool>;
+    /// Adds to a TAXII collection the object versions it lacks, all with one date added, later
+    /// than any before; returns how many were new.
+    fn publish(&mut self, collection: &str, objects: &[TaxiiObject]) -> Result<usize>;
+    /// Up to `query.limit` objects in (date added, id, version) order, and whether more follow.
+    fn taxii_page(&self, query: &TaxiiQuery) -> Result<(Vec<StoredTaxiiObject>, bool)>;
 }

@@ -102,6 +102,25 @@ const MIGRATIONS: &[&str] = &[
         document TEXT NOT NULL,
         PRIMARY KEY (finding, document)
     ) WITHOUT ROWID;",
+    // 5: the server's access tokens (only a keyed hash of each), and the objects each TAXII
+    // collection serves, each version once, with the time it was added (milliseconds, one value
+    // per publishing transaction, strictly increasing), the order TAXII clients page in.
+    "CREATE TABLE tokens (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        hash BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE taxii_objects (
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        type TEXT NOT NULL,
+        date_added INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (collection, id, version)
+    ) WITHOUT ROWID;
+    CREATE INDEX taxii_added ON taxii_objects(collection, date_added, id, version);",
 ];
 
 /// The current schema version this build writes.
@@ -661,6 +680,211 @@ impl Db {
             }
         }
         tx.commit().map_err(sql("commit embeddings"))
+    }
+
+    pub(crate) fn volume(&self) -> Result<Vec<crate::Volume>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT COALESCE(published_at, collected_at) / 86400 AS day, source, language, COUNT(*) \
+                 FROM documents GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            )
+            .map_err(sql("prepare volume"))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(sql("read volume"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (day, source, language, n) = row.map_err(sql("read volume"))?;
+            let Some(day) = DateTime::from_timestamp(day.saturating_mul(86400), 0) else {
+                continue;
+            };
+            out.push(crate::Volume {
+                day: day.date_naive(),
+                source,
+                language,
+                documents: n.max(0) as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn put_token(&mut self, t: &crate::TokenRecord) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO tokens (name, role, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![t.name, t.role, &t.hash[..], t.created_at.timestamp()],
+            )
+            .map_err(sql("insert token"))?;
+        Ok(n == 1)
+    }
+
+    pub(crate) fn tokens(&self) -> Result<Vec<crate::TokenRecord>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT name, role, hash, created_at FROM tokens ORDER BY name")
+            .map_err(sql("prepare tokens"))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(sql("read tokens"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, role, hash, created) = row.map_err(sql("read tokens"))?;
+            let hash: [u8; 32] = hash.try_into().map_err(|_| StoreError::CorruptRow {
+                id: name.clone(),
+                column: "hash",
+                message: "not 32 bytes".into(),
+            })?;
+            out.push(crate::TokenRecord {
+                name,
+                role,
+                hash,
+                created_at: DateTime::from_timestamp(created, 0).unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn revoke_token(&mut self, name: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute("DELETE FROM tokens WHERE name = ?1", params![name])
+            .map_err(sql("delete token"))?;
+        Ok(n == 1)
+    }
+
+    pub(crate) fn publish(
+        &mut self,
+        collection: &str,
+        objects: &[crate::TaxiiObject],
+    ) -> Result<usize> {
+        let tx = self.conn.transaction().map_err(sql("begin publish"))?;
+        let mut added = 0;
+        {
+            // One date for the whole transaction, after every date before it (the clock may
+            // stand still or step back): a client that saw the last page of one transaction
+            // and asks for what came after never misses the next.
+            let last: i64 = tx
+                .query_row(
+                    "SELECT COALESCE(MAX(date_added), 0) FROM taxii_objects",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql("read last date added"))?;
+            let date = Utc::now().timestamp_millis().max(last + 1);
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO taxii_objects (collection, id, version, type, date_added, body) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(sql("prepare publish"))?;
+            for o in objects {
+                added += st
+                    .execute(params![collection, o.id, o.version, o.kind, date, o.body])
+                    .map_err(sql("publish object"))?;
+            }
+        }
+        tx.commit().map_err(sql("commit publish"))?;
+        Ok(added)
+    }
+
+    pub(crate) fn taxii_page(
+        &self,
+        q: &crate::TaxiiQuery,
+    ) -> Result<(Vec<crate::StoredTaxiiObject>, bool)> {
+        use rusqlite::types::Value as V;
+        let mut sql_text = String::from(
+            "SELECT id, version, type, date_added, body FROM taxii_objects t WHERE collection = ?",
+        );
+        let mut args: Vec<V> = vec![V::Text(q.collection.clone())];
+        if let Some(after) = q.added_after_ms {
+            sql_text.push_str(" AND date_added > ?");
+            args.push(V::Integer(after));
+        }
+        if let Some(c) = &q.after {
+            sql_text.push_str(" AND (date_added, id, version) > (?, ?, ?)");
+            args.push(V::Integer(c.date_added_ms));
+            args.push(V::Text(c.id.clone()));
+            args.push(V::Text(c.version.clone()));
+        }
+        let list = |sql_text: &mut String, args: &mut Vec<V>, column: &str, values: &[String]| {
+            sql_text.push_str(&format!(" AND {column} IN ("));
+            for (i, v) in values.iter().enumerate() {
+                sql_text.push_str(if i == 0 { "?" } else { ", ?" });
+                args.push(V::Text(v.clone()));
+            }
+            sql_text.push(')');
+        };
+        if !q.ids.is_empty() {
+            list(&mut sql_text, &mut args, "id", &q.ids);
+        }
+        if !q.types.is_empty() {
+            list(&mut sql_text, &mut args, "type", &q.types);
+        }
+        let v = &q.versions;
+        if !v.all {
+            let mut alts = Vec::new();
+            if v.last || (!v.first && v.exact.is_empty()) {
+                alts.push(
+                    "version = (SELECT MAX(version) FROM taxii_objects u WHERE u.collection = t.collection AND u.id = t.id)"
+                        .to_string(),
+                );
+            }
+            if v.first {
+                alts.push(
+                    "version = (SELECT MIN(version) FROM taxii_objects u WHERE u.collection = t.collection AND u.id = t.id)"
+                        .to_string(),
+                );
+            }
+            if !v.exact.is_empty() {
+                let marks = vec!["?"; v.exact.len()].join(", ");
+                alts.push(format!("version IN ({marks})"));
+                args.extend(v.exact.iter().map(|s| V::Text(s.clone())));
+            }
+            sql_text.push_str(&format!(" AND ({})", alts.join(" OR ")));
+        }
+        sql_text.push_str(" ORDER BY date_added, id, version LIMIT ?");
+        let limit = q.limit.min(100_000);
+        args.push(V::Integer(limit as i64 + 1));
+        let mut st = self
+            .conn
+            .prepare(&sql_text)
+            .map_err(sql("prepare taxii page"))?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok(crate::StoredTaxiiObject {
+                    object: crate::TaxiiObject {
+                        id: r.get(0)?,
+                        version: r.get(1)?,
+                        kind: r.get(2)?,
+                        body: r.get(4)?,
+                    },
+                    date_added_ms: r.get(3)?,
+                })
+            })
+            .map_err(sql("read taxii page"))?;
+        let mut out = Vec::with_capacity(limit.min(1024) + 1);
+        for row in rows {
+            out.push(row.map_err(sql("read taxii page"))?);
+        }
+        let more = out.len() > limit;
+        out.truncate(limit);
+        Ok((out, more))
     }
 
     /// Findings of a kind (all kinds when `None`), best score first.
