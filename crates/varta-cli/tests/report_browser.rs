@@ -33,68 +33,6 @@ fn chromium(args: &[&str]) -> std::process::Output {
     out
 }
 
-/// Posts and claims carrying every payload: script elements, event handlers, javascript: and
-/// data: URLs, SVG with onload, a closing </script> inside JSON-like text, hostile actor names.
-fn hostile_store(dir: &Path) {
-    let payloads = [
-        r#"<script>document.title='PWNED'</script>"#,
-        r#"<img src=x onerror="document.title='PWNED'">"#,
-        r#"<svg onload="document.title='PWNED'"><circle r=5></svg>"#,
-        r#"{"a":"</script><script>document.title='PWNED'</script>"}"#,
-        r#"<a href="javascript:document.title='PWNED'">click</a>"#,
-        r#"<iframe src="data:text/html,<script>parent.document.title='PWNED'</script>"></iframe>"#,
-    ];
-    let mut csv =
-        String::from("message_id,user_id,username,repost_id,reply_id,message,timestamp,urls\n");
-    let mut id = 1;
-    for (round, p) in payloads.iter().enumerate() {
-        // Five accounts post the same hostile text within seconds, five times over: a campaign,
-        // and a coordinated group.
-        for a in 0..5 {
-            let t = 1_709_000_000 + round as i64 * 3600 + a * 3;
-            let user = format!("\"\"><script>u{a}</script>");
-            let text = format!("{p} пост номер {round} про відключення світла в Києві на 16 годин");
-            let url = if a % 2 == 0 {
-                "javascript:alert(1)".to_string()
-            } else {
-                format!("https://news.example/{round}?q=\"><script>alert(1)</script>")
-            };
-            csv.push_str(&format!(
-                "{id},\"{user}\",\"{user}\",,,\"{}\",{t},\"{}\"\n",
-                text.replace('"', "\"\""),
-                url.replace('"', "\"\"")
-            ));
-            id += 1;
-        }
-    }
-    let posts = dir.join("posts.csv");
-    std::fs::write(&posts, csv).unwrap();
-    let claims = dir.join("claims.json");
-    std::fs::write(
-        &claims,
-        serde_json::json!([{
-            "@context": "https://schema.org",
-            "@type": "ClaimReview",
-            "url": "javascript:document.title='PWNED'",
-            "claimReviewed": "<script>document.title='PWNED'</script> відключення світла в Києві на 16 годин",
-            "author": {"@type": "Organization", "name": "<img src=x onerror=alert(1)>"},
-            "reviewRating": {"@type": "Rating", "alternateName": "<svg onload=alert(1)>"}
-        }])
-        .to_string(),
-    )
-    .unwrap();
-    let (code, s) = ingest_json(dir, &[&posts], &["--format", "cnt-csv"]);
-    assert_eq!(code, 0, "{s}");
-    for args in [
-        &["detect", "campaigns"][..],
-        &["detect", "coordination", "--window", "60"],
-        &["claims", "import", claims.to_str().unwrap()],
-        &["detect", "claims", "--lexical-only", "--suggest", "0.1"],
-    ] {
-        assert_success(&varta(dir, args));
-    }
-}
-
 #[test]
 fn hostile_input_runs_nothing_and_injects_nothing() {
     let dir = tempfile::tempdir().unwrap();

@@ -342,3 +342,222 @@ pub fn examples_with_findings() -> tempfile::TempDir {
     }
     dir
 }
+
+/// A `varta serve` process on a free loopback port; stopped with SIGTERM when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub log: PathBuf,
+    _logdir: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start(data: &Path, extra: &[&str]) -> Server {
+        use std::io::BufRead;
+        let logdir = tempfile::tempdir().unwrap();
+        let log = logdir.path().join("serve.log");
+        let mut child = Command::new(bin())
+            .arg("--data-dir")
+            .arg(data)
+            .args(extra)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("VARTA_DATA_DIR")
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start varta serve");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "varta serve did not start: {line:?}; log: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            })
+            .trim_end_matches('/')
+            .to_string();
+        Server {
+            child,
+            base,
+            log,
+            _logdir: logdir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, then the exit status and everything the server logged.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let status = self.child.wait().unwrap();
+        (
+            status,
+            std::fs::read_to_string(&self.log).unwrap_or_default(),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// An HTTP answer: status, headers (lower-case names), body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+    let mut r = r.expect("the server answers");
+    let status = r.status().as_u16();
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(512 << 20)
+        .read_to_string()
+        .unwrap_or_default();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// GET with headers.
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut req = agent().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    answer(req.call())
+}
+
+/// A request with a body.
+pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+    let a = agent();
+    let mut req = match method {
+        "POST" => a.post(url),
+        "PUT" => a.put(url),
+        other => panic!("no {other}"),
+    };
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    answer(req.send(body))
+}
+
+/// `Authorization: Bearer TOKEN`.
+pub fn bearer(token: &str) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {token}"))
+}
+
+/// `varta token add NAME --role ROLE`: the token.
+pub fn token(data: &Path, name: &str, role: &str) -> String {
+    let out = varta(data, &["token", "add", name, "--role", role]);
+    assert_success(&out);
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Posts and claims carrying every payload: script elements, event handlers, javascript: and
+/// data: URLs, SVG with onload, a closing </script> inside JSON-like text, hostile actor names.
+pub fn hostile_store(dir: &Path) {
+    let payloads = [
+        r#"<script>document.title='PWNED'</script>"#,
+        r#"<img src=x onerror="document.title='PWNED'">"#,
+        r#"<svg onload="document.title='PWNED'"><circle r=5></svg>"#,
+        r#"{"a":"</script><script>document.title='PWNED'</script>"}"#,
+        r#"<a href="javascript:document.title='PWNED'">click</a>"#,
+        r#"<iframe src="data:text/html,<script>parent.document.title='PWNED'</script>"></iframe>"#,
+    ];
+    let mut csv =
+        String::from("message_id,user_id,username,repost_id,reply_id,message,timestamp,urls\n");
+    let mut id = 1;
+    for (round, p) in payloads.iter().enumerate() {
+        // Five accounts post the same hostile text within seconds, five times over: a campaign,
+        // and a coordinated group.
+        for a in 0..5 {
+            let t = 1_709_000_000 + round as i64 * 3600 + a * 3;
+            let user = format!("\"\"><script>u{a}</script>");
+            let text = format!("{p} пост номер {round} про відключення світла в Києві на 16 годин");
+            let url = if a % 2 == 0 {
+                "javascript:alert(1)".to_string()
+            } else {
+                format!("https://news.example/{round}?q=\"><script>alert(1)</script>")
+            };
+            csv.push_str(&format!(
+                "{id},\"{user}\",\"{user}\",,,\"{}\",{t},\"{}\"\n",
+                text.replace('"', "\"\""),
+                url.replace('"', "\"\"")
+            ));
+            id += 1;
+        }
+    }
+    let posts = dir.join("posts.csv");
+    std::fs::write(&posts, csv).unwrap();
+    let claims = dir.join("claims.json");
+    std::fs::write(
+        &claims,
+        serde_json::json!([{
+            "@context": "https://schema.org",
+            "@type": "ClaimReview",
+            "url": "javascript:document.title='PWNED'",
+            "claimReviewed": "<script>document.title='PWNED'</script> відключення світла в Києві на 16 годин",
+            "author": {"@type": "Organization", "name": "<img src=x onerror=alert(1)>"},
+            "reviewRating": {"@type": "Rating", "alternateName": "<svg onload=alert(1)>"}
+        }])
+        .to_string(),
+    )
+    .unwrap();
+    let (code, s) = ingest_json(dir, &[&posts], &["--format", "cnt-csv"]);
+    assert_eq!(code, 0, "{s}");
+    for args in [
+        &["detect", "campaigns"][..],
+        &["detect", "coordination", "--window", "60"],
+        &["claims", "import", claims.to_str().unwrap()],
+        &["detect", "claims", "--lexical-only", "--suggest", "0.1"],
+    ] {
+        assert_success(&varta(dir, args));
+    }
+}
