@@ -105,7 +105,7 @@ fn cursor_in(c: Option<&str>) -> ApiResult<usize> {
 }
 
 fn time_param(name: &str, v: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
-    match v.filter(|s| !s.is_empty()) {
+    match v {
         None => Ok(None),
         Some(s) => DateTime::parse_from_rfc3339(s)
             .map(|t| Some(t.with_timezone(&Utc)))
@@ -118,8 +118,10 @@ fn time_param(name: &str, v: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
 fn limit_param(v: Option<u32>, default: usize, max: usize) -> ApiResult<usize> {
     match v {
         None => Ok(default),
-        Some(0) => Err(ApiError::bad("limit: at least 1")),
-        Some(n) => Ok((n as usize).min(max)),
+        Some(n) if n == 0 || n as usize > max => {
+            Err(ApiError::bad(format!("limit: from 1 to {max}")))
+        }
+        Some(n) => Ok(n as usize),
     }
 }
 
@@ -128,6 +130,7 @@ fn limit_param(v: Option<u32>, default: usize, max: usize) -> ApiResult<usize> {
 pub struct SearchParams {
     /// Words, "quoted phrases", -excluded, a OR b; folded as the index folds (case, look-alike
     /// letters, apostrophes).
+    #[param(min_length = 1)]
     pub q: String,
     /// Language code (uk, ru, en, …).
     pub lang: Option<String>,
@@ -139,8 +142,8 @@ pub struct SearchParams {
     /// Published before (RFC 3339).
     #[param(format = DateTime)]
     pub until: Option<String>,
-    /// Hits per page (default 20, at most 100).
-    #[param(minimum = 1)]
+    /// Hits per page (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next` of the previous page.
     pub cursor: Option<String>,
@@ -240,9 +243,8 @@ pub async fn document(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadParams {
-    /// The input's format (html, text, rss, telegram, cnt-csv, x-jsonl, csv, jsonl); detected
-    /// from the content when absent.
-    pub format: Option<String>,
+    /// The input's format; detected from the content when absent.
+    pub format: Option<varta_core::Format>,
     /// The source name to record (default: each format's own).
     pub source: Option<String>,
 }
@@ -279,14 +281,8 @@ pub async fn upload(
     body: Body,
 ) -> ApiResult<Json<Ingested>> {
     c.require(Role::Analyst)?;
-    let format = match p.format.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(f) => Some(
-            f.parse::<varta_core::Format>()
-                .map_err(|e| ApiError::bad(format!("format: {e}")))?,
-        ),
-    };
-    let bytes = body_bytes(body, st.options.upload_limit).await?;
+    let format = p.format;
+    let bytes = non_empty(body_bytes(body, st.options.upload_limit).await?)?;
     let source = p.source.filter(|s| !s.is_empty());
     let who = c.name.clone();
     let out = st
@@ -340,6 +336,33 @@ pub async fn actor(
         .ok_or_else(|| ApiError::not_found("no actor with this id"))
 }
 
+/// The order of a findings list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Best score first.
+    Score,
+    /// Newest first seen first.
+    Time,
+}
+
+/// The format of a claims file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimsFormat {
+    Json,
+    Csv,
+}
+
+/// An upload must hold something.
+fn non_empty(b: Bytes) -> ApiResult<Bytes> {
+    if b.is_empty() {
+        Err(ApiError::bad("the body is empty: send the file's bytes"))
+    } else {
+        Ok(b)
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FindingsParams {
@@ -351,10 +374,10 @@ pub struct FindingsParams {
     /// First seen before (RFC 3339).
     #[param(format = DateTime)]
     pub until: Option<String>,
-    /// Order: `score` (best first, the default) or `time` (newest first).
-    pub sort: Option<String>,
-    /// Per page (default 50, at most 500).
-    #[param(minimum = 1)]
+    /// Order: best first (the default) or newest first.
+    pub sort: Option<Sort>,
+    /// Per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -404,15 +427,7 @@ pub async fn findings(
     let limit = limit_param(p.limit, 50, 500)?;
     let since = time_param("since", p.since.as_deref())?;
     let until = time_param("until", p.until.as_deref())?;
-    let by_time = match p.sort.as_deref() {
-        None | Some("") | Some("score") => false,
-        Some("time") => true,
-        Some(other) => {
-            return Err(ApiError::bad(format!(
-                "sort: {other:?} is neither score nor time"
-            )));
-        }
-    };
+    let by_time = p.sort == Some(Sort::Time);
     let kind = p.kind.filter(|k| !k.is_empty());
     let all = st.read(move |s| Ok(s.findings(kind.as_deref())?)).await?;
     let v = filter_findings(all, None, since, until, by_time);
@@ -542,8 +557,8 @@ pub async fn job(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// Per page (default 100, at most 1000).
-    #[param(minimum = 1)]
+    /// Per page (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -581,6 +596,7 @@ pub async fn claims(
 #[serde(deny_unknown_fields)]
 pub struct NewClaim {
     /// The claim as reviewed.
+    #[schema(min_length = 1)]
     pub text: String,
     /// The verdict: False, Misleading, …
     pub rating: Option<String>,
@@ -648,7 +664,7 @@ pub struct Imported {
 pub struct ImportParams {
     /// `json` (ClaimReview JSON-LD, Google Fact Check Tools) or `csv` (EUvsDisinfo-style);
     /// detected from the content when absent.
-    pub format: Option<String>,
+    pub format: Option<ClaimsFormat>,
 }
 
 /// Imports a claims file (ClaimReview JSON-LD, Fact Check Tools JSON, EUvsDisinfo CSV).
@@ -663,9 +679,9 @@ pub async fn import_claims(
     body: Body,
 ) -> ApiResult<Json<Imported>> {
     c.require(Role::Analyst)?;
-    let bytes = body_bytes(body, st.options.upload_limit).await?;
-    let ext = match p.format.as_deref() {
-        None | Some("") => {
+    let bytes = non_empty(body_bytes(body, st.options.upload_limit).await?)?;
+    let ext = match p.format {
+        None => {
             let head = bytes.iter().find(|b| !b.is_ascii_whitespace());
             if matches!(head, Some(b'{') | Some(b'[')) {
                 "json"
@@ -673,13 +689,8 @@ pub async fn import_claims(
                 "csv"
             }
         }
-        Some("json") => "json",
-        Some("csv") => "csv",
-        Some(other) => {
-            return Err(ApiError::bad(format!(
-                "format: {other:?} is neither json nor csv"
-            )));
-        }
+        Some(ClaimsFormat::Json) => "json",
+        Some(ClaimsFormat::Csv) => "csv",
     };
     let r = st
         .write(move |s| {
@@ -714,9 +725,10 @@ pub async fn import_claims(
 #[serde(deny_unknown_fields)]
 pub struct MatchRequest {
     /// A text (a post, a headline) to compare with every stored claim.
+    #[schema(min_length = 1)]
     pub text: String,
-    /// Claims to return, best first (default 5, at most 50).
-    #[schema(minimum = 1)]
+    /// Claims to return, best first (default 5).
+    #[schema(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
 }
 
@@ -824,7 +836,7 @@ impl utoipa::Modify for Security {
     info(title = "Varta API", description = "Search, documents, findings with their evidence, detectors and the claims database of one Varta data directory. Every request needs a token (`varta token add NAME --role reader|analyst|admin`), as `Authorization: Bearer TOKEN` or as the password of HTTP Basic."),
     servers((url = "/api/v1")),
     paths(search, document, upload, actor, findings, finding, stats, start_job, job, claims, add_claim, import_claims, match_claims, tokens, openapi_json),
-    components(schemas(ApiError, Code, Detector, crate::jobs::JobState)),
+    components(schemas(ApiError, Code, Detector, crate::jobs::JobState, Sort, ClaimsFormat, varta_core::Format)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;

@@ -12,7 +12,8 @@
 # is taken from the document's `servers` (resolved against the document URL;
 # without `servers`, the document's origin is used); pass `--url BASE` to override.
 #
-# Runs every check (--checks all): not_a_server_error, status_code_conformance,
+# Runs every check but positive_data_acceptance (the API's cursors are opaque: a string the
+# server did not give out is refused with 400, though any string fits the schema): not_a_server_error, status_code_conformance,
 # content_type_conformance, response_headers_conformance,
 # response_schema_conformance, negative_data_rejection, positive_data_acceptance,
 # missing_required_header, unsupported_method, allow_header_conformance,
@@ -69,7 +70,7 @@ TOML
 set +e
 "${TIMEOUT[@]}" "${ST[@]}" --config-file "$CONFIG" run "$SCHEMA_URL" \
   --header "Authorization: Bearer ${TOKEN}" \
-  --checks all \
+  --checks all --exclude-checks positive_data_acceptance \
   --phases examples,coverage,fuzzing \
   --max-examples "${ST_MAX_EXAMPLES:-50}" \
   --seed "${ST_SEED:-1729}" \
