@@ -41,7 +41,7 @@ fn page(status: StatusCode, title: &str, caller: Option<&Caller>, body: &str) ->
     let mut h = String::with_capacity(body.len() + 2048);
     let _ = write!(
         h,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer"><title>{} · Varta</title><link rel="stylesheet" href="/static/style.css"></head><body><header>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="same-origin"><title>{} · Varta</title><link rel="stylesheet" href="/static/style.css"></head><body><header>"#,
         esc(title)
     );
     if let Some(c) = caller {
@@ -72,9 +72,11 @@ fn page(status: StatusCode, title: &str, caller: Option<&Caller>, body: &str) ->
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the
+    // dashboard's own form posts, which the origin check refuses.
     hd.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     hd.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     hd.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -249,10 +249,8 @@ fn query(c: &Collection, raw: &str, id: Option<&str>, all_versions: bool) -> TRe
                 }
             }
             // Everything this server holds is STIX 2.1.
-            "match[spec_version]" => {
-                if !list().any(|s| s == "2.1") {
-                    q.types = vec!["\u{0}none".into()];
-                }
+            "match[spec_version]" if !list().any(|s| s == "2.1") => {
+                q.types = vec!["\u{0}none".into()];
             }
             _ => {}
         }
