@@ -687,3 +687,31 @@ fn dashboard_login_forms_and_escaping() {
     );
     s.stop();
 }
+
+#[test]
+fn sigterm_lets_an_upload_in_flight_finish() {
+    let data = tempfile::tempdir().unwrap();
+    let analyst = token(data.path(), "a", "analyst");
+    let posts = data.path().join("posts.csv");
+    write_posts(&posts, 0..40_000);
+    let body = std::fs::read(&posts).unwrap();
+    let s = Server::start(data.path(), &[]);
+    let url = s.url("/api/v1/documents?format=cnt-csv");
+    let auth = b(&analyst);
+    let upload = std::thread::spawn(move || send("POST", &url, &[("Authorization", &auth)], &body));
+    // The request is in (3 MB over loopback): the server is reading or storing it when the
+    // signal comes.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (status, log) = s.stop();
+    let r = upload.join().unwrap();
+    assert_eq!(
+        r.status, 200,
+        "the upload in flight finished: {}\n{log}",
+        r.body
+    );
+    assert_eq!(r.json()["ingested"], 40_000);
+    assert!(status.success(), "{log}");
+    let check = varta(data.path(), &["check", "--json"]);
+    assert_eq!(last_json(&check)["ok"], true);
+    assert_eq!(last_json(&check)["documents"], 40_000);
+}

@@ -449,9 +449,8 @@ pub async fn finding(
     Extension(_c): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Finding>> {
-    let all = st.read(|s| Ok(s.findings(None)?)).await?;
-    all.into_iter()
-        .find(|f| f.id == id)
+    let found = st.read(move |s| Ok(s.finding(&id)?)).await?;
+    found
         .map(Json)
         .ok_or_else(|| ApiError::not_found("no finding with this id"))
 }

@@ -487,7 +487,7 @@ async fn finding(
 ) -> PResult {
     let html = st
         .read(move |s| {
-            let Some(f) = s.findings(None)?.into_iter().find(|f| f.id == id) else {
+            let Some(f) = s.finding(&id)? else {
                 return Ok(None);
             };
             let section = report::finding_html(s, &f, &ReportOptions::default())?;

@@ -17,6 +17,115 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     search_sees_what_was_committed(&mut fresh());
     claims_and_embeddings(&mut fresh());
     check_agrees_after_writes(&mut fresh());
+    tokens_and_taxii_objects(&mut fresh());
+}
+
+/// Tokens are stored once per name and revoked; TAXII objects are added once per version, one date
+/// per publish, later each time, and paged in (date added, id, version) order with filters.
+pub fn tokens_and_taxii_objects<S: Store>(store: &mut S) {
+    let t = crate::TokenRecord {
+        name: "alice".into(),
+        role: "reader".into(),
+        hash: [7; 32],
+        created_at: at(1_700_000_000),
+    };
+    assert!(store.put_token(&t).expect("put_token"));
+    assert!(
+        !store.put_token(&t).expect("put_token again"),
+        "a name once"
+    );
+    assert_eq!(store.tokens().expect("tokens"), vec![t]);
+    assert!(store.revoke_token("alice").expect("revoke"));
+    assert!(!store.revoke_token("alice").expect("revoke again"));
+    assert!(store.tokens().expect("tokens").is_empty());
+
+    let obj = |id: &str, version: &str, kind: &str| crate::TaxiiObject {
+        id: id.into(),
+        version: version.into(),
+        kind: kind.into(),
+        body: format!("{{\"id\":\"{id}\"}}"),
+    };
+    let first = [
+        obj("b--1", "2026-01-01T00:00:00.000Z", "note"),
+        obj("a--1", "2026-01-01T00:00:00.000Z", "campaign"),
+    ];
+    assert_eq!(store.publish("c", &first).expect("publish"), 2);
+    assert_eq!(store.publish("c", &first).expect("publish again"), 0);
+    assert_eq!(
+        store
+            .publish("c", &[obj("b--1", "2026-02-01T00:00:00.000Z", "note")])
+            .expect("publish"),
+        1
+    );
+    let page = |q: crate::TaxiiQuery| store.taxii_page(&q).expect("taxii_page");
+    let all = crate::VersionMatch {
+        all: true,
+        ..Default::default()
+    };
+    let (objs, more) = page(crate::TaxiiQuery {
+        collection: "c".into(),
+        limit: 10,
+        versions: all.clone(),
+        ..Default::default()
+    });
+    assert!(!more);
+    let order: Vec<(&str, &str)> = objs
+        .iter()
+        .map(|o| (o.object.id.as_str(), o.object.version.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("a--1", "2026-01-01T00:00:00.000Z"),
+            ("b--1", "2026-01-01T00:00:00.000Z"),
+            ("b--1", "2026-02-01T00:00:00.000Z")
+        ]
+    );
+    assert_eq!(
+        objs[0].date_added_ms, objs[1].date_added_ms,
+        "one date per publish"
+    );
+    assert!(
+        objs[2].date_added_ms > objs[1].date_added_ms,
+        "later each time"
+    );
+    let (last, _) = page(crate::TaxiiQuery {
+        collection: "c".into(),
+        limit: 10,
+        ..Default::default()
+    });
+    assert_eq!(last.len(), 2, "the last version of each by default");
+    let (after, _) = page(crate::TaxiiQuery {
+        collection: "c".into(),
+        limit: 10,
+        added_after_ms: Some(objs[0].date_added_ms),
+        versions: all.clone(),
+        ..Default::default()
+    });
+    assert_eq!(after.len(), 1, "added_after is exclusive");
+    let (typed, _) = page(crate::TaxiiQuery {
+        collection: "c".into(),
+        limit: 10,
+        types: vec!["campaign".into()],
+        ..Default::default()
+    });
+    assert_eq!(typed.len(), 1);
+    let (one, more) = page(crate::TaxiiQuery {
+        collection: "c".into(),
+        limit: 1,
+        versions: all,
+        ..Default::default()
+    });
+    assert!(more && one.len() == 1);
+    assert!(
+        page(crate::TaxiiQuery {
+            collection: "other".into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .0
+        .is_empty()
+    );
 }
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -192,6 +301,8 @@ pub fn findings_replace_by_id<S: Store>(store: &mut S) {
             .expect("findings")
             .is_empty()
     );
+    assert_eq!(store.finding("f2").expect("finding"), Some(all[1].clone()));
+    assert_eq!(store.finding("nope").expect("finding"), None);
 }
 
 /// After a flush, search finds committed documents by a word, with filters.

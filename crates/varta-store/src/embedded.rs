@@ -371,6 +371,10 @@ impl Store for EmbeddedStore {
         self.db.volume()
     }
 
+    fn finding(&self, id: &str) -> Result<Option<varta_core::Finding>> {
+        self.db.finding(id)
+    }
+
     fn put_token(&mut self, token: &crate::TokenRecord) -> Result<bool> {
         self.writable("store a token")?;
         self.db.put_token(token)

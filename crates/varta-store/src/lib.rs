@@ -332,6 +332,8 @@ pub trait Store: Send {
     fn put_findings(&mut self, findings: &[Finding]) -> Result<()>;
     /// Stored findings of one kind (or all), best score first.
     fn findings(&self, kind: Option<&str>) -> Result<Vec<Finding>>;
+    /// The stored finding of this id.
+    fn finding(&self, id: &str) -> Result<Option<Finding>>;
     /// Stores the claims whose ids are not stored yet; returns how many were new.
     fn put_claims(&mut self, claims: &[Claim]) -> Result<usize>;
     /// Every stored claim, in the order added.

@@ -889,15 +889,25 @@ impl Db {
 
     /// Findings of a kind (all kinds when `None`), best score first.
     pub(crate) fn findings(&self, kind: Option<&str>) -> Result<Vec<Finding>> {
+        self.findings_where(kind, None)
+    }
+
+    /// The finding of this id.
+    pub(crate) fn finding(&self, id: &str) -> Result<Option<Finding>> {
+        Ok(self.findings_where(None, Some(id))?.pop())
+    }
+
+    fn findings_where(&self, kind: Option<&str>, id: Option<&str>) -> Result<Vec<Finding>> {
         let mut st = self
             .conn
-            .prepare(
+            .prepare_cached(
                 "SELECT id, kind, detector, parameters, score, first_seen, created_at, body \
-                 FROM findings WHERE ?1 IS NULL OR kind = ?1 ORDER BY score DESC, id",
+                 FROM findings WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR id = ?2) \
+                 ORDER BY score DESC, id",
             )
             .map_err(sql("prepare findings"))?;
         let rows = st
-            .query_map([kind], |r| {
+            .query_map([kind, id], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
