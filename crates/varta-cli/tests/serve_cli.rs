@@ -202,6 +202,27 @@ fn api_search_findings_jobs_claims_and_errors() {
         assert_eq!(r.json()["status"], status, "{path}");
     }
 
+    // Actors, paged by id.
+    let a1 = get(&s.url("/api/v1/actors?limit=2"), &h).json();
+    assert_eq!(a1["actors"].as_array().unwrap().len(), 2);
+    let a2 = get(
+        &s.url(&format!(
+            "/api/v1/actors?limit=2&cursor={}",
+            a1["next"].as_str().unwrap()
+        )),
+        &h,
+    )
+    .json();
+    assert!(a2["actors"][0]["id"].as_str() > a1["actors"][1]["id"].as_str());
+    let one = get(
+        &s.url(&format!(
+            "/api/v1/actors/{}",
+            enc(a1["actors"][0]["id"].as_str().unwrap())
+        )),
+        &h,
+    );
+    assert_eq!(one.status, 200);
+
     // Findings by kind, with their evidence, paged.
     let f = get(
         &s.url("/api/v1/findings?kind=copy-paste-campaign&limit=2"),

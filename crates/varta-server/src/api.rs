@@ -322,6 +322,46 @@ pub async fn upload(
     Ok(Json(out))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorsPage {
+    pub actors: Vec<Actor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// The accounts, channels and sites, by id.
+#[utoipa::path(get, path = "/actors", tag = "documents", params(PageParams),
+    responses((status = 200, body = ActorsPage), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+pub async fn actors(
+    State(st): S,
+    Extension(_c): Extension<Caller>,
+    Q(p): Q<PageParams>,
+) -> ApiResult<Json<ActorsPage>> {
+    let limit = limit_param(p.limit, 100, 1000)?;
+    // The cursor is the last id of the page before, encoded.
+    let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => String::new(),
+        Some(c) => base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(c)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.strip_prefix("a:").map(str::to_owned))
+            .ok_or_else(|| ApiError::bad("cursor: not one this server gave out"))?,
+    };
+    let mut actors = st
+        .read(move |s| Ok(s.actors_page(&after, limit + 1)?))
+        .await?;
+    let more = actors.len() > limit;
+    actors.truncate(limit);
+    let next = match actors.last() {
+        Some(a) if more => {
+            Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("a:{}", a.id)))
+        }
+        _ => None,
+    };
+    Ok(Json(ActorsPage { actors, next }))
+}
+
 /// An account, channel or site.
 #[utoipa::path(get, path = "/actors/{id}", tag = "documents", params(("id" = String, Path, description = "Actor id (`x:123`)")),
     responses((status = 200, body = Actor), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
@@ -834,7 +874,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Varta API", description = "Search, documents, findings with their evidence, detectors and the claims database of one Varta data directory. Every request needs a token (`varta token add NAME --role reader|analyst|admin`), as `Authorization: Bearer TOKEN` or as the password of HTTP Basic."),
     servers((url = "/api/v1")),
-    paths(search, document, upload, actor, findings, finding, stats, start_job, job, claims, add_claim, import_claims, match_claims, tokens, openapi_json),
+    paths(search, document, upload, actors, actor, findings, finding, stats, start_job, job, claims, add_claim, import_claims, match_claims, tokens, openapi_json),
     components(schemas(ApiError, Code, Detector, crate::jobs::JobState, Sort, ClaimsFormat, varta_core::Format)),
     modifiers(&Security)
 )]

@@ -100,6 +100,7 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/search", get(api::search))
         .route("/documents", post(api::upload))
         .route("/documents/{id}", get(api::document))
+        .route("/actors", get(api::actors))
         .route("/actors/{id}", get(api::actor))
         .route("/findings", get(api::findings))
         .route("/findings/{id}", get(api::finding))

@@ -199,6 +199,12 @@ pub fn put_and_get<S: Store>(store: &mut S) {
     assert_eq!(stats.documents, 10);
     assert_eq!(stats.actors, 3);
     assert_eq!(stats.languages.get("en"), Some(&5));
+    let first = store.actors_page("", 2).expect("actors_page");
+    assert!(!first.is_empty() && first.len() <= 2);
+    if let Some(last) = first.last() {
+        let rest = store.actors_page(&last.id, 100).expect("actors_page");
+        assert!(rest.iter().all(|a| a.id > last.id));
+    }
 }
 
 /// Putting the same documents again stores nothing and changes nothing.

@@ -371,6 +371,10 @@ impl Store for EmbeddedStore {
         self.db.volume()
     }
 
+    fn actors_page(&self, after: &str, limit: usize) -> Result<Vec<Actor>> {
+        self.db.actors_page(after, limit)
+    }
+
     fn finding(&self, id: &str) -> Result<Option<varta_core::Finding>> {
         self.db.finding(id)
     }

@@ -309,6 +309,8 @@ pub trait Store: Send {
     fn flush(&mut self) -> Result<()>;
     fn get(&self, id: &str) -> Result<Option<Document>>;
     fn get_actor(&self, id: &str) -> Result<Option<Actor>>;
+    /// Up to `limit` actors whose ids sort after `after` ("" for the first page), by id.
+    fn actors_page(&self, after: &str, limit: usize) -> Result<Vec<Actor>>;
     fn stats(&self) -> Result<Stats>;
     /// Searches what the index had committed when the store was opened (or last flushed).
     fn search(&self, query: &SearchQuery) -> Result<Vec<SearchHit>>;

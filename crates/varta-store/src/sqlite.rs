@@ -463,6 +463,31 @@ impl Db {
             .map_err(sql("get actor"))
     }
 
+    /// Up to `limit` actors with ids after `after`, by id.
+    pub(crate) fn actors_page(&self, after: &str, limit: usize) -> Result<Vec<Actor>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, platform, handle, display_name, first_seen, last_seen FROM actors \
+                 WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .map_err(sql("prepare actors"))?;
+        let rows = st
+            .query_map(params![after, limit as i64], |r| {
+                Ok(Actor {
+                    id: r.get(0)?,
+                    platform: r.get(1)?,
+                    handle: r.get(2)?,
+                    display_name: r.get(3)?,
+                    first_seen: from_ts(r.get(4)?),
+                    last_seen: from_ts(r.get(5)?),
+                })
+            })
+            .map_err(sql("read actors"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("read actors"))
+    }
+
     pub(crate) fn max_seq(&self) -> Result<i64> {
         self.conn
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM documents", [], |r| {
