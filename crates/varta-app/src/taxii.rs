@@ -71,17 +71,84 @@ pub fn entry(o: &Value) -> Option<TaxiiObject> {
     })
 }
 
-/// Adds the current findings bundle's new object versions to `findings`; returns how many.
+/// What an object says, without when: its JSON without `created` and `modified`.
+fn content_key(o: &Value) -> blake3::Hash {
+    let mut o = o.clone();
+    if let Some(m) = o.as_object_mut() {
+        m.remove("created");
+        m.remove("modified");
+    }
+    blake3::hash(o.to_string().as_bytes())
+}
+
+/// The objects among `objects` that say something the collection's last version of them does
+/// not: a bundle rebuilt after a detector run re-dates every object, and a feed that re-sent
+/// every unchanged one as a new version would grow by the whole bundle at every run (and so
+/// would every client's copy).
+fn changed(store: &impl Store, collection: &str, objects: &[Value]) -> Result<Vec<TaxiiObject>> {
+    let mut last: std::collections::HashMap<String, (blake3::Hash, String)> = Default::default();
+    let mut after = None;
+    loop {
+        let (page, more) = store.taxii_page(&varta_store::TaxiiQuery {
+            collection: collection.to_string(),
+            after: after.clone(),
+            limit: 10_000,
+            ..Default::default()
+        })?;
+        for o in &page {
+            if let Ok(v) = serde_json::from_str::<Value>(&o.object.body) {
+                last.insert(
+                    o.object.id.clone(),
+                    (content_key(&v), o.object.version.clone()),
+                );
+            }
+        }
+        match page.last() {
+            Some(o) if more => {
+                after = Some(varta_store::TaxiiCursor {
+                    date_added_ms: o.date_added_ms,
+                    id: o.object.id.clone(),
+                    version: o.object.version.clone(),
+                })
+            }
+            _ => break,
+        }
+    }
+    let mut out = Vec::new();
+    for o in objects {
+        let id = o.get("id").and_then(Value::as_str).unwrap_or("");
+        match last.get(id) {
+            Some((key, _)) if *key == content_key(o) => {}
+            Some((_, version)) => {
+                // A change within the second of the last version (findings are dated to the
+                // second) still needs a later version, or it would be taken for the same one.
+                let mut o = o.clone();
+                let mine = o.get("modified").and_then(Value::as_str).unwrap_or("");
+                if !mine.is_empty()
+                    && mine <= version.as_str()
+                    && let Ok(t) = chrono::DateTime::parse_from_rfc3339(version)
+                {
+                    let later = (t + chrono::Duration::milliseconds(1))
+                        .with_timezone(&chrono::Utc)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    o["modified"] = Value::String(later);
+                }
+                out.extend(entry(&o));
+            }
+            None => out.extend(entry(o)),
+        }
+    }
+    Ok(out)
+}
+
+/// Adds to `findings` the objects of the current findings bundle that are new or changed;
+/// returns how many.
 pub fn publish_findings(store: &mut impl Store) -> Result<usize> {
     let (bundle, _) = stix::bundle(&*store, &StixOptions::default())?;
-    let objects: Vec<TaxiiObject> = bundle["objects"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(entry)
-        .collect();
+    let all: Vec<Value> = bundle["objects"].as_array().cloned().unwrap_or_default();
+    let objects = changed(&*store, "findings", &all)?;
     let n = store.publish("findings", &objects)?;
-    tracing::info!(new = n, of = objects.len(), "published findings to TAXII");
+    tracing::info!(new = n, of = all.len(), "published findings to TAXII");
     Ok(n)
 }
 
@@ -131,11 +198,12 @@ pub fn claims_objects(store: &impl Store) -> Result<Vec<Value>> {
     Ok(out)
 }
 
-/// Adds the claims database's new objects to `claims`; returns how many.
+/// Adds the claims database's new or changed objects to `claims`; returns how many.
 pub fn publish_claims(store: &mut impl Store) -> Result<usize> {
-    let objects: Vec<TaxiiObject> = claims_objects(&*store)?.iter().filter_map(entry).collect();
+    let all = claims_objects(&*store)?;
+    let objects = changed(&*store, "claims", &all)?;
     let n = store.publish("claims", &objects)?;
-    tracing::info!(new = n, of = objects.len(), "published claims to TAXII");
+    tracing::info!(new = n, of = all.len(), "published claims to TAXII");
     Ok(n)
 }
 

@@ -417,13 +417,32 @@ fn taxii_pages_never_repeat_or_skip_and_answer_as_specified() {
     assert_eq!(names, ["findings", "claims", "alerts"]);
     let findings_id = cols["collections"][0]["id"].as_str().unwrap().to_string();
 
-    // Page through while detectors write new versions of every object (a re-run re-dates the
-    // bundle): no (id, version) twice, and every object's last version is among what was seen.
+    // Page through while a detector run adds objects and a new version of one: two new accounts
+    // copy the best campaign's text. No (id, version) comes twice, and every object's last
+    // version is among what was seen.
+    let best = get(
+        &s.url("/api/v1/findings?kind=copy-paste-campaign&limit=1"),
+        &[th[0]],
+    )
+    .json();
+    let text = best["findings"][0]["body"]["representative_text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let copies = data.path().join("copies.jsonl");
+    std::fs::write(
+        &copies,
+        (1..=2)
+            .map(|i| serde_json::json!({"id": format!("copy{i}"), "text": text, "author": format!("newcomer{i}"), "time": "2024-03-20T10:00:00Z"}).to_string() + "\n")
+            .collect::<String>(),
+    )
+    .unwrap();
+    let before = page_all(&s, &auth, "findings", 1000, |_| {});
     let d = data.path().to_path_buf();
     let seen = page_all(&s, &auth, &findings_id, 7, |page| {
         if page == 2 {
-            // Findings are dated to the second: a re-run in a later second re-dates them.
-            std::thread::sleep(std::time::Duration::from_millis(1100));
+            let (code, out) = ingest_json(&d, &[&copies], &["--format", "jsonl"]);
+            assert_eq!(code, 0, "{out}");
             assert_success(&varta(&d, &["detect", "campaigns"]));
         }
     });
@@ -434,6 +453,12 @@ fn taxii_pages_never_repeat_or_skip_and_answer_as_specified() {
         assert!(unique.contains(pair), "{pair:?} was skipped");
     }
     assert!(after.len() > 100, "{}", after.len());
+    // Unchanged objects were not sent again: a re-run adds only what changed.
+    let added = after.iter().filter(|p| !before.contains(p)).count();
+    assert!(
+        (1..20).contains(&added),
+        "{added} object versions added by the re-run"
+    );
 
     // added_after is exclusive, at the precision of the date headers.
     let full = get(&s.url("/taxii2/varta/collections/findings/objects/"), &th);
@@ -456,7 +481,22 @@ fn taxii_pages_never_repeat_or_skip_and_answer_as_specified() {
     .json();
     let camps = camps["objects"].as_array().unwrap();
     assert!(!camps.is_empty() && camps.iter().all(|o| o["type"] == "campaign"));
-    let cid = camps[0]["id"].as_str().unwrap();
+    // The campaign the copies joined has two versions.
+    let cid = camps
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .find(|id| {
+            get(
+                &s.url(&format!(
+                    "/taxii2/varta/collections/findings/objects/{id}/versions/"
+                )),
+                &th,
+            )
+            .json()["versions"]
+                .as_array()
+                .is_some_and(|v| v.len() == 2)
+        })
+        .expect("a campaign with a new version");
     let one = get(
         &s.url(&format!(
             "/taxii2/varta/collections/findings/objects/{cid}/"
