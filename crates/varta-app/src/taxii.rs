@@ -2,9 +2,9 @@
 //!
 //! A collection is stored, not computed per request: TAXII clients page by the time each object
 //! was added, and that time must not change when the bundle is rebuilt. After a detector runs,
-//! [`publish_findings`] rebuilds the STIX bundle `varta export stix` writes and adds the object
-//! versions the collection lacks (an object whose finding changed comes back as a new version);
-//! [`publish_claims`] does the same for the claims database.
+//! [`publish_findings`] rebuilds the STIX bundle `varta export stix` writes and adds the objects
+//! that are new or say something else than their last version (as a new version); unchanged ones
+//! are not sent again. [`publish_claims`] does the same for the claims database.
 
 use crate::Result;
 use crate::stix::{self, StixOptions};
