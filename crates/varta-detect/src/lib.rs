@@ -9,6 +9,7 @@
 //! `coord::finding::GroupFinding`, `claims::finding::ClaimMatchFinding`): their kind, detector
 //! name, id and JSON body live next to the code that finds them.
 
+pub mod bursts;
 pub mod campaigns;
 pub mod claims;
 pub mod coord;
