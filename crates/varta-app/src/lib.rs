@@ -14,6 +14,7 @@ pub mod detect;
 pub mod export;
 pub mod ingest;
 pub mod models;
+pub mod narratives;
 pub mod report;
 pub mod stix;
 pub mod taxii;

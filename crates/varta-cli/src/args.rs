@@ -95,6 +95,18 @@ pub enum Command {
     ///   varta dedup posts.jsonl --clusters clusters.jsonl --json
     ///   varta dedup posts.jsonl --pairs pairs.csv --threshold 0.8
     Dedup(DedupArgs),
+    /// Group the texts of a JSON-lines file of {"id", "text"} (optional "time", RFC 3339, and
+    /// "lang") into narratives: what they say, across languages. Each text's multilingual e5
+    /// vector joins the narrative whose centre it is closest to (in time order), else starts one;
+    /// close narratives are merged; a narrative needs --min-members texts, the rest stay out.
+    /// Prints each narrative with its label (its most telling words per language), members,
+    /// representative texts, languages, first seen and volume per day. Needs the e5 model
+    /// (`varta models install`).
+    ///
+    /// Examples:
+    ///   varta narratives posts.jsonl --json
+    ///   varta narratives posts.jsonl --join 0.88
+    Narratives(NarrativesArgs),
     /// Coordination networks from post files: which actors shared the same link, text, repost or
     /// reply target within seconds of each other, again and again, and the groups they form.
     ///
@@ -332,6 +344,27 @@ pub struct DedupArgs {
     /// large files (the truth the banded search is measured against).
     #[arg(long, hide = true)]
     pub exact: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct NarrativesArgs {
+    #[arg(value_name = "FILE.jsonl")]
+    pub input: PathBuf,
+    /// Cosine with a narrative's centre at which a text joins it.
+    #[arg(long, default_value_t = varta_detect::narratives::Params::default().join)]
+    pub join: f32,
+    /// Cosine between two narratives' centres at which they merge.
+    #[arg(long, default_value_t = varta_detect::narratives::Params::default().merge)]
+    pub merge: f32,
+    /// Texts a narrative needs.
+    #[arg(long, default_value_t = varta_detect::narratives::Params::default().min_members)]
+    pub min_members: usize,
+    /// The e5 model file (default: found as `varta claims` finds it).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Print the narratives as a JSON array.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]

@@ -229,6 +229,46 @@ pub fn dedup(ctx: &Ctx, a: DedupArgs, out: &mut impl Write) -> Result<u8> {
     crate::dedup::run(a, ctx.cfg.limits.max_record_bytes, out)
 }
 
+pub fn narratives(ctx: &Ctx, a: NarrativesArgs, out: &mut impl Write) -> Result<u8> {
+    let observer = Terminal::new(RecordErrors::All);
+    let Some(embedder) = claims::load_embedder(a.model.as_deref(), &ctx.data_dir, &observer)?
+    else {
+        bail!(varta_app::AppError::Failed(
+            "narratives need the e5 model: run `varta models install` (or give --model)".into()
+        ));
+    };
+    let params = varta_detect::narratives::Params {
+        join: a.join,
+        merge: a.merge,
+        min_members: a.min_members.max(1),
+    };
+    let found = varta_app::narratives::run(
+        &a.input,
+        embedder.as_ref(),
+        &params,
+        ctx.cfg.limits.max_record_bytes,
+        &observer,
+    )?;
+    if a.json {
+        print_json(out, &found)?;
+    } else if found.is_empty() {
+        writeln!(
+            out,
+            "no narratives (no {} texts say the same thing)",
+            params.min_members
+        )?;
+    } else {
+        for n in &found {
+            writeln!(out, "{} texts  {}  [{}]", n.size, n.label, n.id)?;
+            for r in &n.representatives {
+                let short: String = r.text.chars().take(100).collect();
+                writeln!(out, "    {}: {}", r.id, short.replace('\n', " "))?;
+            }
+        }
+    }
+    Ok(0)
+}
+
 pub fn models(ctx: &Ctx, a: ModelsArgs, out: &mut impl Write) -> Result<u8> {
     let ModelsCommand::Install(ModelsInstallArgs { json }) = a.command;
     // The model goes into the data directory: a writer's job.

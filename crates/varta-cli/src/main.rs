@@ -96,6 +96,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Check(a) => commands::check(&ctx, a, out),
         Command::Extract(a) => commands::extract(&ctx, a, out),
         Command::Dedup(a) => commands::dedup(&ctx, a, out),
+        Command::Narratives(a) => commands::narratives(&ctx, a, out),
         Command::Coord(a) => commands::coord(&ctx, a, out),
         Command::Models(a) => commands::models(&ctx, a, out),
         Command::Export(a) => commands::export(&ctx, a, out),

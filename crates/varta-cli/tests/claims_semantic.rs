@@ -247,3 +247,54 @@ fn copies_of_one_text_are_embedded_once_and_all_matched() {
         assert_eq!(r["match"]["score"], copies[0]["match"]["score"]);
     }
 }
+
+#[test]
+fn narratives_group_one_story_across_languages_and_leave_loners_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = varta(
+        dir.path(),
+        &[
+            "narratives",
+            data("narratives-sample.jsonl").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("narratives-sample.jsonl:9"),
+        "the bad line is named: {stderr}"
+    );
+    let found = json(&out);
+    let found = found.as_array().unwrap();
+    let metro = found
+        .iter()
+        .find(|n| n["members"].as_array().unwrap().iter().any(|m| m == "2"))
+        .expect("the metro story is a narrative");
+    let mut members: Vec<&str> = metro["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    members.sort();
+    assert_eq!(members, ["1", "2", "3"], "{metro}");
+    assert_eq!(
+        metro["languages"],
+        serde_json::json!({"en": 1, "ru": 1, "uk": 1})
+    );
+    assert_eq!(metro["first_seen"], "2026-11-20T10:00:00Z");
+    assert!(
+        metro["label"].as_str().unwrap().contains("метро"),
+        "{}",
+        metro["label"]
+    );
+    for n in found {
+        for m in n["members"].as_array().unwrap() {
+            assert!(
+                m != "7" && m != "8",
+                "an unrelated post joined a narrative: {n}"
+            );
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod bursts;
 pub mod campaigns;
 pub mod claims;
 pub mod coord;
+pub mod narratives;
 pub mod neardup;
 
 /// A finding's body or parameters as JSON. The types given here are plain structs of strings,
