@@ -359,6 +359,9 @@ pub struct NarrativesArgs {
     /// Texts a narrative needs.
     #[arg(long, default_value_t = varta_detect::narratives::Params::default().min_members)]
     pub min_members: usize,
+    /// Cosine the closest two texts of a narrative must reach.
+    #[arg(long, default_value_t = varta_detect::narratives::Params::default().core)]
+    pub core: f32,
     /// The e5 model file (default: found as `varta claims` finds it).
     #[arg(long)]
     pub model: Option<PathBuf>,

@@ -241,6 +241,7 @@ pub fn narratives(ctx: &Ctx, a: NarrativesArgs, out: &mut impl Write) -> Result<
         join: a.join,
         merge: a.merge,
         min_members: a.min_members.max(1),
+        core: a.core,
     };
     let found = varta_app::narratives::run(
         &a.input,

@@ -7,7 +7,8 @@
 //! [`Params::join`], else it starts a new one (an online clustering: documents arrive in time
 //! order, as a watcher sees them); narratives whose centroids end up within [`Params::merge`] of
 //! each other are then merged, and each document is reassigned to the centre now closest. A
-//! narrative needs [`Params::min_members`] documents; the rest stay out.
+//! narrative needs [`Params::min_members`] documents, two of which reach [`Params::core`] (texts
+//! on one everyday topic sit near each other, retellings of one story nearer); the rest stay out.
 //!
 //! Each narrative is labelled by its most telling words per language: class-based TF-IDF (a
 //! word's share of the narrative's words, weighted by how rare the word is across all
@@ -24,9 +25,8 @@
 //!
 //! # Limitations
 //! The language means come from the input: a file of a few dozen texts gives a poor one (under
-//! `MIN_LANGUAGE_MEAN` texts of a language, the overall mean stands in). Posts of one everyday
-//! topic (recipes, sports results) can form a narrative of their own. Two claims on one topic can
-//! merge, and one story told very differently can split. Each new document is compared with every
+//! `MIN_LANGUAGE_MEAN` texts of a language, the overall mean stands in). Two claims on one topic
+//! can merge, and one story told very differently can split. Each new document is compared with every
 //! narrative's centroid (linear in the narratives).
 
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +40,9 @@ pub struct Params {
     pub merge: f32,
     /// Documents a narrative needs.
     pub min_members: usize,
+    /// Cosine the closest two members of a narrative must reach: texts on one everyday topic
+    /// (recipes, match results) sit near each other, retellings of one story nearer.
+    pub core: f32,
 }
 
 impl Default for Params {
@@ -49,6 +52,7 @@ impl Default for Params {
             join: 0.45,
             merge: 0.4,
             min_members: 2,
+            core: 0.5,
         }
     }
 }
@@ -237,9 +241,19 @@ pub fn cluster(items: &[Item<'_>], params: &Params) -> Vec<Narrative> {
         }
         clusters = next.into_iter().filter(|c| !c.members.is_empty()).collect();
     }
+    let closest_pair = |c: &Cluster| {
+        let mut best = f32::MIN;
+        for (k, &a) in c.members.iter().enumerate() {
+            for &b in &c.members[k + 1..] {
+                best = best.max(dot(&vectors[a], &vectors[b]));
+            }
+        }
+        best
+    };
     let mut kept: Vec<Cluster> = clusters
         .into_iter()
         .filter(|c| c.members.len() >= params.min_members.max(1))
+        .filter(|c| closest_pair(c) >= params.core)
         .collect();
     kept.sort_by(|a, b| {
         b.members
