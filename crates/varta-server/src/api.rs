@@ -87,21 +87,42 @@ pub async fn body_bytes(body: Body, limit: usize) -> ApiResult<Bytes> {
     })
 }
 
-/// An opaque position in a list: an offset, encoded so clients do not build their own.
-fn cursor_out(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+/// An opaque position in a list (`kind` names the list's kind of position: `o` an offset, `a`
+/// an actor id), encoded so that clients do not build their own.
+fn encode_cursor(kind: char, position: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{position}"))
 }
 
-fn cursor_in(c: Option<&str>) -> ApiResult<usize> {
+/// The position a cursor of `kind` holds; `None` for no cursor, 400 for one this server did not
+/// give out.
+fn decode_cursor(kind: char, c: Option<&str>) -> ApiResult<Option<String>> {
     let Some(c) = c.filter(|c| !c.is_empty()) else {
-        return Ok(0);
+        return Ok(None);
     };
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(c)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("o:").and_then(|n| n.parse().ok()))
+        .and_then(|s| {
+            s.strip_prefix(kind)
+                .and_then(|r| r.strip_prefix(':'))
+                .map(str::to_owned)
+        })
+        .map(Some)
         .ok_or_else(|| ApiError::bad("cursor: not one this server gave out"))
+}
+
+fn cursor_out(offset: usize) -> String {
+    encode_cursor('o', &offset.to_string())
+}
+
+fn cursor_in(c: Option<&str>) -> ApiResult<usize> {
+    match decode_cursor('o', c)? {
+        None => Ok(0),
+        Some(n) => n
+            .parse()
+            .map_err(|_| ApiError::bad("cursor: not one this server gave out")),
+    }
 }
 
 fn time_param(name: &str, v: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
@@ -339,24 +360,14 @@ pub async fn actors(
 ) -> ApiResult<Json<ActorsPage>> {
     let limit = limit_param(p.limit, 100, 1000)?;
     // The cursor is the last id of the page before, encoded.
-    let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => String::new(),
-        Some(c) => base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(c)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("a:").map(str::to_owned))
-            .ok_or_else(|| ApiError::bad("cursor: not one this server gave out"))?,
-    };
+    let after = decode_cursor('a', p.cursor.as_deref())?.unwrap_or_default();
     let mut actors = st
         .read(move |s| Ok(s.actors_page(&after, limit + 1)?))
         .await?;
     let more = actors.len() > limit;
     actors.truncate(limit);
     let next = match actors.last() {
-        Some(a) if more => {
-            Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("a:{}", a.id)))
-        }
+        Some(a) if more => Some(encode_cursor('a', &a.id)),
         _ => None,
     };
     Ok(Json(ActorsPage { actors, next }))
