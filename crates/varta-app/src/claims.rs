@@ -313,6 +313,30 @@ pub fn detect(
     page: usize,
     observer: &dyn Observer,
 ) -> Result<DetectReport> {
+    let report = detect_after(
+        store,
+        embedder,
+        params,
+        since,
+        varta_store::PageCursor::START,
+        page,
+        observer,
+    )?;
+    crate::taxii::publish_findings(store)?;
+    Ok(report)
+}
+
+/// [`detect`] over the documents stored after `after` only (the watcher's new batch), without
+/// publishing to TAXII (the caller does, when it is time).
+pub fn detect_after(
+    store: &mut impl Store,
+    embedder: Option<&dyn Embedder>,
+    params: &Params,
+    since: Option<chrono::DateTime<Utc>>,
+    after: varta_store::PageCursor,
+    page: usize,
+    observer: &dyn Observer,
+) -> Result<DetectReport> {
     let start = Instant::now();
     let page = page.max(1);
     let claims = stored_claims(store)?;
@@ -344,7 +368,7 @@ pub fn detect(
     let mut documents = 0usize;
     let (mut matches, mut suggestions) = (0usize, 0usize);
     let mut rows = Vec::new();
-    let mut after = varta_store::PageCursor::START;
+    let mut after = after;
     loop {
         let (docs, next) = store.documents_page(since, after, page)?;
         if docs.is_empty() {
@@ -419,7 +443,6 @@ pub fn detect(
             "detect claims: documents' embeddings"
         );
     }
-    crate::taxii::publish_findings(store)?;
     Ok(DetectReport {
         documents,
         claims: m.claims().len(),

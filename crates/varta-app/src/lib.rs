@@ -19,6 +19,7 @@ pub mod report;
 pub mod stix;
 pub mod taxii;
 pub mod tokens;
+pub mod watch;
 
 use varta_store::{StoreError, StoreErrorKind};
 

@@ -99,7 +99,7 @@ fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn sdo_id(kind: &str, name: &str) -> String {
+pub(crate) fn sdo_id(kind: &str, name: &str) -> String {
     format!(
         "{kind}--{}",
         Uuid::new_v5(&VARTA_NAMESPACE, name.as_bytes())

@@ -185,6 +185,17 @@ pub enum Command {
     ///   varta serve --listen 127.0.0.1:8080
     ///   curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8080/api/v1/search?q=blackout'
     Serve(ServeArgs),
+    /// Watch sources continuously (feeds, sitemaps, folders), detect on every new batch and
+    /// alert (webhooks as signed CloudEvents, a JSON-lines file, stdout, the TAXII alerts
+    /// collection) until SIGINT/SIGTERM. Sources, rules and alerts come from the configuration
+    /// (`varta config` documents every key). Safe to stop at any moment, even with kill -9: the
+    /// next start goes on where this one stopped, and an alert it sends again has the same id.
+    ///
+    /// Examples:
+    ///   varta --config watch.toml watch
+    ///   varta --config watch.toml watch --allow-private   # a feed server on your own network
+    ///   varta watch --status
+    Watch(WatchArgs),
     /// Manage the server's access tokens: add (prints the new token once; only a hash is
     /// stored), list, revoke. Roles: reader (search, read, export, TAXII), analyst (+ upload,
     /// run detectors, add and import claims), admin (+ list tokens over HTTP).
@@ -637,6 +648,23 @@ pub struct ServeArgs {
     /// Address to listen on (default: the config's serve.listen, 127.0.0.1:8080).
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
+    /// The e5 model file for claim matching (default: found as `varta claims` finds it).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WatchArgs {
+    /// Let sources reach loopback and private addresses.
+    #[arg(long)]
+    pub allow_private: bool,
+    /// Show the watcher's state (sources, alerts, last batch) and exit: 0 when a watcher runs,
+    /// 1 when none does.
+    #[arg(long)]
+    pub status: bool,
+    /// With --status: JSON.
+    #[arg(long)]
+    pub json: bool,
     /// The e5 model file for claim matching (default: found as `varta claims` finds it).
     #[arg(long)]
     pub model: Option<PathBuf>,

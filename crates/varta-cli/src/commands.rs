@@ -1057,6 +1057,85 @@ pub fn serve(ctx: &Ctx, a: ServeArgs, out: &mut impl Write) -> Result<u8> {
     }
 }
 
+/// Set by SIGINT/SIGTERM while `varta watch` runs.
+static WATCH_STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    WATCH_STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn watch(ctx: &Ctx, a: WatchArgs, out: &mut impl Write) -> Result<u8> {
+    if a.status {
+        let Some(st) = varta_app::watch::status(&ctx.data_dir)? else {
+            if a.json {
+                writeln!(out, "null")?;
+            } else {
+                writeln!(out, "no watcher has run on {}", ctx.data_dir.display())?;
+            }
+            return Ok(1);
+        };
+        if a.json {
+            writeln!(out, "{}", serde_json::to_string_pretty(&st)?)?;
+        } else {
+            render::watch_status(&st, out)?;
+        }
+        return Ok(if st.running { 0 } else { 1 });
+    }
+    let mut setup = ctx.cfg.watch_setup();
+    setup.watch.allow_private |= a.allow_private;
+    let embedder = if setup.detect.claims {
+        varta_app::claims::load_embedder(a.model.as_deref(), &ctx.data_dir, &varta_app::Logged)?
+    } else {
+        None
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_stop_signal as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            on_stop_signal as *const () as libc::sighandler_t,
+        );
+    }
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !WATCH_STOP.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            tracing::info!("stopping: finishing the batch in hand");
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    let opts = varta_app::watch::WatchOptions {
+        dir: ctx.data_dir.clone(),
+        store: StoreOptions {
+            index_heap_bytes: ctx.cfg.store.index_heap_bytes,
+            index_commit_every: ctx.cfg.store.index_commit_every,
+        },
+        ingest: IngestOptions {
+            allow_private: setup.watch.allow_private,
+            ..ctx.ingest_options()
+        },
+        batch_size: ctx.cfg.ingest.batch_size,
+        stop,
+    };
+    writeln!(
+        out,
+        "watching {} sources with {} rules and {} alert sinks; stop with Ctrl-C",
+        setup.sources.len(),
+        setup.rules.len(),
+        setup.alerts.len()
+    )?;
+    out.flush()?;
+    varta_app::watch::run(&setup, &opts, embedder, &varta_app::Logged)?;
+    tracing::info!("stopped");
+    Ok(0)
+}
+
 pub fn token(ctx: &Ctx, a: TokenArgs, out: &mut impl Write) -> Result<u8> {
     match a.command {
         TokenCommand::Add { name, role, json } => {

@@ -17,6 +17,35 @@ pub struct Config {
     pub store: StoreConfig,
     pub ingest: IngestConfig,
     pub serve: ServeConfig,
+    /// `varta watch`: the collector.
+    pub watch: varta_app::watch::config::WatchConfig,
+    /// `varta watch`: incremental detection.
+    pub detect: varta_app::watch::config::DetectConfig,
+    /// `varta watch`: burst detection.
+    pub bursts: varta_app::watch::config::BurstsConfig,
+    /// `varta watch`: what to watch.
+    #[serde(rename = "source")]
+    pub sources: Vec<varta_app::watch::config::SourceConfig>,
+    /// `varta watch`: watchlist rules.
+    #[serde(rename = "rule")]
+    pub rules: Vec<varta_app::watch::config::RuleConfig>,
+    /// `varta watch`: where alerts go.
+    #[serde(rename = "alert")]
+    pub alerts: Vec<varta_app::watch::config::AlertConfig>,
+}
+
+impl Config {
+    /// What `varta watch` reads of the configuration.
+    pub fn watch_setup(&self) -> varta_app::watch::config::WatchSetup {
+        varta_app::watch::config::WatchSetup {
+            watch: self.watch.clone(),
+            detect: self.detect.clone(),
+            bursts: self.bursts.clone(),
+            sources: self.sources.clone(),
+            rules: self.rules.clone(),
+            alerts: self.alerts.clone(),
+        }
+    }
 }
 
 /// `varta serve`.
@@ -104,6 +133,92 @@ listen = "127.0.0.1:8080"
 upload_limit_bytes = 67108864
 # Read-only stores kept open for requests (searches run on them in parallel).
 readers = 4
+
+# ---- varta watch: continuous collection, detection and alerts ----
+
+[watch]
+# Let sources reach loopback and private addresses (also --allow-private). Off: a feed or a
+# redirect cannot make the watcher fetch from your own network.
+allow_private = false
+# Least time between two requests to one host (robots.txt's Crawl-delay may make it longer).
+# Each host gets one request at a time.
+politeness = "1s"
+# A failing source waits twice as long after each failure (with jitter), up to this.
+max_backoff = "1h"
+# Pages fetched from one sitemap per poll.
+max_pages_per_poll = 50
+# Obey robots.txt.
+robots = true
+# Where alerts link to (the `varta serve` of this data directory).
+base_url = "http://127.0.0.1:8080"
+# The CloudEvents `source` of every alert.
+event_source = "urn:varta:watch"
+# Alerts given up after their last retry go here (relative to the data directory).
+dead_letter = "alerts-dead.jsonl"
+
+[detect]
+# Match every new document against the claims database.
+claims = true
+# Copy-paste campaigns over the last campaigns_window, this often ("0s": never).
+campaigns_every = "10m"
+campaigns_window = "6h"
+# Coordination over the last coordination_window, this often ("0s": never).
+coordination_every = "30m"
+coordination_window = "1d"
+# A stored coordinated group "acts again" when this many of its members post within group_window.
+group_min_actors = 2
+group_window = "1h"
+
+[bursts]
+# Kleinberg's two-state automaton over arrivals per period, against the share over history.
+period = "5m"
+history = "1d"
+# A key is only tested when its latest period holds at least this many documents.
+min_count = 5
+s = 2.0
+gamma = 1.0
+# What is counted: rule, claim, hashtag, link.
+keys = ["rule", "claim", "hashtag", "link"]
+# Whose bursts alert (the others are stored as findings only).
+alert = ["rule", "claim"]
+
+# Sources (none by default). Durations: 500ms, 10s, 5m, 1h, 1d.
+# [[source]]
+# url = "https://example.org/feed.xml"   # RSS/Atom; a URL with "sitemap" in it is read as a sitemap
+# every = "5m"                           # default 5m for URLs, 2s for folders
+# kind = "feed"                          # or "sitemap"
+# name = "example-feed"                  # source name of its documents (default: the format's)
+# format = "rss"                         # force the format
+# [[source]]
+# folder = "incoming/"                   # files other collectors drop (any format ingest reads);
+#                                        # names starting with "." or ending in .part/.tmp wait
+#
+# Rules (none by default): a document matches when any phrase occurs (folded as search folds;
+# the words in order, next to each other), all of `all` occur and none of `none`.
+# [[rule]]
+# name = "blackout rumours"
+# any = ["відключення світла", "blackout", "отключения света"]
+# all = []
+# none = []
+# lang = ["uk", "ru", "en"]   # optional filters: lang, actors, sources, claim (claim ids)
+# min_docs = 1                # alert once the day's finding holds this many documents
+# burst = false               # alert only while the rule's matches burst
+# rate_limit = "20/1h"        # alerts (new findings and updates) per period
+#
+# Alerts (none by default), each one sink: webhook, jsonl, stdout or taxii.
+# [[alert]]
+# webhook = "https://hooks.example.org/varta"
+# secret = "..."              # X-Varta-Signature: sha256=<hex HMAC-SHA256 of the body>
+# on = ["rule", "burst", "group"]
+# retries = 8                 # then the alert goes to the dead-letter file
+# backoff = "2s"              # first retry's wait, doubling (with jitter)
+# timeout = "10s"
+# [[alert]]
+# jsonl = "alerts.jsonl"
+# [[alert]]
+# stdout = true
+# [[alert]]
+# taxii = true                # STIX sightings in the TAXII `alerts` collection of `varta serve`
 "#;
 
 impl Config {

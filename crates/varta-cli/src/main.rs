@@ -59,7 +59,10 @@ fn init_tracing(verbose: u8, server: bool) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose, matches!(cli.command, Command::Serve(_)));
+    init_tracing(
+        cli.verbose,
+        matches!(cli.command, Command::Serve(_) | Command::Watch(_)),
+    );
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -108,6 +111,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Show(a) => commands::show(&ctx, a, out),
         Command::Stats(a) => commands::stats(&ctx, a, out),
         Command::Serve(a) => commands::serve(&ctx, a, out),
+        Command::Watch(a) => commands::watch(&ctx, a, out),
         Command::Token(a) => commands::token(&ctx, a, out),
         Command::BenchExtract(a) => commands::bench_extract(&ctx, a, out),
         Command::BenchSearch(a) => commands::bench_search(&ctx, a, out),

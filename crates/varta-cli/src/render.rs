@@ -356,3 +356,47 @@ fn group(
     }
     Ok(())
 }
+
+/// `varta watch --status`, for a person.
+pub fn watch_status(st: &varta_app::watch::Status, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "watcher: {}",
+        if st.running { "running" } else { "not running" }
+    )?;
+    if let Some(b) = &st.last_batch {
+        writeln!(
+            out,
+            "last batch: {} — {} documents read ({} new stored), {} findings, {} alerts queued, {:.2}s",
+            b.at, b.documents, b.stored, b.findings, b.alerts, b.seconds
+        )?;
+    }
+    writeln!(
+        out,
+        "alerts: {} pending, {} delivered, {} given up (dead letter)",
+        st.alerts.pending, st.alerts.delivered, st.alerts.dead
+    )?;
+    for (id, sink, err) in &st.failing {
+        writeln!(out, "  retrying {id} to {sink}: {err}")?;
+    }
+    writeln!(out, "sources:")?;
+    for s in &st.sources {
+        let health = match (&s.last_error, s.failures) {
+            (Some(e), n) if n > 0 => format!("FAILING ({n}×): {e}"),
+            (Some(e), _) => format!("ok, last error: {e}"),
+            (None, _) => "ok".to_string(),
+        };
+        writeln!(
+            out,
+            "  {} {} — {} documents, {} polls, last ok {}, next {} — {}",
+            s.kind,
+            s.target,
+            s.documents,
+            s.polls,
+            s.last_ok.as_deref().unwrap_or("never"),
+            s.next_poll.as_deref().unwrap_or("-"),
+            health
+        )?;
+    }
+    Ok(())
+}

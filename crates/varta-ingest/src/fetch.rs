@@ -77,6 +77,26 @@ pub struct Fetched {
     pub charset: Option<String>,
     /// The body, with any `Content-Encoding` (gzip) already removed.
     pub body: Vec<u8>,
+    /// The response's `ETag`, to send back as `If-None-Match` on the next poll.
+    pub etag: Option<String>,
+    /// The response's `Last-Modified`, to send back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+}
+
+/// What a poller remembers of the last response, so that an unchanged resource costs the server
+/// a `304 Not Modified` instead of its body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// The answer to a conditional fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conditional {
+    /// The server said 304: nothing new since the validators were given.
+    NotModified,
+    Fetched(Fetched),
 }
 
 /// Why a fetch failed. Messages are meant to be read by an analyst in a log or a report.
@@ -127,7 +147,21 @@ pub enum FetchError {
 
 /// Fetches `url` under `policy`, following redirects itself; see the module doc for the rules.
 pub fn fetch(url: &str, policy: &FetchPolicy) -> Result<Fetched, FetchError> {
-    fetch_with(url, policy, &Net::SYSTEM)
+    match fetch_with(url, policy, &Validators::default(), &Net::SYSTEM)? {
+        Conditional::Fetched(f) => Ok(f),
+        // Without validators no server may answer 304; one that does has sent nothing.
+        Conditional::NotModified => Err(FetchError::Http { status: 304 }),
+    }
+}
+
+/// Fetches `url` as [`fetch`] does, sending `If-None-Match` / `If-Modified-Since` from
+/// `validators` (on every redirect hop: the validators belong to the resource, wherever it is).
+pub fn fetch_conditional(
+    url: &str,
+    policy: &FetchPolicy,
+    validators: &Validators,
+) -> Result<Conditional, FetchError> {
+    fetch_with(url, policy, validators, &Net::SYSTEM)
 }
 
 /// Is `ip` an address a fetch of untrusted URLs must not connect to?
@@ -213,7 +247,12 @@ impl Net<'static> {
     };
 }
 
-fn fetch_with(url: &str, policy: &FetchPolicy, net: &Net<'_>) -> Result<Fetched, FetchError> {
+fn fetch_with(
+    url: &str,
+    policy: &FetchPolicy,
+    validators: &Validators,
+    net: &Net<'_>,
+) -> Result<Conditional, FetchError> {
     // A deadline too far away to represent is no deadline at all.
     let deadline = Instant::now().checked_add(policy.timeout);
     let remaining = || -> Result<Duration, FetchError> {
@@ -232,8 +271,11 @@ fn fetch_with(url: &str, policy: &FetchPolicy, net: &Net<'_>) -> Result<Fetched,
     let mut redirects = 0u32;
     loop {
         let target = check_target(&current, policy, net, remaining()?)?;
-        let mut response = request(&current, target, policy, remaining()?)?;
+        let mut response = request(&current, target, policy, validators, remaining()?)?;
         let status = response.status().as_u16();
+        if status == 304 {
+            return Ok(Conditional::NotModified);
+        }
 
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
             if redirects >= policy.max_redirects {
@@ -256,14 +298,25 @@ fn fetch_with(url: &str, policy: &FetchPolicy, net: &Net<'_>) -> Result<Fetched,
             .get(CONTENT_TYPE)
             .map(|v| parse_content_type(&String::from_utf8_lossy(v.as_bytes())))
             .unwrap_or((None, None));
+        let header = |name: ureq::http::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let etag = header(ureq::http::header::ETAG);
+        let last_modified = header(ureq::http::header::LAST_MODIFIED);
         let body = read_body(response.body_mut(), policy)?;
-        return Ok(Fetched {
+        return Ok(Conditional::Fetched(Fetched {
             final_url: current.to_string(),
             status,
             content_type,
             charset,
             body,
-        });
+            etag,
+            last_modified,
+        }));
     }
 }
 
@@ -425,6 +478,7 @@ fn request(
     url: &Url,
     target: Target,
     policy: &FetchPolicy,
+    validators: &Validators,
     time_left: Duration,
 ) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
     let config = Agent::config_builder()
@@ -448,10 +502,14 @@ fn request(
             addrs: target.addrs,
         },
     );
-    agent
-        .get(url.as_str())
-        .call()
-        .map_err(|e| map_ureq_error(e, policy, url))
+    let mut req = agent.get(url.as_str());
+    if let Some(etag) = &validators.etag {
+        req = req.header("If-None-Match", etag.as_str());
+    }
+    if let Some(lm) = &validators.last_modified {
+        req = req.header("If-Modified-Since", lm.as_str());
+    }
+    req.call().map_err(|e| map_ureq_error(e, policy, url))
 }
 
 fn map_ureq_error(err: ureq::Error, policy: &FetchPolicy, url: &Url) -> FetchError {
@@ -640,7 +698,11 @@ mod tests {
             }
         }
         let head = String::from_utf8_lossy(&req);
-        let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let mut path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        // Handlers of `/cond…` paths read the request headers too (conditional GET).
+        if path.starts_with("/cond") {
+            path = head.to_ascii_lowercase();
+        }
         // The client may hang up early (that is what a size limit does); ignore write errors.
         let _ = stream.write_all(&handler(&path));
         let _ = stream.flush();
@@ -912,6 +974,37 @@ mod tests {
     }
 
     #[test]
+    fn conditional_get_sends_validators_and_reads_304() {
+        let server = TestServer::start(Ipv4Addr::LOCALHOST, 2, |req: &str| {
+            if req.contains("if-none-match: \"v1\"") {
+                b"HTTP/1.1 304 Not Modified\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec()
+            } else {
+                b"HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nLast-Modified: Mon, 07 Dec 2026 10:00:00 GMT\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi".to_vec()
+            }
+        });
+        let url = format!("http://127.0.0.1:{}/cond", server.port);
+        let first = fetch_conditional(&url, &allow_private(), &Validators::default()).unwrap();
+        let Conditional::Fetched(f) = first else {
+            panic!("expected a body")
+        };
+        assert_eq!(f.etag.as_deref(), Some("\"v1\""));
+        assert_eq!(
+            f.last_modified.as_deref(),
+            Some("Mon, 07 Dec 2026 10:00:00 GMT")
+        );
+        let v = Validators {
+            etag: f.etag,
+            last_modified: f.last_modified,
+        };
+        assert_eq!(
+            fetch_conditional(&url, &allow_private(), &v).unwrap(),
+            Conditional::NotModified
+        );
+        server.finish();
+    }
+
+    #[test]
     fn http_error_status_is_reported() {
         let server = TestServer::start(Ipv4Addr::LOCALHOST, 1, |_| {
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
@@ -999,6 +1092,13 @@ mod tests {
     // The next tests run with allow_private = false against 127.0.0.1 by swapping in a policy
     // that treats 127.0.0.1 (only) as public, and a fake DNS.
 
+    fn fetch_net(url: &str, net: &Net<'_>) -> Result<Fetched, FetchError> {
+        match fetch_with(url, &FetchPolicy::default(), &Validators::default(), net)? {
+            Conditional::Fetched(f) => Ok(f),
+            Conditional::NotModified => panic!("304 without validators"),
+        }
+    }
+
     fn public_loopback(ip: IpAddr) -> bool {
         ip != IpAddr::V4(Ipv4Addr::LOCALHOST) && is_forbidden_ip(ip)
     }
@@ -1013,7 +1113,7 @@ mod tests {
             resolve: &system_resolve,
         };
         let url = format!("http://127.0.0.1:{}/", server.port);
-        match fetch_with(&url, &FetchPolicy::default(), &net) {
+        match fetch_net(&url, &net) {
             Err(FetchError::PrivateAddress { host, addr }) => {
                 assert_eq!(host, "127.0.0.2");
                 assert_eq!(addr, IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)));
@@ -1044,7 +1144,7 @@ mod tests {
             resolve: &resolve,
         };
         let url = format!("http://NEWS.test:{}/start", server.port);
-        let got = fetch_with(&url, &FetchPolicy::default(), &net).expect("fetch");
+        let got = fetch_net(&url, &net).expect("fetch");
         assert_eq!(got.body, b"pinned");
         assert_eq!(
             got.final_url,
@@ -1074,7 +1174,7 @@ mod tests {
             resolve: &resolve,
         };
         let url = format!("http://start.test:{}/", server.port);
-        match fetch_with(&url, &FetchPolicy::default(), &net) {
+        match fetch_net(&url, &net) {
             Err(FetchError::PrivateAddress { host, addr }) => {
                 assert_eq!(host, "rebind.test");
                 assert_eq!(addr, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)));

@@ -469,17 +469,27 @@ fn ingest_url(url: &str, opts: &IngestOptions, sink: &mut dyn Sink) -> Flow {
         max_body_bytes: opts.limits.max_fetch_bytes,
         ..FetchPolicy::default()
     };
-    let fetched = match fetch(url, &policy) {
-        Ok(f) => f,
+    match fetch(url, &policy) {
+        Ok(f) => ingest_fetched(url, &f, opts, sink),
         Err(e) => {
             sink.error(RecordError {
                 file: url.to_string(),
                 record: None,
                 message: e.to_string(),
             });
-            return Ok(());
+            Ok(())
         }
-    };
+    }
+}
+
+/// Reads what was fetched from `url` (a feed, a page), its format forced by `opts` or told by
+/// its `Content-Type`, path and first bytes. Errors name `url`.
+pub fn ingest_fetched(
+    url: &str,
+    fetched: &crate::fetch::Fetched,
+    opts: &IngestOptions,
+    sink: &mut dyn Sink,
+) -> Flow {
     let ct = fetched
         .content_type
         .as_deref()

@@ -11,11 +11,14 @@ mod formats;
 mod input;
 mod lines;
 mod mapping;
+pub mod sitemap;
 
 pub use builder::DocBuilder;
 pub use formats::csv::{RecordFields, RecordSplitter};
 pub use formats::{CNT_HEADER, detect_format};
-pub use input::{IngestOptions, extract_pages, ingest_paths, page_document, read_file};
+pub use input::{
+    IngestOptions, extract_pages, ingest_fetched, ingest_paths, page_document, read_file,
+};
 pub use lines::{Block, BlockItem, BoundedLines, CsvBlocks, CsvSlices, Item as LineItem};
 pub use mapping::FieldMap;
 

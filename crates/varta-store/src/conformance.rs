@@ -262,6 +262,16 @@ pub fn pages_follow_the_full_scan<S: Store>(store: &mut S) {
             assert_eq!(paged, all, "pages of {limit}, since {since:?}");
         }
     }
+    // The end cursor: nothing after it now, and the next document stored comes after it.
+    let end = store.end_cursor().expect("end_cursor");
+    let token = PageCursor::from_token(&end.token()).expect("cursor token");
+    assert!(
+        store
+            .documents_page(None, token, 10)
+            .expect("page")
+            .0
+            .is_empty()
+    );
 }
 
 fn finding(id: &str, score: f64, body: &str, documents: &[&str]) -> Finding {

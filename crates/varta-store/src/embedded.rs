@@ -348,6 +348,10 @@ impl Store for EmbeddedStore {
         self.db.for_each_document(since, f)
     }
 
+    fn end_cursor(&self) -> Result<PageCursor> {
+        Ok(PageCursor(self.db.max_seq()?))
+    }
+
     fn documents_page(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,

@@ -15,10 +15,12 @@ mod embedded;
 pub mod index;
 mod lock;
 pub mod sqlite;
+pub mod watch_db;
 
 pub use embedded::{EmbeddedStore, StoreOptions};
 pub use index::FoldingTokenizer;
 pub use lock::{LOCK_FILE, LockHolder, Wait, WriteLock};
+pub use watch_db::{OutboxCounts, OutboxItem, WatchDb};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -209,6 +211,16 @@ pub struct PageCursor(i64);
 impl PageCursor {
     /// The start of the scan.
     pub const START: PageCursor = PageCursor(0);
+
+    /// The cursor as text, to keep between runs (the watcher's journal).
+    pub fn token(self) -> String {
+        self.0.to_string()
+    }
+
+    /// A cursor [`PageCursor::token`] wrote.
+    pub fn from_token(token: &str) -> Option<PageCursor> {
+        token.parse().ok().map(PageCursor)
+    }
 }
 
 /// How the record and the search index (and the findings and the documents they cite) agree:
@@ -332,6 +344,8 @@ pub trait Store: Send {
     ) -> Result<(Vec<Document>, PageCursor)>;
     /// Stores detector findings; a finding with an id already stored replaces it.
     fn put_findings(&mut self, findings: &[Finding]) -> Result<()>;
+    /// Where a scan of everything stored now ends: the next document stored comes after it.
+    fn end_cursor(&self) -> Result<PageCursor>;
     /// Stored findings of one kind (or all), best score first.
     fn findings(&self, kind: Option<&str>) -> Result<Vec<Finding>>;
     /// The stored finding of this id.

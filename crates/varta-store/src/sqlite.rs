@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use varta_core::{Actor, Claim, Document, Finding, Format};
 
-fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+pub(crate) fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| {
         let full = matches!(
             source.sqlite_error_code(),

@@ -1,0 +1,630 @@
+//! Incremental detection: what the watcher does with each batch of new documents, reading only
+//! them (and, every so often, a window of recent ones), never the whole store.
+//!
+//! - claim matching of the new documents ([`crate::claims::detect_after`]);
+//! - watchlist rules ([`super::rules`]): one finding per rule and day, growing as matches come;
+//! - bursts ([`super::tracker`]) of each rule's, claim's, hashtag's and link's arrivals;
+//! - known coordinated groups acting again: members of a stored group posting together;
+//! - every so often, copy-paste campaigns and coordination over a recent window.
+//!
+//! Each finding's id comes from what it is about (the rule and day, the burst's key and start,
+//! the group and day), so detecting a batch twice (after a crash) updates the same findings.
+
+use super::config::{Rate, WatchSetup};
+use super::rules::Rules;
+use super::tracker::Tracker;
+use crate::{Logged, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::time::Instant;
+use varta_core::{Document, Finding, stable_hash};
+use varta_detect::claims::finding::Verdict;
+use varta_detect::claims::matcher::Embedder;
+use varta_store::{PageCursor, Store, WatchDb};
+
+pub const RULE_KIND: &str = "rule-match";
+pub const BURST_KIND: &str = "burst";
+pub const GROUP_KIND: &str = "group-active";
+const DETECTOR: &str = "varta watch 1";
+/// Documents a growing finding lists at most (its count goes on).
+const MAX_DOCS: usize = 5000;
+/// Evidence rows a growing finding keeps at most.
+const MAX_EVIDENCE: usize = 200;
+const PAGE: usize = 2000;
+
+/// One document as evidence in a watch finding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    pub document: String,
+    pub actor: Option<String>,
+    pub source: String,
+    pub language: String,
+    pub time: DateTime<Utc>,
+    pub title: Option<String>,
+    pub url: Option<String>,
+    /// What matched: the rule's phrases, the burst's key.
+    pub matched: Vec<String>,
+    /// The text's start.
+    pub text: String,
+}
+
+impl Evidence {
+    fn of(d: &Document, matched: Vec<String>) -> Evidence {
+        Evidence {
+            document: d.id.clone(),
+            actor: d.actor_id.clone(),
+            source: d.source.clone(),
+            language: d.language.clone(),
+            time: doc_time(d),
+            title: d.title.clone(),
+            url: d.url.clone(),
+            matched,
+            text: d.text.chars().take(280).collect(),
+        }
+    }
+}
+
+/// The body of a `rule-match`, `burst` or `group-active` finding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct WatchBody {
+    /// The rule's name, the burst's key, the group's id.
+    pub trigger: String,
+    /// The day (rule, group) or the burst's first period start.
+    pub period: String,
+    pub count: u64,
+    pub summary: String,
+    #[serde(default)]
+    pub burst: Option<BurstBody>,
+    #[serde(default)]
+    pub actors: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BurstBody {
+    pub begin: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub level: u8,
+    pub weight: f64,
+    pub share: f64,
+    pub base_share: f64,
+}
+
+/// A finding that may alert, and under which limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Candidate {
+    pub finding: String,
+    /// `rule`, `burst`, `group`.
+    pub alert: String,
+    pub trigger: String,
+    pub rate_key: String,
+    pub rate: Rate,
+    pub summary: String,
+    /// Whether its conditions hold (min_docs, burst); one that does not waits for more.
+    pub ready: bool,
+    pub count: u64,
+}
+
+fn doc_time(d: &Document) -> DateTime<Utc> {
+    d.published_at.unwrap_or(d.collected_at)
+}
+
+fn day(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// What one batch did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct BatchReport {
+    pub documents: u64,
+    pub claim_matches: u64,
+    pub findings: u64,
+    pub candidates: Vec<Candidate>,
+}
+
+pub struct Engine {
+    setup: WatchSetup,
+    rules: Rules,
+    tracker: Tracker,
+    /// Stored coordinated groups by member actor.
+    groups_of: HashMap<String, Vec<String>>,
+    /// Each group's recent posts: (time ms, actor, document).
+    recent: HashMap<String, VecDeque<(i64, String, String)>>,
+    pub cursor: PageCursor,
+    embedder: Option<Box<dyn Embedder>>,
+    claim_params: varta_detect::claims::matcher::Params,
+    last_campaigns: Instant,
+    last_coordination: Instant,
+    since_campaigns: u64,
+    since_coordination: u64,
+}
+
+impl Engine {
+    /// The engine as the journal left it: the cursor (or, on a first start, the store's end:
+    /// the watcher detects what arrives from now on), the groups, and the burst counts rebuilt
+    /// from the history window.
+    pub fn restore(
+        store: &impl Store,
+        journal: &WatchDb,
+        setup: &WatchSetup,
+        embedder: Option<Box<dyn Embedder>>,
+    ) -> Result<Engine> {
+        let rules = Rules::new(&setup.rules).map_err(crate::AppError::Usage)?;
+        let b = &setup.bursts;
+        let tracker = Tracker::new(
+            b.period.ms(),
+            b.history.ms(),
+            varta_detect::bursts::Params {
+                s: b.s,
+                gamma: b.gamma,
+            },
+            b.min_count,
+        );
+        let cursor = match journal
+            .get("cursor")?
+            .as_deref()
+            .and_then(PageCursor::from_token)
+        {
+            Some(c) => c,
+            None => {
+                let end = store.end_cursor()?;
+                journal.put("cursor", &end.token())?;
+                end
+            }
+        };
+        let claim_params = if embedder.is_some() {
+            varta_detect::claims::matcher::Params::default()
+        } else {
+            varta_detect::claims::matcher::Params::lexical()
+        };
+        let mut e = Engine {
+            setup: setup.clone(),
+            rules,
+            tracker,
+            groups_of: HashMap::new(),
+            recent: HashMap::new(),
+            cursor,
+            embedder,
+            claim_params,
+            last_campaigns: Instant::now(),
+            last_coordination: Instant::now(),
+            since_campaigns: 0,
+            since_coordination: 0,
+        };
+        e.load_groups(store)?;
+        e.rebuild(store)?;
+        Ok(e)
+    }
+
+    fn load_groups(&mut self, store: &impl Store) -> Result<()> {
+        self.groups_of.clear();
+        for f in store.findings(Some(varta_detect::coord::finding::KIND))? {
+            for m in f.body["members"].as_array().into_iter().flatten() {
+                if let Some(a) = m.as_str() {
+                    self.groups_of
+                        .entry(a.to_string())
+                        .or_default()
+                        .push(f.id.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts the documents of the history window up to the cursor (those after it are the
+    /// next batch's).
+    fn rebuild(&mut self, store: &impl Store) -> Result<()> {
+        let now = Utc::now();
+        let since = now - chrono::Duration::milliseconds(self.setup.bursts.history.ms());
+        let mut after = PageCursor::START;
+        let mut n = 0u64;
+        loop {
+            let (docs, next) = store.documents_page(Some(since), after, PAGE)?;
+            if docs.is_empty() {
+                break;
+            }
+            if beyond(next, self.cursor) {
+                // The page straddles the cursor: one document at a time to it.
+                let mut at = after;
+                loop {
+                    let (one, nx) = store.documents_page(Some(since), at, 1)?;
+                    if one.is_empty() || beyond(nx, self.cursor) {
+                        break;
+                    }
+                    at = nx;
+                    for d in &one {
+                        self.count(d, &[], &[], now);
+                        n += 1;
+                    }
+                }
+                break;
+            }
+            after = next;
+            for d in &docs {
+                self.count(d, &[], &[], now);
+                n += 1;
+            }
+        }
+        self.tracker.take_bursts();
+        tracing::info!(
+            documents = n,
+            keys = self.tracker.keys(),
+            "watch: burst counts rebuilt from the history window"
+        );
+        Ok(())
+    }
+
+    /// The burst keys of a document.
+    fn keys(&self, d: &Document, rules: &[usize], claims: &[String]) -> Vec<String> {
+        let want = |k: &str| self.setup.bursts.keys.iter().any(|x| x == k);
+        let mut keys = Vec::new();
+        if want("rule") {
+            keys.extend(
+                rules
+                    .iter()
+                    .map(|&r| format!("rule:{}", self.rules.rules()[r].name)),
+            );
+        }
+        if want("claim") {
+            keys.extend(claims.iter().map(|c| format!("claim:{c}")));
+        }
+        if want("hashtag") {
+            keys.extend(
+                d.hashtags
+                    .iter()
+                    .map(|h| format!("hashtag:{}", h.to_lowercase())),
+            );
+        }
+        if want("link") {
+            keys.extend(d.links.iter().map(|l| format!("link:{l}")));
+        }
+        keys
+    }
+
+    fn count(
+        &mut self,
+        d: &Document,
+        rules: &[usize],
+        claims: &[String],
+        now: DateTime<Utc>,
+    ) -> Vec<String> {
+        let rules = if rules.is_empty() && !self.rules.rules().is_empty() {
+            self.rules
+                .matches(d, claims)
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect()
+        } else {
+            rules.to_vec()
+        };
+        let keys = self.keys(d, &rules, claims);
+        self.tracker.add(
+            doc_time(d).timestamp_millis(),
+            now.timestamp_millis(),
+            &keys,
+        );
+        keys
+    }
+
+    /// Detects over the documents stored after the cursor; stores the findings; returns what
+    /// may alert. The caller moves the journal's cursor to [`Engine::cursor`] with the alerts.
+    pub fn batch(&mut self, store: &mut impl Store) -> Result<BatchReport> {
+        let mut report = BatchReport::default();
+        let now = Utc::now();
+        let start = self.cursor;
+        // Claims first: rules may filter on them, and their bursts are counted below.
+        let mut claims_of: HashMap<String, Vec<String>> = HashMap::new();
+        if self.setup.detect.claims && !store.claims()?.is_empty() {
+            let r = crate::claims::detect_after(
+                store,
+                self.embedder.as_deref(),
+                &self.claim_params,
+                None,
+                start,
+                1000,
+                &Logged,
+            )?;
+            for row in r.rows {
+                if row.matched.verdict == Verdict::Match {
+                    report.claim_matches += 1;
+                    claims_of
+                        .entry(row.document)
+                        .or_default()
+                        .push(row.matched.claim);
+                }
+            }
+        }
+        let mut rule_ev: BTreeMap<(usize, String), Vec<Evidence>> = BTreeMap::new();
+        let mut key_ev: HashMap<String, Vec<Evidence>> = HashMap::new();
+        let mut group_ev: BTreeMap<(String, String), Vec<Evidence>> = BTreeMap::new();
+        let group_window = self.setup.detect.group_window.ms();
+        loop {
+            let (docs, next) = store.documents_page(None, self.cursor, PAGE)?;
+            if docs.is_empty() {
+                break;
+            }
+            self.cursor = next;
+            for d in &docs {
+                report.documents += 1;
+                let claims = claims_of.get(&d.id).cloned().unwrap_or_default();
+                let hits = self.rules.matches(d, &claims);
+                let rules: Vec<usize> = hits.iter().map(|h| h.0).collect();
+                for (r, phrases) in hits {
+                    rule_ev
+                        .entry((r, day(doc_time(d))))
+                        .or_default()
+                        .push(Evidence::of(d, phrases));
+                }
+                let keys = self.count(d, &rules, &claims, now);
+                for k in keys {
+                    let ev = key_ev.entry(k.clone()).or_default();
+                    if ev.len() < MAX_EVIDENCE {
+                        ev.push(Evidence::of(d, vec![k]));
+                    }
+                }
+                self.group_post(d, group_window, &mut group_ev);
+            }
+        }
+        self.since_campaigns += report.documents;
+        self.since_coordination += report.documents;
+        let mut findings = Vec::new();
+        for ((r, day), ev) in rule_ev {
+            let rule = &self.rules.rules()[r];
+            let id = stable_hash(&[RULE_KIND, &rule.name, &day]);
+            let f = grow(store, &id, RULE_KIND, &rule.name, &day, ev, now, |count| {
+                format!("rule {:?} matched {count} documents on {day}", rule.name)
+            })?;
+            let ready = f.documents.len() >= rule.min_docs
+                && (!rule.burst
+                    || self
+                        .tracker
+                        .ongoing(&format!("rule:{}", rule.name))
+                        .is_some());
+            report.candidates.push(Candidate {
+                finding: f.id.clone(),
+                alert: "rule".into(),
+                trigger: rule.name.clone(),
+                rate_key: format!("rule:{}", rule.name),
+                rate: rule.rate_limit,
+                summary: body_summary(&f),
+                ready,
+                count: f.documents.len() as u64,
+            });
+            findings.push(f);
+        }
+        for (key, b) in self.tracker.take_bursts() {
+            let begin = DateTime::<Utc>::from_timestamp_millis(b.begin_ms).unwrap_or(now);
+            let end = DateTime::<Utc>::from_timestamp_millis(b.end_ms).unwrap_or(now);
+            let id = stable_hash(&[BURST_KIND, &key, &b.begin_ms.to_string()]);
+            let ev = key_ev.remove(&key).unwrap_or_default();
+            let period = begin.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let mut f = grow(store, &id, BURST_KIND, &key, &period, ev, now, |_| {
+                format!(
+                    "{key} bursts: {} documents since {period}, {:.1}% of all against {:.1}% usually",
+                    b.count,
+                    b.share * 100.0,
+                    b.base_share * 100.0
+                )
+            })?;
+            let mut body: WatchBody = serde_json::from_value(f.body.clone()).unwrap_or_default();
+            body.count = b.count;
+            body.burst = Some(BurstBody {
+                begin,
+                end,
+                level: 1,
+                weight: b.weight,
+                share: b.share,
+                base_share: b.base_share,
+            });
+            f.body = serde_json::to_value(&body).unwrap_or_default();
+            f.score = b.weight;
+            let category = key.split(':').next().unwrap_or("").to_string();
+            let rate = if category == "rule" {
+                self.setup
+                    .rules
+                    .iter()
+                    .find(|r| key[5..] == r.name)
+                    .map_or(default_rate(), |r| r.rate_limit)
+            } else {
+                default_rate()
+            };
+            if self.setup.bursts.alert.contains(&category) {
+                report.candidates.push(Candidate {
+                    finding: f.id.clone(),
+                    alert: "burst".into(),
+                    trigger: key.clone(),
+                    rate_key: format!("burst:{key}"),
+                    rate,
+                    summary: body.summary.clone(),
+                    ready: true,
+                    count: b.count,
+                });
+            }
+            findings.push(f);
+        }
+        for ((group, day), ev) in group_ev {
+            let id = stable_hash(&[GROUP_KIND, &group, &day]);
+            let f = grow(store, &id, GROUP_KIND, &group, &day, ev, now, |count| {
+                format!("coordinated group {group} is posting again: {count} posts on {day}")
+            })?;
+            report.candidates.push(Candidate {
+                finding: f.id.clone(),
+                alert: "group".into(),
+                trigger: group.clone(),
+                rate_key: format!("group:{group}"),
+                rate: default_rate(),
+                summary: body_summary(&f),
+                ready: true,
+                count: f.documents.len() as u64,
+            });
+            findings.push(f);
+        }
+        report.findings = findings.len() as u64;
+        store.put_findings(&findings)?;
+        Ok(report)
+    }
+
+    /// Records a post by a member of a stored group; when enough members posted within the
+    /// window, their posts are evidence of the group acting again.
+    fn group_post(
+        &mut self,
+        d: &Document,
+        window_ms: i64,
+        out: &mut BTreeMap<(String, String), Vec<Evidence>>,
+    ) {
+        let Some(actor) = d.actor_id.as_deref() else {
+            return;
+        };
+        let Some(groups) = self.groups_of.get(actor) else {
+            return;
+        };
+        let t = doc_time(d).timestamp_millis();
+        for g in groups.clone() {
+            let q = self.recent.entry(g.clone()).or_default();
+            q.push_back((t, actor.to_string(), d.id.clone()));
+            let newest = q.iter().map(|e| e.0).max().unwrap_or(t);
+            q.retain(|e| e.0 >= newest - window_ms);
+            while q.len() > 1000 {
+                q.pop_front();
+            }
+            let actors: BTreeSet<&str> = q.iter().map(|e| e.1.as_str()).collect();
+            if actors.len() >= self.setup.detect.group_min_actors.max(1) {
+                out.entry((g, day(doc_time(d))))
+                    .or_default()
+                    .push(Evidence::of(d, vec![actor.to_string()]));
+            }
+        }
+    }
+
+    /// Campaigns and coordination over their windows, when their time came and documents
+    /// arrived since. Returns whether any ran (findings changed).
+    pub fn periodic(&mut self, store: &mut impl Store) -> Result<bool> {
+        let d = &self.setup.detect;
+        let mut ran = false;
+        let window_start =
+            |w: super::config::Span| Utc::now() - chrono::Duration::milliseconds(w.ms());
+        if !d.campaigns_every.0.is_zero()
+            && self.since_campaigns > 0
+            && self.last_campaigns.elapsed() >= d.campaigns_every.0
+        {
+            let c = crate::detect::campaigns(
+                store,
+                varta_detect::campaigns::Params::default(),
+                Some(window_start(d.campaigns_window)),
+            )?;
+            tracing::info!(
+                documents = c.documents,
+                campaigns = c.found.len(),
+                "watch: campaigns over the window"
+            );
+            self.last_campaigns = Instant::now();
+            self.since_campaigns = 0;
+            ran = true;
+        }
+        if !d.coordination_every.0.is_zero()
+            && self.since_coordination > 0
+            && self.last_coordination.elapsed() >= d.coordination_every.0
+        {
+            match crate::coord::detect(
+                store,
+                &varta_detect::coord::network::Params::default(),
+                Some(window_start(d.coordination_window)),
+            ) {
+                Ok(c) => tracing::info!(
+                    groups = c.groups().count(),
+                    "watch: coordination over the window"
+                ),
+                Err(crate::AppError::NothingRead(_)) => {}
+                Err(e) => return Err(e),
+            }
+            self.load_groups(store)?;
+            self.last_coordination = Instant::now();
+            self.since_coordination = 0;
+            ran = true;
+        }
+        Ok(ran)
+    }
+
+    pub fn tracked_keys(&self) -> usize {
+        self.tracker.keys()
+    }
+}
+
+fn beyond(a: PageCursor, b: PageCursor) -> bool {
+    a.token().parse::<i64>().unwrap_or(0) > b.token().parse::<i64>().unwrap_or(0)
+}
+
+pub fn default_rate() -> Rate {
+    Rate {
+        count: 20,
+        per: super::config::Span::secs(3600),
+    }
+}
+
+fn body_summary(f: &Finding) -> String {
+    f.body["summary"].as_str().unwrap_or("").to_string()
+}
+
+/// The stored finding `id` grown by `ev` (or a new one): documents and evidence merged without
+/// repeats, so detecting a batch twice changes nothing.
+#[allow(clippy::too_many_arguments)]
+fn grow(
+    store: &impl Store,
+    id: &str,
+    kind: &str,
+    trigger: &str,
+    period: &str,
+    ev: Vec<Evidence>,
+    now: DateTime<Utc>,
+    summary: impl Fn(u64) -> String,
+) -> Result<Finding> {
+    let (mut docs, mut body, first) = match store.finding(id)? {
+        Some(f) => {
+            let body: WatchBody = serde_json::from_value(f.body).unwrap_or_default();
+            (f.documents, body, f.first_seen)
+        }
+        None => (
+            Vec::new(),
+            WatchBody {
+                trigger: trigger.to_string(),
+                period: period.to_string(),
+                ..Default::default()
+            },
+            None,
+        ),
+    };
+    let mut known: std::collections::HashSet<String> = docs.iter().cloned().collect();
+    let mut first = first;
+    for e in ev {
+        if !known.insert(e.document.clone()) {
+            continue;
+        }
+        body.count += 1;
+        first = Some(first.map_or(e.time, |f: DateTime<Utc>| f.min(e.time)));
+        if docs.len() < MAX_DOCS {
+            docs.push(e.document.clone());
+        }
+        if let Some(a) = &e.actor
+            && !body.actors.contains(a)
+            && body.actors.len() < MAX_EVIDENCE
+        {
+            body.actors.push(a.clone());
+        }
+        if body.evidence.len() < MAX_EVIDENCE {
+            body.evidence.push(e);
+        }
+    }
+    body.summary = summary(body.count);
+    Ok(Finding {
+        id: id.to_string(),
+        kind: kind.to_string(),
+        detector: DETECTOR.into(),
+        parameters: serde_json::json!({"trigger": trigger}),
+        score: body.count as f64,
+        first_seen: first,
+        created_at: now,
+        documents: docs,
+        body: serde_json::to_value(&body).unwrap_or_default(),
+    })
+}
