@@ -28,11 +28,25 @@
 //! `MIN_LANGUAGE_MEAN` texts of a language, the overall mean stands in). Two claims on one topic
 //! can merge, and one story told very differently can split. Each new document is compared with every
 //! narrative's centroid (linear in the narratives).
+//!
+//! # As a stored finding
+//! [`NarrativeFinding`] is a narrative as stored (kind [`KIND`]): its label, members with their
+//! actors, languages and times, representative texts, volume over time, and the other stored
+//! findings that cite its documents ([`Linker`]). Its id is derived from the parameters and the
+//! narrative's earliest member ([`narrative_id`]), so a rerun on the same data replaces the same
+//! findings, and a narrative keeps its id as later documents join it.
 
-use std::collections::{BTreeMap, HashMap};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Detector name and version recorded with every finding.
+pub const DETECTOR: &str = "varta-detect/narratives 1";
+/// The finding kind.
+pub const KIND: &str = "narrative";
 
 /// Thresholds of the clustering.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Params {
     /// Cosine with a narrative's centroid at which a document joins it.
     pub join: f32,
@@ -418,6 +432,278 @@ fn label_words(items: &[Item<'_>], clusters: &[Cluster]) -> Vec<BTreeMap<String,
         .collect()
 }
 
+/// A narrative's document as its finding records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub document: String,
+    pub actor: Option<String>,
+    pub language: String,
+    /// Publication time, or collection time when the date is unknown.
+    pub time: DateTime<Utc>,
+}
+
+/// A narrative's earliest document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirstSeen {
+    pub document: String,
+    pub actor: Option<String>,
+    pub time: DateTime<Utc>,
+}
+
+/// A member that stands for the narrative (one of those closest to its centre), with its text, so
+/// that a report or an export shows what the narrative says without the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Representative {
+    pub document: String,
+    pub language: String,
+    pub text: String,
+}
+
+/// What one step of a narrative's timeline counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    Hour,
+    Day,
+}
+
+/// Members of a narrative in one period (an hour or a day, UTC, from `start`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodCount {
+    pub start: DateTime<Utc>,
+    pub documents: usize,
+}
+
+/// Another stored finding that cites some of the narrative's documents: the campaign that copied
+/// it, the group that pushed it, the debunked claim it repeats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// The other finding's kind (`copy-paste-campaign`, `coordinated-network`, `claim-match`).
+    pub kind: String,
+    pub id: String,
+    /// How many of the narrative's documents it cites.
+    pub documents: usize,
+}
+
+/// A narrative as a finding's body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NarrativeFinding {
+    pub id: String,
+    /// The most telling words, language by language (`en: …; ru: …; uk: …`).
+    pub label: String,
+    /// The same words per language.
+    pub labels: BTreeMap<String, Vec<String>>,
+    pub score: f64,
+    /// Members.
+    pub size: usize,
+    pub first_seen: FirstSeen,
+    pub last_seen: DateTime<Utc>,
+    /// Members per language.
+    pub languages: BTreeMap<String, usize>,
+    /// The distinct actors of the members, sorted.
+    pub actors: Vec<String>,
+    /// Up to three members closest to the centre, closest first.
+    pub representatives: Vec<Representative>,
+    /// Members in order of time.
+    pub members: Vec<Member>,
+    /// What a step of `timeline` counts: hours when the narrative spans at most
+    /// [`HOURLY_SPAN_HOURS`], else days.
+    pub period: Period,
+    /// Members per period, in order, periods without members left out.
+    pub timeline: Vec<PeriodCount>,
+    /// The stored findings that cite its documents, by kind, most shared first.
+    pub links: Vec<Link>,
+}
+
+/// A clustered document, with what its narrative's finding records of it.
+#[derive(Debug, Clone, Copy)]
+pub struct DocInfo<'a> {
+    pub id: &'a str,
+    pub actor: Option<&'a str>,
+    pub language: &'a str,
+    /// Publication time, or collection time when the date is unknown.
+    pub time: DateTime<Utc>,
+    pub text: &'a str,
+}
+
+/// Narratives spanning at most this many hours are counted per hour, longer ones per day: an
+/// hourly line of a month-long narrative is mostly empty hours, a daily one of a morning's is
+/// one point.
+pub const HOURLY_SPAN_HOURS: i64 = 72;
+
+/// A narrative's id: the parameters and its earliest member. The earliest member, not the whole
+/// membership, so that a narrative keeps its id as later documents join it (as a campaign does).
+pub fn narrative_id(params: &Params, origin: &str) -> String {
+    let p = format!(
+        "{:.3}/{:.3}/{}/{:.3}",
+        params.join, params.merge, params.min_members, params.core
+    );
+    format!(
+        "narrative:{}",
+        &varta_core::stable_hash(&["narrative", origin, &p])[..16]
+    )
+}
+
+/// Which stored findings cite which documents, to link narratives to them.
+#[derive(Debug, Default)]
+pub struct Linker {
+    /// Each finding's kind and id.
+    findings: Vec<(String, String)>,
+    /// The findings (indices into `findings`) citing each document.
+    by_document: HashMap<String, Vec<usize>>,
+}
+
+impl Linker {
+    /// Adds a finding and the documents it cites.
+    pub fn add(&mut self, kind: &str, id: &str, documents: &[String]) {
+        let f = self.findings.len();
+        self.findings.push((kind.to_string(), id.to_string()));
+        let distinct: BTreeSet<&str> = documents.iter().map(String::as_str).collect();
+        for d in distinct {
+            self.by_document.entry(d.to_string()).or_default().push(f);
+        }
+    }
+
+    /// The findings citing any of `documents`, with how many each cites: by kind, then most
+    /// shared first, then by id.
+    pub fn links<'a>(&self, documents: impl IntoIterator<Item = &'a str>) -> Vec<Link> {
+        let distinct: BTreeSet<&str> = documents.into_iter().collect();
+        let mut shared: HashMap<usize, usize> = HashMap::new();
+        for d in distinct {
+            for &f in self.by_document.get(d).into_iter().flatten() {
+                *shared.entry(f).or_default() += 1;
+            }
+        }
+        let mut links: Vec<Link> = shared
+            .into_iter()
+            .map(|(f, n)| Link {
+                kind: self.findings[f].0.clone(),
+                id: self.findings[f].1.clone(),
+                documents: n,
+            })
+            .collect();
+        links.sort_by(|a, b| {
+            a.kind
+                .cmp(&b.kind)
+                .then_with(|| b.documents.cmp(&a.documents))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        links
+    }
+}
+
+impl NarrativeFinding {
+    /// The record of `narrative`, whose member indices point into `docs` (the documents as they
+    /// were clustered); `None` when none of its members is in `docs`.
+    pub fn new(
+        narrative: &Narrative,
+        docs: &[DocInfo<'_>],
+        params: &Params,
+        linker: &Linker,
+    ) -> Option<NarrativeFinding> {
+        // In time order, ties in clustering order: the first is the origin the id names.
+        let mut members: Vec<(usize, &DocInfo<'_>)> = narrative
+            .members
+            .iter()
+            .filter_map(|&m| Some((m, docs.get(m)?)))
+            .collect();
+        members.sort_by_key(|(m, d)| (d.time, *m));
+        let (_, origin) = *members.first()?;
+        let (_, last) = *members.last()?;
+        let mut languages: BTreeMap<String, usize> = BTreeMap::new();
+        let mut actors: BTreeSet<&str> = BTreeSet::new();
+        // A document without an actor counts as a publisher of its own.
+        let mut publishers: BTreeSet<&str> = BTreeSet::new();
+        for (_, d) in &members {
+            *languages.entry(d.language.to_string()).or_default() += 1;
+            if let Some(a) = d.actor {
+                actors.insert(a);
+            }
+            publishers.insert(d.actor.unwrap_or(d.id));
+        }
+        let period = if (last.time - origin.time).num_hours() <= HOURLY_SPAN_HOURS {
+            Period::Hour
+        } else {
+            Period::Day
+        };
+        let step = match period {
+            Period::Hour => TimeDelta::hours(1),
+            Period::Day => TimeDelta::days(1),
+        };
+        let mut periods: BTreeMap<DateTime<Utc>, usize> = BTreeMap::new();
+        for (_, d) in &members {
+            *periods
+                .entry(d.time.duration_trunc(step).unwrap_or(d.time))
+                .or_default() += 1;
+        }
+        let told_in = languages.keys().filter(|l| *l != "und").count().max(1);
+        // More publishers, and more languages telling it, make a stronger signal.
+        let score = (publishers.len() as f64).ln_1p() * (1.0 + 0.5 * (told_in as f64 - 1.0));
+        let label = narrative
+            .labels
+            .iter()
+            .map(|(l, w)| format!("{l}: {}", w.join(" ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(NarrativeFinding {
+            id: narrative_id(params, origin.id),
+            label,
+            labels: narrative.labels.clone(),
+            score: (score * 1000.0).round() / 1000.0,
+            size: members.len(),
+            first_seen: FirstSeen {
+                document: origin.id.to_string(),
+                actor: origin.actor.map(str::to_string),
+                time: origin.time,
+            },
+            last_seen: last.time,
+            languages,
+            actors: actors.into_iter().map(str::to_string).collect(),
+            representatives: narrative
+                .representatives
+                .iter()
+                .filter_map(|&r| docs.get(r))
+                .map(|d| Representative {
+                    document: d.id.to_string(),
+                    language: d.language.to_string(),
+                    text: d.text.to_string(),
+                })
+                .collect(),
+            links: linker.links(members.iter().map(|(_, d)| d.id)),
+            members: members
+                .iter()
+                .map(|(_, d)| Member {
+                    document: d.id.to_string(),
+                    actor: d.actor.map(str::to_string),
+                    language: d.language.to_string(),
+                    time: d.time,
+                })
+                .collect(),
+            period,
+            timeline: periods
+                .into_iter()
+                .map(|(start, documents)| PeriodCount { start, documents })
+                .collect(),
+        })
+    }
+
+    /// The stored finding: the narrative's id and score, its origin's time, every member
+    /// document cited (in order of time), this record as the body.
+    pub fn finding(&self, params: &Params, created_at: DateTime<Utc>) -> varta_core::Finding {
+        varta_core::Finding {
+            id: self.id.clone(),
+            kind: KIND.to_string(),
+            detector: DETECTOR.to_string(),
+            parameters: crate::json_value(params),
+            score: self.score,
+            first_seen: Some(self.first_seen.time),
+            created_at,
+            documents: self.members.iter().map(|m| m.document.clone()).collect(),
+            body: crate::json_value(self),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,5 +747,142 @@ mod tests {
             "{:?}",
             n[1].labels
         );
+    }
+
+    fn at(h: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_764_000_000 + h * 3600, 0).unwrap()
+    }
+
+    fn doc<'a>(id: &'a str, actor: Option<&'a str>, lang: &'a str, h: i64) -> DocInfo<'a> {
+        DocInfo {
+            id,
+            actor,
+            language: lang,
+            time: at(h),
+            text: "Kyiv metro closes for three days",
+        }
+    }
+
+    fn narrative(members: Vec<usize>) -> Narrative {
+        Narrative {
+            representatives: members.iter().copied().take(1).collect(),
+            members,
+            labels: BTreeMap::from([
+                ("en".to_string(), vec!["metro".to_string()]),
+                ("uk".to_string(), vec!["метро".to_string()]),
+            ]),
+        }
+    }
+
+    #[test]
+    fn ids_name_the_parameters_and_the_earliest_member_only() {
+        let docs = [
+            doc("d-late", Some("x:b"), "uk", 5),
+            doc("d-origin", Some("x:a"), "en", 1),
+            doc("d-mid", None, "ru", 3),
+            doc("d-later", Some("x:c"), "uk", 9),
+        ];
+        let p = Params::default();
+        let linker = Linker::default();
+        let a = NarrativeFinding::new(&narrative(vec![0, 1, 2]), &docs, &p, &linker).unwrap();
+        assert_eq!(a.id, narrative_id(&p, "d-origin"));
+        assert_eq!(a.first_seen.document, "d-origin");
+        // The same data again, members listed in another order: the same record.
+        let again = NarrativeFinding::new(&narrative(vec![2, 0, 1]), &docs, &p, &linker).unwrap();
+        assert_eq!(again.id, a.id);
+        assert_eq!(again.members, a.members);
+        // A later document joins: the id stays.
+        let grown =
+            NarrativeFinding::new(&narrative(vec![0, 1, 2, 3]), &docs, &p, &linker).unwrap();
+        assert_eq!(grown.id, a.id);
+        assert_eq!(grown.size, 4);
+        // Other parameters, or another origin: another id.
+        let other = Params {
+            join: 0.5,
+            ..Params::default()
+        };
+        assert_ne!(narrative_id(&other, "d-origin"), a.id);
+        assert_ne!(narrative_id(&p, "d-mid"), a.id);
+        let f = a.finding(&p, at(100));
+        assert_eq!((f.kind.as_str(), f.detector.as_str()), (KIND, DETECTOR));
+        assert_eq!(f.id, a.id);
+        assert_eq!(f.documents, vec!["d-origin", "d-mid", "d-late"]);
+        assert_eq!(f.first_seen, Some(at(1)));
+        assert_eq!(
+            serde_json::from_value::<NarrativeFinding>(f.body).unwrap(),
+            a
+        );
+    }
+
+    #[test]
+    fn record_counts_languages_actors_and_time() {
+        let docs = [
+            doc("a", Some("x:a"), "en", 0),
+            doc("b", Some("x:a"), "uk", 0),
+            doc("c", None, "ru", 2),
+        ];
+        let p = Params::default();
+        let n = NarrativeFinding::new(&narrative(vec![0, 1, 2]), &docs, &p, &Linker::default())
+            .unwrap();
+        assert_eq!(n.label, "en: metro; uk: метро");
+        assert_eq!(n.actors, vec!["x:a"]);
+        assert_eq!(n.languages.len(), 3);
+        assert_eq!(n.period, Period::Hour);
+        assert_eq!(
+            n.timeline,
+            vec![
+                PeriodCount {
+                    start: at(0),
+                    documents: 2
+                },
+                PeriodCount {
+                    start: at(2),
+                    documents: 1
+                },
+            ]
+        );
+        // Two publishers (x:a, and the document without an actor) in three languages.
+        assert_eq!(n.score, (3f64.ln() * 2.0 * 1000.0).round() / 1000.0);
+        let long = [doc("a", None, "en", 0), doc("b", None, "en", 24 * 10 + 5)];
+        let n =
+            NarrativeFinding::new(&narrative(vec![0, 1]), &long, &p, &Linker::default()).unwrap();
+        assert_eq!(n.period, Period::Day);
+        assert_eq!(n.timeline.len(), 2);
+        assert_eq!(
+            n.timeline[1].start,
+            at(24 * 10 + 5).duration_trunc(TimeDelta::days(1)).unwrap()
+        );
+        // Indices outside the documents are left out, not a panic.
+        assert!(
+            NarrativeFinding::new(&narrative(vec![7]), &long, &p, &Linker::default()).is_none()
+        );
+    }
+
+    #[test]
+    fn links_name_the_findings_that_cite_its_documents() {
+        let mut l = Linker::default();
+        let docs = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        l.add("copy-paste-campaign", "campaign:1", &docs(&["a", "b", "z"]));
+        l.add("copy-paste-campaign", "campaign:2", &docs(&["c", "c"]));
+        l.add("claim-match", "claim-match:9", &docs(&["b"]));
+        l.add("coordinated-network", "group:1", &docs(&["y", "z"]));
+        let got = l.links(["a", "b", "c", "b"]);
+        let got: Vec<(&str, &str, usize)> = got
+            .iter()
+            .map(|x| (x.kind.as_str(), x.id.as_str(), x.documents))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("claim-match", "claim-match:9", 1),
+                ("copy-paste-campaign", "campaign:1", 2),
+                ("copy-paste-campaign", "campaign:2", 1),
+            ]
+        );
+        let docs3 = [doc("a", None, "en", 0), doc("b", None, "uk", 1)];
+        let n =
+            NarrativeFinding::new(&narrative(vec![0, 1]), &docs3, &Params::default(), &l).unwrap();
+        assert_eq!(n.links.len(), 2);
+        assert!(l.links(["q"]).is_empty());
     }
 }

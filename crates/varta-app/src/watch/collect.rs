@@ -84,6 +84,9 @@ pub struct Shared {
     pub policy: FetchPolicy,
     pub dir: PathBuf,
     pub stop: Arc<AtomicBool>,
+    /// Sources whose last payload could not be read at all (a malformed feed), with why: the
+    /// main loop notes them, the source's collector backs off at its next poll.
+    pub unreadable: std::sync::Mutex<HashMap<String, String>>,
 }
 
 /// Sleeps up to `d`, waking early when asked to stop. Returns false when stopping.
@@ -301,7 +304,17 @@ impl Host {
         let mut state = self.sources[k].state.clone();
         state.last_poll = Some(now_text());
         state.polls += 1;
-        let result = if !self.allowed(&url) {
+        // The previous payload was fetched but could not be read (a malformed feed): this poll
+        // counts as a failure, and the source backs off before it is fetched again.
+        let unreadable = self
+            .shared
+            .unreadable
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(&self.sources[k].key));
+        let result = if let Some(e) = unreadable {
+            Err(e)
+        } else if !self.allowed(&url) {
             Err("robots.txt does not allow fetching this URL (or could not be read)".to_string())
         } else if !self.polite() {
             return false;

@@ -118,9 +118,10 @@ pub fn run(
         },
         dir: opts.dir.clone(),
         stop: opts.stop.clone(),
+        unreadable: Default::default(),
     });
     let (tx, rx) = channel();
-    let mut threads = collect::start(shared, tx);
+    let mut threads = collect::start(shared.clone(), tx);
     let dead_letter = opts.dir.join(&setup.watch.dead_letter);
     {
         let (dir, alerts, stop) = (opts.dir.clone(), setup.alerts.clone(), opts.stop.clone());
@@ -138,7 +139,15 @@ pub fn run(
         alerts = setup.alerts.len(),
         "watching"
     );
-    let result = main_loop(setup, opts, &mut journal, &mut engine, &rx, observer);
+    let result = main_loop(
+        setup,
+        opts,
+        &shared,
+        &mut journal,
+        &mut engine,
+        &rx,
+        observer,
+    );
     opts.stop.store(true, Ordering::Relaxed);
     for t in threads {
         let _ = t.join();
@@ -161,6 +170,7 @@ fn open_store(opts: &WatchOptions) -> Result<EmbeddedStore> {
 fn main_loop(
     setup: &WatchSetup,
     opts: &WatchOptions,
+    shared: &collect::Shared,
     journal: &mut WatchDb,
     engine: &mut Engine,
     rx: &Receiver<Event>,
@@ -219,7 +229,7 @@ fn main_loop(
             store = Some(open_store(opts)?);
         }
         let Some(s) = store.as_mut() else { continue };
-        let stored = store_events(s, journal, events, opts, observer)?;
+        let stored = store_events(s, journal, shared, events, opts, observer)?;
         let report = engine.batch(s)?;
         let (queued, taxii) = decide(setup, journal, s, engine, &report.candidates)?;
         if !taxii.is_empty() {
@@ -278,6 +288,7 @@ type SourceBatch = (
 fn store_events(
     store: &mut EmbeddedStore,
     journal: &WatchDb,
+    shared: &collect::Shared,
     events: Vec<Event>,
     opts: &WatchOptions,
     observer: &dyn Observer,
@@ -286,7 +297,9 @@ fn store_events(
     let mut by_source: Vec<SourceBatch> = Vec::new();
     for e in events {
         match e {
-            Event::State { key, state } => {
+            Event::State { key, mut state } => {
+                // What was stored is counted here, not by the collector.
+                state.documents = saved_state(journal, &key)?.map_or(0, |s| s.documents);
                 journal.put_source(&key, &serde_json::to_string(&state).unwrap_or_default())?;
             }
             Event::Payload {
@@ -340,18 +353,25 @@ fn store_events(
         if outcome.summary.failed > 0 {
             tracing::warn!(source = %source_name, failed = outcome.summary.failed, "records failed");
         }
-        let mut state = match state {
+        let saved = saved_state(journal, &key)?;
+        let before = saved.as_ref().map_or(0, |s| s.documents);
+        let mut state = match state.or(saved) {
             Some(s) => s,
-            None => journal
-                .source(&key)?
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_else(|| SourceState {
-                    kind: "folder".into(),
-                    target: key.trim_start_matches("folder:").to_string(),
-                    ..Default::default()
-                }),
+            None => SourceState {
+                kind: "folder".into(),
+                target: key.trim_start_matches("folder:").to_string(),
+                ..Default::default()
+            },
         };
-        state.documents += outcome.summary.ingested;
+        state.documents = before + outcome.summary.ingested;
+        let read = outcome.summary.ingested + outcome.summary.duplicates;
+        if read == 0
+            && state.kind != "folder"
+            && let Some(e) = outcome.summary.errors.first()
+            && let Ok(mut m) = shared.unreadable.lock()
+        {
+            m.insert(key.clone(), e.to_string());
+        }
         if state.kind == "folder" {
             state.polls += 1;
             state.last_ok =
@@ -366,6 +386,12 @@ fn store_events(
         }
     }
     Ok(stored)
+}
+
+fn saved_state(journal: &WatchDb, key: &str) -> Result<Option<SourceState>> {
+    Ok(journal
+        .source(key)?
+        .and_then(|t| serde_json::from_str(&t).ok()))
 }
 
 /// What the journal remembers of a finding's alerts.
