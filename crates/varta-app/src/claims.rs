@@ -455,22 +455,23 @@ pub fn detect_after(
     })
 }
 
-/// The documents' vectors across the pages of one `detect claims`: from the store's cache, else
-/// embedded and cached; a text posted many times (a copy-paste campaign) is embedded once.
+/// The documents' vectors across the pages of one `detect claims` (or `detect narratives`): from
+/// the store's cache, else embedded and cached; a text posted many times (a copy-paste campaign)
+/// is embedded once.
 #[derive(Default)]
-struct VectorCache {
+pub(crate) struct VectorCache {
     /// Texts whose vector the cache holds (embedded on an earlier page, or by an earlier run), by
     /// a hash of the text: the id it is cached under.
     embedded_texts: HashMap<[u8; 16], String>,
-    past_gate: usize,
-    cached: usize,
-    copies: usize,
-    embedded: usize,
+    pub(crate) past_gate: usize,
+    pub(crate) cached: usize,
+    pub(crate) copies: usize,
+    pub(crate) embedded: usize,
 }
 
 impl VectorCache {
     /// The vectors of `docs[i]` for each `i` in `want` (the others `None`).
-    fn vectors(
+    pub(crate) fn vectors(
         &mut self,
         e: &dyn Embedder,
         store: &mut impl Store,

@@ -296,6 +296,13 @@ pub fn summary(f: &Finding) -> (usize, String) {
             };
             (1, format!("{}: {}", s("verdict"), s("text")))
         }
+        varta_detect::narratives::KIND => (
+            len("members"),
+            b.get("label")
+                .and_then(|v| v.as_str())
+                .map(|t| t.chars().take(200).collect())
+                .unwrap_or_default(),
+        ),
         _ => (0, String::new()),
     }
 }

@@ -1,16 +1,24 @@
-//! `varta narratives FILE.jsonl`: narratives in a file of texts, without a store. Reads
-//! `{"id", "text"}` lines (optional `"time"`, RFC 3339, and `"lang"`), embeds each text with e5,
-//! clusters them ([`varta_detect::narratives`]) and returns each narrative with its label, members,
-//! representative texts, languages, first seen and volume per day.
+//! Narratives: documents grouped by what they say, across languages ([`varta_detect::narratives`]).
+//!
+//! - [`run`] (`varta narratives FILE.jsonl`): narratives in a file of texts, without a store.
+//!   Reads `{"id", "text"}` lines (optional `"time"`, RFC 3339, and `"lang"`), embeds each text
+//!   with e5, clusters them and returns each narrative with its label, members, representative
+//!   texts, languages, first seen and volume per day.
+//! - [`detect`] (`varta detect narratives`): the same over the stored documents, their vectors
+//!   from the store's embedding cache (the one `detect claims` fills: same model, same prefix),
+//!   each narrative stored as a `narrative` finding linked to the campaigns, coordinated groups
+//!   and claim matches that cite its documents.
 
+use crate::claims::VectorCache;
 use crate::{AppError, Notice, Observer, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 use varta_detect::claims::matcher::Embedder;
-use varta_detect::narratives::{Item, Params, cluster};
+use varta_detect::narratives::{DocInfo, Item, Linker, NarrativeFinding, Params, cluster};
 use varta_ingest::{BoundedLines, LineItem};
+use varta_store::{PageCursor, Store};
 
 /// One narrative as printed.
 #[derive(Debug, Clone, Serialize)]
@@ -188,4 +196,299 @@ pub fn run(
             }
         })
         .collect())
+}
+
+/// The kinds of stored findings a narrative links to (when they cite its documents).
+pub const LINKED_KINDS: [&str; 3] = [
+    varta_detect::campaigns::KIND,
+    varta_detect::coord::finding::KIND,
+    varta_detect::claims::finding::KIND,
+];
+
+/// What `detect narratives` found.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    /// Documents clustered (stored since `since`, with a text).
+    pub documents: usize,
+    /// Of those, documents whose vector the store's cache held.
+    pub cached: usize,
+    /// Texts embedded by this run (copies of a text are embedded once).
+    pub embedded: usize,
+    /// The narratives, largest first, each as its finding's record.
+    pub found: Vec<NarrativeFinding>,
+}
+
+/// What clustering keeps of a stored document: not the whole record, so that a large store's
+/// narratives hold texts and vectors only.
+struct Kept {
+    id: String,
+    text: String,
+    language: String,
+    actor: Option<String>,
+    time: DateTime<Utc>,
+}
+
+/// Finds the narratives among the stored documents (published, or undated and collected, since
+/// `since`) and stores each as a `narrative` finding; republishes the findings to TAXII.
+pub fn detect(
+    store: &mut impl Store,
+    embedder: &dyn Embedder,
+    params: &Params,
+    since: Option<DateTime<Utc>>,
+    observer: &dyn Observer,
+) -> Result<Detected> {
+    let found = detect_paged(
+        store,
+        embedder,
+        params,
+        since,
+        crate::claims::DETECT_PAGE,
+        observer,
+    )?;
+    crate::taxii::publish_findings(store)?;
+    Ok(found)
+}
+
+/// [`detect`] reading `page` documents at a time, without publishing. Vectors the cache lacks are
+/// embedded and cached page by page, so an interrupted run keeps what it embedded.
+fn detect_paged(
+    store: &mut impl Store,
+    embedder: &dyn Embedder,
+    params: &Params,
+    since: Option<DateTime<Utc>>,
+    page: usize,
+    observer: &dyn Observer,
+) -> Result<Detected> {
+    let progress = observer.start("documents", Some(0));
+    let mut cache = VectorCache::default();
+    let mut kept: Vec<Kept> = Vec::new();
+    let mut vectors: Vec<Vec<f32>> = Vec::new();
+    let mut after = PageCursor::START;
+    loop {
+        let (docs, next) = store.documents_page(since, after, page.max(1))?;
+        if docs.is_empty() {
+            break;
+        }
+        after = next;
+        // An empty text says nothing: it would only pull its language's mean.
+        let want: Vec<usize> = (0..docs.len())
+            .filter(|&i| !docs[i].text.trim().is_empty())
+            .collect();
+        let got = cache.vectors(embedder, store, &docs, &want, &*progress)?;
+        for (d, v) in docs.into_iter().zip(got) {
+            let Some(v) = v else { continue };
+            kept.push(Kept {
+                time: d.published_at.unwrap_or(d.collected_at),
+                id: d.id,
+                text: d.text,
+                language: d.language,
+                actor: d.actor_id,
+            });
+            vectors.push(v);
+        }
+    }
+    progress.finish();
+    tracing::info!(
+        documents = kept.len(),
+        cached = cache.cached,
+        embedded = cache.embedded,
+        copies = cache.copies,
+        "detect narratives: documents' embeddings"
+    );
+    let items: Vec<Item<'_>> = kept
+        .iter()
+        .zip(&vectors)
+        .map(|(d, v)| Item {
+            text: &d.text,
+            lang: &d.language,
+            time: Some(d.time.timestamp()),
+            vector: v,
+        })
+        .collect();
+    let narratives = cluster(&items, params);
+    let mut linker = Linker::default();
+    for kind in LINKED_KINDS {
+        for f in store.findings(Some(kind))? {
+            linker.add(&f.kind, &f.id, &f.documents);
+        }
+    }
+    let infos: Vec<DocInfo<'_>> = kept
+        .iter()
+        .map(|d| DocInfo {
+            id: &d.id,
+            actor: d.actor.as_deref(),
+            language: &d.language,
+            time: d.time,
+            text: &d.text,
+        })
+        .collect();
+    let found: Vec<NarrativeFinding> = narratives
+        .iter()
+        .filter_map(|n| NarrativeFinding::new(n, &infos, params, &linker))
+        .collect();
+    let now = Utc::now();
+    let findings: Vec<varta_core::Finding> = found.iter().map(|n| n.finding(params, now)).collect();
+    store.put_findings(&findings)?;
+    Ok(Detected {
+        documents: kept.len(),
+        cached: cache.cached,
+        embedded: cache.embedded,
+        found,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use varta_core::{Document, Finding};
+    use varta_detect::claims::matcher::EmbedError;
+    use varta_store::EmbeddedStore;
+
+    /// Vectors by topic word, as the clustering test's: metro, power cuts, and one loner.
+    struct Topics {
+        texts: AtomicUsize,
+    }
+
+    impl Embedder for Topics {
+        fn model_id(&self) -> &str {
+            "test-topics"
+        }
+        fn embed(&self, texts: &[&str]) -> std::result::Result<Vec<Vec<f32>>, EmbedError> {
+            self.texts.fetch_add(texts.len(), Ordering::SeqCst);
+            Ok(texts
+                .iter()
+                .map(|t| {
+                    let n = t.len() as f32 * 0.001;
+                    if t.contains("metro") || t.contains("метро") {
+                        vec![1.0, 0.05 + n, 0.0]
+                    } else if t.contains("16") {
+                        vec![0.0, 1.0, 0.02 + n]
+                    } else {
+                        vec![0.0, 0.0, 1.0]
+                    }
+                })
+                .collect())
+        }
+    }
+
+    fn doc(i: usize, text: &str, lang: &str) -> Document {
+        Document {
+            id: format!("d{i}"),
+            source: "test".into(),
+            format: varta_core::Format::Jsonl,
+            actor_id: Some(format!("x:a{i}")),
+            native_id: Some(i.to_string()),
+            url: None,
+            canonical_url: None,
+            title: None,
+            author: None,
+            content_hash: varta_core::content_hash(text),
+            text: text.into(),
+            raw: None,
+            language: lang.into(),
+            language_confidence: 1.0,
+            published_at: DateTime::from_timestamp(1_764_000_000 + i as i64 * 300, 0),
+            collected_at: DateTime::UNIX_EPOCH,
+            links: vec![],
+            hashtags: vec![],
+            mentions: vec![],
+            repost_of: None,
+            forwarded_from: None,
+            reply_to: None,
+        }
+    }
+
+    fn store(dir: &Path) -> EmbeddedStore {
+        let mut s =
+            EmbeddedStore::open_write(dir, Default::default(), "varta test", varta_store::Wait::No)
+                .unwrap();
+        let docs = [
+            doc(1, "Kyiv metro closes for three days", "en"),
+            doc(2, "Київське метро закриють на три дні", "uk"),
+            doc(3, "Киевское метро закроют на три дня", "ru"),
+            doc(4, "Kharkiv power cuts of 16 hours", "en"),
+            doc(5, "Харків: відключення світла на 16 годин", "uk"),
+            doc(6, "Recipe of the day", "en"),
+            doc(7, "  ", "und"),
+        ];
+        s.put_batch(&docs, &[]).unwrap();
+        s
+    }
+
+    fn campaign(id: &str, documents: &[&str]) -> Finding {
+        Finding {
+            id: id.into(),
+            kind: varta_detect::campaigns::KIND.into(),
+            detector: "test".into(),
+            parameters: serde_json::Value::Null,
+            score: 1.0,
+            first_seen: None,
+            created_at: DateTime::UNIX_EPOCH,
+            documents: documents.iter().map(|d| d.to_string()).collect(),
+            body: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn stored_narratives_keep_their_ids_and_embed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(dir.path());
+        s.put_findings(&[
+            campaign("campaign:metro", &["d2", "d3", "d9"]),
+            campaign("campaign:other", &["d6"]),
+        ])
+        .unwrap();
+        let e = Topics {
+            texts: AtomicUsize::new(0),
+        };
+        let p = Params::default();
+        let first = detect_paged(&mut s, &e, &p, None, 2, &crate::Logged).unwrap();
+        assert_eq!(first.documents, 6, "the empty text is left out");
+        assert_eq!((first.embedded, first.cached), (6, 0));
+        assert_eq!(e.texts.load(Ordering::SeqCst), 6);
+        let members: Vec<Vec<&str>> = first
+            .found
+            .iter()
+            .map(|n| n.members.iter().map(|m| m.document.as_str()).collect())
+            .collect();
+        assert_eq!(members, vec![vec!["d1", "d2", "d3"], vec!["d4", "d5"]]);
+        let metro = &first.found[0];
+        assert_eq!(metro.first_seen.document, "d1");
+        assert_eq!(
+            metro.links,
+            vec![varta_detect::narratives::Link {
+                kind: varta_detect::campaigns::KIND.into(),
+                id: "campaign:metro".into(),
+                documents: 2,
+            }]
+        );
+        assert!(first.found[1].links.is_empty());
+        let stored = s.findings(Some(varta_detect::narratives::KIND)).unwrap();
+        assert_eq!(stored.len(), 2);
+        let by_id: BTreeMap<&str, &Finding> = stored.iter().map(|f| (f.id.as_str(), f)).collect();
+        let f = by_id[metro.id.as_str()];
+        assert_eq!(f.documents, vec!["d1", "d2", "d3"]);
+        assert_eq!(f.first_seen, Some(metro.first_seen.time));
+        // Again, a page at a time of another size: vectors from the cache, the same ids.
+        let again = detect_paged(&mut s, &e, &p, None, 16, &crate::Logged).unwrap();
+        assert_eq!((again.embedded, again.cached), (0, 6));
+        assert_eq!(e.texts.load(Ordering::SeqCst), 6);
+        let ids = |d: &Detected| d.found.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&again), ids(&first));
+        assert_eq!(
+            s.findings(Some(varta_detect::narratives::KIND))
+                .unwrap()
+                .len(),
+            2
+        );
+        // Other parameters: other ids.
+        let other = Params { join: 0.46, ..p };
+        let moved = detect_paged(&mut s, &e, &other, None, 16, &crate::Logged).unwrap();
+        assert!(ids(&moved).iter().all(|i| !ids(&first).contains(i)));
+        // Since the power cuts: only they are read.
+        let since = DateTime::from_timestamp(1_764_000_000 + 4 * 300, 0);
+        let late = detect_paged(&mut s, &e, &p, since, 16, &crate::Logged).unwrap();
+        assert_eq!(late.documents, 3);
+    }
 }

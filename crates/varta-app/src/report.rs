@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use varta_core::Finding;
 use varta_detect::claims::finding::short;
+use varta_detect::narratives::{NarrativeFinding, Period};
 use varta_store::Store;
 
 /// How much of each kind the page shows: a store with thousands of findings gives a page that
@@ -46,6 +47,7 @@ pub struct ReportSummary {
     pub campaigns: usize,
     pub groups: usize,
     pub claim_matches: usize,
+    pub narratives: usize,
     pub documents: u64,
 }
 
@@ -122,6 +124,7 @@ pub fn write(store: &impl Store, opts: &ReportOptions, dir: &Path) -> Result<Rep
     let campaigns = of(varta_detect::campaigns::KIND);
     let groups = of(varta_detect::coord::finding::KIND);
     let claims = of(varta_detect::claims::finding::KIND);
+    let narratives = of(varta_detect::narratives::KIND);
     let mut h = String::new();
     let _ = write!(
         h,
@@ -130,13 +133,14 @@ pub fn write(store: &impl Store, opts: &ReportOptions, dir: &Path) -> Result<Rep
 <meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer">
 <title>Varta report</title><style>{STYLE}</style></head><body>
 <header><h1>Varta report</h1><p>{} documents, {} findings; generated {}</p></header>
-<nav><a href="#overview">Overview</a><a href="#campaigns">Campaigns ({})</a><a href="#groups">Coordinated groups ({})</a><a href="#claims">Repeated claims ({})</a></nav><main>"##,
+<nav><a href="#overview">Overview</a><a href="#campaigns">Campaigns ({})</a><a href="#groups">Coordinated groups ({})</a><a href="#claims">Repeated claims ({})</a><a href="#narratives">Narratives ({})</a></nav><main>"##,
         stats.documents,
         findings.len(),
         Utc::now().format("%Y-%m-%d %H:%M UTC"),
         campaigns.len(),
         groups.len(),
-        claims.len()
+        claims.len(),
+        narratives.len()
     );
     overview(&mut h, &findings, stats.documents);
     let _ = write!(h, r#"<h2 id="campaigns">Copy-paste campaigns</h2>"#);
@@ -157,6 +161,14 @@ pub fn write(store: &impl Store, opts: &ReportOptions, dir: &Path) -> Result<Rep
         opts.per_kind.max(200),
         "claim matches",
     );
+    let _ = write!(
+        h,
+        r#"<h2 id="narratives">Narratives</h2><p class="meta">Documents grouped by what they say, across languages (<code>varta detect narratives</code>).</p>"#
+    );
+    for f in narratives.iter().take(opts.per_kind) {
+        narrative(&mut h, f, opts);
+    }
+    more(&mut h, narratives.len(), opts.per_kind, "narratives");
     h.push_str("</main></body></html>\n");
     let path: PathBuf = dir.join("index.html");
     std::fs::write(&path, &h).map_err(|source| AppError::Io {
@@ -169,6 +181,7 @@ pub fn write(store: &impl Store, opts: &ReportOptions, dir: &Path) -> Result<Rep
         campaigns: campaigns.len(),
         groups: groups.len(),
         claim_matches: claims.len(),
+        narratives: narratives.len(),
         documents: stats.documents,
     })
 }
@@ -181,16 +194,21 @@ pub fn finding_html(store: &impl Store, f: &Finding, opts: &ReportOptions) -> Re
         varta_detect::campaigns::KIND => campaign(&mut h, store, f, opts)?,
         varta_detect::coord::finding::KIND => group(&mut h, f, opts),
         varta_detect::claims::finding::KIND => claim_table(&mut h, &[f], 1),
-        _ => {
-            let _ = write!(
-                h,
-                r#"<section class="f"><h3>{}</h3><pre class="txt">{}</pre></section>"#,
-                esc(&f.kind),
-                esc(&serde_json::to_string_pretty(&f.body).unwrap_or_default())
-            );
-        }
+        varta_detect::narratives::KIND => narrative(&mut h, f, opts),
+        _ => raw(&mut h, f),
     }
     Ok(h)
+}
+
+/// A finding of a kind the report has no layout for (or whose record it cannot read): its
+/// record as indented JSON.
+fn raw(h: &mut String, f: &Finding) {
+    let _ = write!(
+        h,
+        r#"<section class="f"><h3>{}</h3><pre class="txt">{}</pre></section>"#,
+        esc(&f.kind),
+        esc(&serde_json::to_string_pretty(&f.body).unwrap_or_default())
+    );
 }
 
 /// Lines of documents per day, one per series (a source, a language), with a legend.
@@ -236,6 +254,14 @@ pub fn volume_svg(
             pts.join(" "),
             esc(name)
         );
+        // A point per day: a series of one day is no line at all.
+        for p in &pts {
+            let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
+            let _ = write!(
+                out,
+                r#"<circle class="point" cx="{x}" cy="{y}" r="2.5" fill="{color}"/>"#
+            );
+        }
         let y = hgt + 40.0 + 16.0 * i as f64;
         let _ = write!(
             out,
@@ -283,12 +309,13 @@ fn overview(h: &mut String, findings: &[Finding], documents: u64) {
     h.push_str(
         "</div><h3 style=\"margin-top:14px\">Findings over time (by first seen, per day)</h3>",
     );
-    let mut days: BTreeMap<chrono::NaiveDate, [usize; 3]> = BTreeMap::new();
+    let mut days: BTreeMap<chrono::NaiveDate, [usize; 4]> = BTreeMap::new();
     for f in findings {
         let Some(t) = f.first_seen else { continue };
         let i = match f.kind.as_str() {
             varta_detect::campaigns::KIND => 0,
             varta_detect::coord::finding::KIND => 1,
+            varta_detect::narratives::KIND => 3,
             _ => 2,
         };
         days.entry(t.date_naive()).or_default()[i] += 1;
@@ -296,10 +323,10 @@ fn overview(h: &mut String, findings: &[Finding], documents: u64) {
     h.push_str(&timeline_svg(&days));
 }
 
-const COLORS: [&str; 3] = ["#c0392b", "#2e86de", "#8e44ad"];
+const COLORS: [&str; 4] = ["#c0392b", "#2e86de", "#8e44ad", "#16a085"];
 
-/// Stacked bars per day: campaigns, groups, claim matches.
-fn timeline_svg(days: &BTreeMap<chrono::NaiveDate, [usize; 3]>) -> String {
+/// Stacked bars per day: campaigns, groups, claim matches, narratives.
+fn timeline_svg(days: &BTreeMap<chrono::NaiveDate, [usize; 4]>) -> String {
     let (w, hgt, pad) = (900.0, 180.0, 30.0);
     let mut out = format!(
         r#"<svg class="chart timeline" viewBox="0 0 {w} {}" role="img" aria-label="findings per day">"#,
@@ -342,14 +369,17 @@ fn timeline_svg(days: &BTreeMap<chrono::NaiveDate, [usize; 3]>) -> String {
         w - pad,
         hgt + 16.0
     );
-    for (i, name) in ["campaigns", "groups", "claim matches"].iter().enumerate() {
+    for (i, name) in ["campaigns", "groups", "claim matches", "narratives"]
+        .iter()
+        .enumerate()
+    {
         let _ = write!(
             out,
             r#"<rect x="{}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{}">{name}</text>"#,
-            w - 320.0 + i as f64 * 105.0,
+            w - 425.0 + i as f64 * 105.0,
             hgt + 26.0,
             COLORS[i],
-            w - 306.0 + i as f64 * 105.0,
+            w - 411.0 + i as f64 * 105.0,
             hgt + 35.0
         );
     }
@@ -357,12 +387,13 @@ fn timeline_svg(days: &BTreeMap<chrono::NaiveDate, [usize; 3]>) -> String {
     out
 }
 
-/// Cumulative copies over time: how a campaign spread.
-fn spread_svg(times: &[DateTime<Utc>]) -> String {
+/// Cumulative `what` (copies, documents) over time: how a campaign or a narrative spread.
+fn spread_svg(times: &[DateTime<Utc>], what: &str) -> String {
     let (w, hgt, pad) = (600.0, 140.0, 28.0);
     let mut out = format!(
-        r#"<svg class="chart spread" viewBox="0 0 {w} {}" role="img" aria-label="copies over time">"#,
-        hgt + 20.0
+        r#"<svg class="chart spread" viewBox="0 0 {w} {}" role="img" aria-label="{} over time">"#,
+        hgt + 20.0,
+        esc(what)
     );
     let (Some(first), Some(last)) = (times.first(), times.last()) else {
         out.push_str("</svg>");
@@ -390,14 +421,15 @@ fn spread_svg(times: &[DateTime<Utc>]) -> String {
     }
     let _ = write!(
         out,
-        r##"<line x1="{pad}" y1="{hgt}" x2="{}" y2="{hgt}" stroke="#999"/><text x="{pad}" y="{}">{}</text><text x="{}" y="{}" text-anchor="end">{} ({} copies)</text>"##,
+        r##"<line x1="{pad}" y1="{hgt}" x2="{}" y2="{hgt}" stroke="#999"/><text x="{pad}" y="{}">{}</text><text x="{}" y="{}" text-anchor="end">{} ({} {})</text>"##,
         w - pad,
         hgt + 14.0,
         first.format("%Y-%m-%d %H:%M:%S"),
         w - pad,
         hgt + 14.0,
         human(span),
-        times.len()
+        times.len(),
+        esc(what)
     );
     out.push_str("</svg>");
     out
@@ -484,7 +516,7 @@ fn campaign(h: &mut String, store: &impl Store, f: &Finding, opts: &ReportOption
     let mut times: Vec<DateTime<Utc>> =
         members.iter().filter_map(|m| time_of(&m["time"])).collect();
     times.sort();
-    h.push_str(&spread_svg(&times));
+    h.push_str(&spread_svg(&times, "copies"));
     // The copies side by side with the origin, differences marked.
     let origin = s(&b["first_seen"], "document");
     let _ = write!(h, "<h4>Texts</h4>");
@@ -774,6 +806,142 @@ fn group(h: &mut String, f: &Finding, opts: &ReportOptions) {
             h,
             r#"<p class="more">{} more evidence rows in edges.csv and the STIX export.</p>"#,
             evidence.len() - opts.rows
+        );
+    }
+    h.push_str("</section>");
+}
+
+/// A narrative: its label, languages, how it spread, what it says (its representative texts),
+/// the findings that cite its documents, and its members.
+fn narrative(h: &mut String, f: &Finding, opts: &ReportOptions) {
+    // The typed record; a body this version cannot read is shown as it is.
+    let Ok(n) = serde_json::from_value::<NarrativeFinding>(f.body.clone()) else {
+        raw(h, f);
+        return;
+    };
+    let languages: Vec<String> = n
+        .languages
+        .iter()
+        .map(|(l, c)| format!("{} {c}", esc(l)))
+        .collect();
+    let _ = write!(
+        h,
+        r#"<section class="f narrative" id="{}"><span class="score">score {:.3}</span><h3>{}</h3><p class="meta">{} documents{} · languages: {} · first seen {} by {} ({}) · last {}</p>"#,
+        esc(&f.id),
+        f.score,
+        esc(&short(&n.label, 200)),
+        n.size,
+        match n.actors.len() {
+            0 => String::new(),
+            a => format!(" by {a} accounts"),
+        },
+        languages.join(", "),
+        esc(&n.first_seen.time.to_rfc3339()),
+        esc(n.first_seen.actor.as_deref().unwrap_or("unknown actor")),
+        esc(&n.first_seen.document),
+        esc(&n.last_seen.to_rfc3339()),
+    );
+    h.push_str("<table class=\"labels\"><tr><th>language</th><th>telling words</th></tr>");
+    for (l, words) in &n.labels {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            esc(l),
+            esc(&words.join(" "))
+        );
+    }
+    h.push_str("</table><h4>Volume</h4>");
+    let times: Vec<DateTime<Utc>> = n.members.iter().map(|m| m.time).collect();
+    h.push_str(&spread_svg(&times, "documents"));
+    // Per language and day, once it spans days: where it was told, and when.
+    let mut by_lang: BTreeMap<String, BTreeMap<chrono::NaiveDate, u64>> = BTreeMap::new();
+    for m in &n.members {
+        *by_lang
+            .entry(m.language.clone())
+            .or_default()
+            .entry(m.time.date_naive())
+            .or_default() += 1;
+    }
+    let days: std::collections::BTreeSet<chrono::NaiveDate> =
+        by_lang.values().flat_map(|d| d.keys().copied()).collect();
+    if days.len() >= 2 {
+        h.push_str(&volume_svg("documents per day and language", &by_lang));
+    }
+    let per = match n.period {
+        Period::Hour => ("%m-%d %H:00", "hour"),
+        Period::Day => ("%Y-%m-%d", "day"),
+    };
+    let steps: Vec<String> = n
+        .timeline
+        .iter()
+        .take(48)
+        .map(|p| format!("{} {}", p.start.format(per.0), p.documents))
+        .collect();
+    let _ = write!(
+        h,
+        r#"<p class="meta">per {}: {}{}</p><h4>What it says</h4>"#,
+        per.1,
+        esc(&steps.join(", ")),
+        if n.timeline.len() > steps.len() {
+            " …"
+        } else {
+            ""
+        }
+    );
+    for r in &n.representatives {
+        let _ = write!(
+            h,
+            r#"<div class="txt"><b>{} · {}</b><br>{}</div>"#,
+            esc(&r.document),
+            esc(&r.language),
+            esc(&short(&r.text, 1500))
+        );
+    }
+    h.push_str("<h4>Linked findings</h4>");
+    if n.links.is_empty() {
+        h.push_str(r#"<p class="meta">No campaign, coordinated group or claim match cites its documents.</p>"#);
+    } else {
+        h.push_str(
+            "<table class=\"links\"><tr><th>kind</th><th>finding</th><th>shared documents</th></tr>",
+        );
+        for l in n.links.iter().take(opts.rows) {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td><a href=\"#{}\">{}</a></td><td>{}</td></tr>",
+                esc(&l.kind),
+                esc(&l.id),
+                esc(&l.id),
+                l.documents
+            );
+        }
+        h.push_str("</table>");
+        if n.links.len() > opts.rows {
+            let _ = write!(
+                h,
+                r#"<p class="more">{} more linked findings in the STIX export.</p>"#,
+                n.links.len() - opts.rows
+            );
+        }
+    }
+    h.push_str(
+        "<h4>Documents</h4><table><tr><th>time</th><th>actor</th><th>language</th><th>document</th></tr>",
+    );
+    for m in n.members.iter().take(opts.rows) {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&m.time.to_rfc3339()),
+            esc(m.actor.as_deref().unwrap_or("")),
+            esc(&m.language),
+            esc(&m.document),
+        );
+    }
+    h.push_str("</table>");
+    if n.members.len() > opts.rows {
+        let _ = write!(
+            h,
+            r#"<p class="more">{} more documents.</p>"#,
+            n.members.len() - opts.rows
         );
     }
     h.push_str("</section>");

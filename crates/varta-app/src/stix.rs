@@ -6,6 +6,11 @@
 //!   accounts acting together); a document repeating a debunked claim a `note` on the post.
 //! - Accounts and channels are `user-account` observables; the posts each finding cites are
 //!   `observed-data` over them (with the posts' URLs as `url` observables).
+//! - A narrative is OpenCTI's custom `narrative` object (marked as OpenCTI's `new-sdo`
+//!   extension, as OpenCTI writes it), `related-to` the campaigns, intrusion sets and notes that cite
+//!   its documents, and to `observed-data` over its accounts. Not core STIX, but the OASIS validator
+//!   (stix2-validator 3.3.2) accepts it with no error and, with the extension marker, no warning;
+//!   so it is the default, and no core stand-in (a `grouping`) is needed.
 //! - Techniques are the DISARM bundle's own `attack-pattern` objects (ids, names, references kept;
 //!   `data/disarm.json`, made by `scripts/disarm_subset.py`), linked by `uses` (campaigns, groups) or
 //!   `related-to` (notes); a campaign whose accounts are mostly a group's is `attributed-to` it.
@@ -21,10 +26,15 @@ use std::io::Write;
 use uuid::Uuid;
 use varta_core::Finding;
 use varta_detect::claims::finding::short;
+use varta_detect::narratives::NarrativeFinding;
 use varta_store::Store;
 
 /// The DISARM objects the mapping names (CC BY-SA 4.0, DISARM Foundation).
 const DISARM: &str = include_str!("../data/disarm.json");
+
+/// OpenCTI's extension definition, which marks its own object types (`narrative`, `channel`) as
+/// `new-sdo` extensions of STIX.
+const OPENCTI_EXTENSION: &str = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba";
 
 /// STIX 2.1's namespace for the ids of cyber-observable objects (spec §2.9).
 const STIX_SCO_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23315a9b7);
@@ -90,6 +100,7 @@ pub struct StixSummary {
     pub campaigns: usize,
     pub intrusion_sets: usize,
     pub notes: usize,
+    pub narratives: usize,
     pub accounts: usize,
     pub relationships: usize,
     pub techniques: usize,
@@ -513,6 +524,12 @@ pub fn bundle(store: &impl Store, opts: &StixOptions) -> Result<(Value, StixSumm
             |_| true,
         );
     }
+    for f in findings
+        .iter()
+        .filter(|f| f.kind == varta_detect::narratives::KIND)
+    {
+        narrative(&mut b, f);
+    }
     let mut objects: Vec<Value> = support;
     b.summary.techniques = b.used.len();
     objects.extend(b.objects.into_values());
@@ -525,6 +542,79 @@ pub fn bundle(store: &impl Store, opts: &StixOptions) -> Result<(Value, StixSumm
         "objects": objects,
     });
     Ok((bundle, b.summary))
+}
+
+/// A narrative as OpenCTI's `narrative`, related to what the bundle holds of the findings it
+/// links (a claim match that is only a suggestion has no note unless suggestions are exported).
+fn narrative(b: &mut Builder, f: &Finding) {
+    // A record this version cannot read is left out rather than exported half.
+    let Ok(n) = serde_json::from_value::<NarrativeFinding>(f.body.clone()) else {
+        return;
+    };
+    let id = sdo_id("narrative", &f.id);
+    let languages: Vec<String> = n
+        .languages
+        .iter()
+        .map(|(l, c)| format!("{l} {c}"))
+        .collect();
+    let texts: Vec<String> = n
+        .representatives
+        .iter()
+        .map(|r| format!("[{}] {}", r.language, short(&r.text, 300)))
+        .collect();
+    let first = ts(n.first_seen.time);
+    let last = ts(n.last_seen);
+    b.add(json!({
+        "type": "narrative",
+        "spec_version": "2.1",
+        "id": id,
+        "created_by_ref": b.operator,
+        "created": b.created,
+        "modified": b.created,
+        // OpenCTI names a narrative by its name: the finding's id keeps two of them apart.
+        "name": format!("{} ({})", short(&n.label, 80), f.id),
+        "description": format!(
+            "{} documents by {} accounts in {} (score {:.3}), first seen {first}, last {last}. Telling words: {}.\n\n{}",
+            n.size,
+            n.actors.len(),
+            languages.join(", "),
+            f.score,
+            n.label,
+            texts.join("\n\n"),
+        ),
+        "external_references": [{"source_name": "varta", "external_id": f.id}],
+        "extensions": {OPENCTI_EXTENSION: {"extension_type": "new-sdo"}},
+    }));
+    b.summary.narratives += 1;
+    for l in &n.links {
+        let (target, why) = match l.kind.as_str() {
+            varta_detect::campaigns::KIND => (
+                sdo_id("campaign", &l.id),
+                "a copy-paste campaign copies documents that tell the narrative",
+            ),
+            varta_detect::coord::finding::KIND => (
+                sdo_id("intrusion-set", &l.id),
+                "a coordinated group pushed documents that tell the narrative",
+            ),
+            varta_detect::claims::finding::KIND => (
+                sdo_id("note", &l.id),
+                "a document that tells the narrative repeats a debunked claim",
+            ),
+            _ => continue,
+        };
+        if b.objects.contains_key(&target) {
+            b.relationship(
+                "related-to",
+                &id,
+                &target,
+                &format!("{why} ({} shared)", l.documents),
+            );
+        }
+    }
+    let refs: Vec<String> = n.actors.iter().map(|a| b.account(a)).collect();
+    if let Some(od) = b.observed(f, &first, &last, n.size, refs) {
+        b.relationship("related-to", &id, &od, "the accounts that told it");
+    }
 }
 
 /// Writes the bundle as JSON.

@@ -295,6 +295,13 @@ pub enum DetectCommand {
     /// (who posted what, when, how far apart) and an hourly timeline; ids depend only on the
     /// members and parameters.
     Coordination(DetectCoordinationArgs),
+    /// Narratives: stored documents grouped by what they say, across languages, with the e5
+    /// model (see `varta narratives --help` for the method; vectors are cached in the store, as
+    /// `detect claims` caches them). Each narrative is stored as a finding with its label (its
+    /// most telling words per language), members, representative texts, languages, volume per
+    /// hour or day, and the campaigns, coordinated groups and claim matches that cite its
+    /// documents. Ids depend only on the data and parameters: a rerun replaces the same findings.
+    Narratives(DetectNarrativesArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -468,7 +475,7 @@ pub struct ReportArgs {
     /// Findings of each kind shown in full, best first (the rest are counted).
     #[arg(long, default_value_t = 100)]
     pub per_kind: usize,
-    /// Print {"path", "bytes", "campaigns", "groups", "claim_matches", "documents"}.
+    /// Print {"path", "bytes", "campaigns", "groups", "claim_matches", "narratives", "documents"}.
     #[arg(long)]
     pub json: bool,
 }
@@ -492,7 +499,9 @@ pub enum ExportCommand {
     Claimreview(ExportClaimReviewArgs),
     /// Every finding as a STIX 2.1 bundle with the DISARM techniques it evidences (OpenCTI, MISP):
     /// campaigns, coordinated groups (intrusion sets), the accounts (user-account), the posts
-    /// (observed-data), claim matches (notes). Ids are deterministic: exporting again updates.
+    /// (observed-data), claim matches (notes), narratives (OpenCTI's `narrative`, related to the
+    /// campaigns, groups and notes that cite their documents). Ids are deterministic: exporting
+    /// again updates.
     Stix(ExportStixArgs),
 }
 
@@ -830,6 +839,31 @@ pub struct DetectCampaignsArgs {
     #[arg(long, value_parser = parse_since)]
     pub since: Option<DateTime<Utc>>,
     /// Print the campaigns as a JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DetectNarrativesArgs {
+    /// Only documents published at or after this time (2024-03-01 or RFC 3339).
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    /// Cosine with a narrative's centre at which a document joins it.
+    #[arg(long, default_value_t = varta_detect::narratives::Params::default().join)]
+    pub join: f32,
+    /// Cosine between two narratives' centres at which they merge.
+    #[arg(long, default_value_t = varta_detect::narratives::Params::default().merge)]
+    pub merge: f32,
+    /// Documents a narrative needs.
+    #[arg(long, default_value_t = varta_detect::narratives::Params::default().min_members)]
+    pub min_members: usize,
+    /// Cosine the closest two documents of a narrative must reach.
+    #[arg(long, default_value_t = varta_detect::narratives::Params::default().core)]
+    pub core: f32,
+    /// The e5 model file (default: found as `varta claims` finds it).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Print the narratives as a JSON array.
     #[arg(long)]
     pub json: bool,
 }

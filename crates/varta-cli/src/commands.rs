@@ -449,12 +449,13 @@ pub fn report(ctx: &Ctx, a: ReportArgs, out: &mut impl Write) -> Result<u8> {
     } else {
         writeln!(
             out,
-            "wrote {} ({} KB): {} campaigns, {} coordinated groups, {} claim matches",
+            "wrote {} ({} KB): {} campaigns, {} coordinated groups, {} claim matches, {} narratives",
             r.path,
             r.bytes / 1024,
             r.campaigns,
             r.groups,
-            r.claim_matches
+            r.claim_matches,
+            r.narratives
         )?;
     }
     Ok(0)
@@ -664,6 +665,7 @@ pub fn detect(ctx: &Ctx, a: DetectArgs, out: &mut impl Write) -> Result<u8> {
         DetectCommand::Claims(a) => detect_claims(ctx, a, out),
         DetectCommand::Campaigns(a) => detect_campaigns(ctx, a, out),
         DetectCommand::Coordination(a) => detect_coordination(ctx, a, out),
+        DetectCommand::Narratives(a) => detect_narratives(ctx, a, out),
     }
 }
 
@@ -698,6 +700,29 @@ fn detect_campaigns(ctx: &Ctx, a: DetectCampaignsArgs, out: &mut impl Write) -> 
     let found = varta_app::detect::campaigns(&mut store, params, a.since)?;
     store.close().map_err(varta_app::AppError::from)?;
     render::campaigns(&found, &params, a.json, out)?;
+    Ok(0)
+}
+
+fn detect_narratives(ctx: &Ctx, a: DetectNarrativesArgs, out: &mut impl Write) -> Result<u8> {
+    let observer = Terminal::new(RecordErrors::All);
+    // The model before the store: a missing model should not wait for another writer first.
+    let Some(embedder) = claims::load_embedder(a.model.as_deref(), &ctx.data_dir, &observer)?
+    else {
+        bail!(varta_app::AppError::Failed(
+            "narratives need the e5 model: run `varta models install` (or give --model)".into()
+        ));
+    };
+    let params = varta_detect::narratives::Params {
+        join: a.join,
+        merge: a.merge,
+        min_members: a.min_members.max(1),
+        core: a.core,
+    };
+    let mut store = ctx.writer()?;
+    let found =
+        varta_app::narratives::detect(&mut store, embedder.as_ref(), &params, a.since, &observer)?;
+    store.close().map_err(varta_app::AppError::from)?;
+    render::narratives(&found, &params, a.json, out)?;
     Ok(0)
 }
 

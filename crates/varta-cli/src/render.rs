@@ -74,6 +74,87 @@ pub fn campaigns(
     Ok(())
 }
 
+/// Stored narratives: JSON (`--json`, each finding's record) or each with its label, spread,
+/// linked findings and representative texts.
+pub fn narratives(
+    found: &varta_app::narratives::Detected,
+    params: &varta_detect::narratives::Params,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    use varta_detect::narratives::Period;
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&found.found)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} narrative{} among {} documents (join {}, merge {}, core {}, >= {} documents; {} vectors from the cache, {} texts embedded), stored as findings",
+        found.found.len(),
+        if found.found.len() == 1 { "" } else { "s" },
+        found.documents,
+        params.join,
+        params.merge,
+        params.core,
+        params.min_members,
+        found.cached,
+        found.embedded
+    )?;
+    for n in &found.found {
+        let languages: Vec<String> = n
+            .languages
+            .iter()
+            .map(|(l, c)| format!("{l} {c}"))
+            .collect();
+        writeln!(
+            out,
+            "\n{}  score {:.2}  {} documents, {} actors [{}]",
+            n.id,
+            n.score,
+            n.size,
+            n.actors.len(),
+            languages.join(", ")
+        )?;
+        writeln!(out, "  {}", short(&n.label, 160))?;
+        writeln!(
+            out,
+            "  first seen {} by {} ({}), last {}",
+            n.first_seen.time.to_rfc3339(),
+            n.first_seen.actor.as_deref().unwrap_or("unknown actor"),
+            n.first_seen.document,
+            n.last_seen.to_rfc3339()
+        )?;
+        let (format, per) = match n.period {
+            Period::Hour => ("%m-%d %H:00", "hour"),
+            Period::Day => ("%Y-%m-%d", "day"),
+        };
+        let spread: Vec<String> = n
+            .timeline
+            .iter()
+            .map(|p| format!("{} {}", p.start.format(format), p.documents))
+            .collect();
+        writeln!(out, "  per {per}: {}", spread.join(", "))?;
+        if !n.links.is_empty() {
+            let links: Vec<String> = n
+                .links
+                .iter()
+                .map(|l| format!("{} {} ({} shared)", l.kind, l.id, l.documents))
+                .collect();
+            writeln!(out, "  linked: {}", links.join(", "))?;
+        }
+        for r in &n.representatives {
+            writeln!(
+                out,
+                "    {} [{}]: {}",
+                r.document,
+                r.language,
+                short(&r.text, 100).replace('\n', " ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// A coordination network's groups: JSON (`--json`) or a summary with each group's members and
 /// shared keys.
 pub fn coordination(

@@ -329,3 +329,81 @@ fn narratives_reach_the_target_on_the_held_out_stories() {
     assert_eq!(s["cross_lingual_recall"].as_f64(), Some(1.0), "{s}");
     assert!(s["unrelated_kept_out"].as_f64().unwrap() >= 0.9, "{s}");
 }
+
+/// `detect narratives` over the stored sample finds the groups `varta narratives` finds in the
+/// file, stores them as findings, and a second run takes the vectors from the store's cache and
+/// gives the same ids.
+#[test]
+fn narratives_detected_in_the_store_match_the_file_and_keep_their_ids() {
+    use varta_store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let file = data("narratives-sample.jsonl");
+    let (code, _) = ingest_json(dir.path(), &[&file], &[]);
+    assert_eq!(code, 0);
+    let out = varta(
+        dir.path(),
+        &["narratives", file.to_str().unwrap(), "--json"],
+    );
+    assert_success(&out);
+    let groups = |v: &serde_json::Value, member: &dyn Fn(&serde_json::Value) -> String| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                n["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(member)
+                    .collect::<std::collections::BTreeSet<String>>()
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let in_file = groups(&json(&out), &|m| m.as_str().unwrap().to_string());
+    assert!(!in_file.is_empty());
+    let out = varta(dir.path(), &["detect", "narratives", "--json"]);
+    assert_success(&out);
+    let stored = json(&out);
+    // Stored documents by their ids in the file.
+    let store = varta_store::EmbeddedStore::open_read(dir.path()).unwrap();
+    let native = |m: &serde_json::Value| {
+        let id = m["document"].as_str().unwrap();
+        store.get(id).unwrap().unwrap().native_id.unwrap()
+    };
+    assert_eq!(groups(&stored, &native), in_file, "{stored:#}");
+    let metro = stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["label"].as_str().unwrap().contains("метро"))
+        .expect("the metro story");
+    assert!(
+        metro["languages"].as_object().unwrap().len() >= 2,
+        "{metro}"
+    );
+    let findings = store.findings(Some("narrative")).unwrap();
+    assert_eq!(findings.len(), stored.as_array().unwrap().len());
+    drop(store);
+    let ids = |v: &serde_json::Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let again = varta(dir.path(), &["detect", "narratives"]);
+    assert_success(&again);
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        text.contains("8 vectors from the cache, 0 texts embedded"),
+        "{text}"
+    );
+    let again = varta(dir.path(), &["detect", "narratives", "--json"]);
+    assert_success(&again);
+    assert_eq!(ids(&json(&again)), ids(&stored));
+    let store = varta_store::EmbeddedStore::open_read(dir.path()).unwrap();
+    assert_eq!(
+        store.findings(Some("narrative")).unwrap().len(),
+        findings.len()
+    );
+}

@@ -99,3 +99,47 @@ fn since_and_min_actors_narrow_the_search() {
     let out = varta(dir.path(), &["detect", "campaigns"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("first seen"));
 }
+
+/// `detect narratives` needs the e5 model: without one it says so and exits 3 (as `varta
+/// narratives` does), a model file that cannot be read is named, and nothing is stored.
+#[test]
+fn narratives_without_the_model_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _) = ingest_json(dir.path(), &[&test_data("narratives-sample.jsonl")], &[]);
+    assert_eq!(code, 0);
+    // No model anywhere: no $VARTA_E5_MODEL, none in the data directory, no Python to ask.
+    let out = std::process::Command::new(bin())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["detect", "narratives"])
+        .env_remove("VARTA_DATA_DIR")
+        .env_remove("VARTA_E5_MODEL")
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("narratives need the e5 model: run `varta models install`"),
+        "{stderr}"
+    );
+    let out = varta(
+        dir.path(),
+        &[
+            "detect",
+            "narratives",
+            "--model",
+            "/nonexistent/e5-small-q4.bin",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("loading the e5 model /nonexistent/e5-small-q4.bin"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = varta(dir.path(), &["export", "csv", "--what", "findings"]);
+    assert_success(&csv);
+    assert!(!String::from_utf8_lossy(&csv.stdout).contains("narrative"));
+}

@@ -324,3 +324,104 @@ fn report_holds_every_finding_kind_and_no_script() {
         .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
 }
+
+/// A narrative finding built by hand (no model needed) over posts of which three are a
+/// copy-paste campaign: the report shows it (label, languages, representatives escaped, volume
+/// charts, the campaign it links) without a script, and STIX exports it as OpenCTI's `narrative`,
+/// related to the campaign and to the accounts that told it, with the same ids on every export.
+#[test]
+fn narrative_finding_in_report_and_stix() {
+    let dir = store_with_a_narrative();
+    let narratives = varta(dir.path(), &["export", "csv", "--what", "findings"]);
+    assert_success(&narratives);
+    let findings = records(&String::from_utf8(narratives.stdout).unwrap());
+    let row = findings[1..]
+        .iter()
+        .find(|r| r.iter().any(|c| c == "narrative"))
+        .expect("the narrative is a findings.csv row");
+    let narrative_id = row[0].clone();
+    assert!(narrative_id.starts_with("narrative:"), "{row:?}");
+
+    // The report.
+    let out = varta(
+        dir.path(),
+        &[
+            "report",
+            "--out",
+            dir.path().join("r").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_success(&out);
+    let v = json(&out);
+    assert_eq!(v["narratives"], 1, "{v}");
+    assert_eq!(v["campaigns"], 1, "{v}");
+    let html = std::fs::read_to_string(dir.path().join("r/index.html")).unwrap();
+    assert!(html.contains(r##"<a href="#narratives">Narratives (1)</a>"##));
+    let start = html
+        .find(&format!(
+            r#"<section class="f narrative" id="{narrative_id}">"#
+        ))
+        .expect("the narrative's section");
+    let section = &html[start..start + html[start..].find("</section>").unwrap()];
+    assert!(!html.to_lowercase().contains("<script"));
+    assert!(!html.contains("<img"));
+    assert!(!html.contains("<b>kyiv"));
+    for piece in [
+        "&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;",
+        "&lt;img src=x onerror=alert(1)&gt;",
+        "en: metro &lt;b&gt;kyiv&lt;/b&gt;; ru: метро; uk: метро закриють",
+        "languages: en 1, ru 1, uk 3",
+        "5 documents by 5 accounts",
+        r#"<svg class="chart spread""#,
+        r#"<svg class="chart volume""#,
+        "per hour: 11-20 10:00 3, 11-20 11:00 1, 11-22 09:00 1",
+        "47.0 h (5 documents)",
+        "copy-paste-campaign",
+    ] {
+        assert!(section.contains(piece), "{piece} is not in {section}");
+    }
+    let campaign_id = &findings[1..]
+        .iter()
+        .find(|r| r.iter().any(|c| c == "copy-paste-campaign"))
+        .unwrap()[0];
+    assert!(
+        section.contains(&format!(r##"<a href="#{campaign_id}">{campaign_id}</a>"##)),
+        "{section}"
+    );
+
+    // STIX.
+    let bundle: serde_json::Value = serde_json::from_str(&export(dir.path(), &["stix"])).unwrap();
+    let objects = bundle["objects"].as_array().unwrap();
+    let by_id: std::collections::HashMap<&str, &serde_json::Value> = objects
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap(), o))
+        .collect();
+    let narrative = objects
+        .iter()
+        .find(|o| o["type"] == "narrative")
+        .expect("a narrative object");
+    let nid = narrative["id"].as_str().unwrap();
+    let mut related: Vec<String> = objects
+        .iter()
+        .filter(|o| o["type"] == "relationship" && o["source_ref"] == nid)
+        .map(|o| {
+            let target = by_id[o["target_ref"].as_str().unwrap()];
+            format!(
+                "{} {} ({}): {}",
+                o["relationship_type"].as_str().unwrap(),
+                target["type"].as_str().unwrap(),
+                target["external_references"][0]["external_id"],
+                o["description"].as_str().unwrap()
+            )
+        })
+        .collect();
+    related.sort();
+    let mut shown = narrative.clone();
+    for volatile in ["created", "modified"] {
+        shown.as_object_mut().unwrap().remove(volatile);
+    }
+    insta::assert_json_snapshot!("stix_narrative", (shown, related));
+    let again: serde_json::Value = serde_json::from_str(&export(dir.path(), &["stix"])).unwrap();
+    assert_eq!(again, bundle, "the same store, the same bundle");
+}

@@ -581,24 +581,10 @@ fn exported_networks_open_in_networkx() {
     }
 }
 
-/// The STIX bundle of the examples passes the OASIS validator with zero errors, loads with the
-/// `stix2` library, and its DISARM techniques are the official bundle's objects (same ids, names
-/// and DISARM ids). `.ci/run` installs stix2 and stix2-validator; without them this test fails,
-/// saying so.
-#[test]
-fn stix_bundle_passes_the_oasis_validator() {
-    let dir = examples_with_findings();
-    let file = dir.path().join("bundle.json");
-    assert_success(&varta(
-        dir.path(),
-        &[
-            "export",
-            "stix",
-            "--suggestions",
-            "--out",
-            file.to_str().unwrap(),
-        ],
-    ));
+/// Checks a STIX bundle with the OASIS validator (zero errors), loads it with the `stix2` library,
+/// and checks its DISARM techniques are the official bundle's objects (same ids, names and DISARM
+/// ids). `.ci/run` installs stix2 and stix2-validator; without them this fails, saying so.
+fn assert_valid_stix(file: &std::path::Path) {
     let script = r#"
 import json, sys
 import stix2
@@ -635,4 +621,38 @@ print("valid", r.is_valid)
     );
     assert!(stdout.contains("errors 0\n"), "{stdout}");
     assert!(stdout.contains("valid True"), "{stdout}");
+}
+
+/// The STIX bundle of the examples passes the OASIS validator with zero errors, loads with the
+/// `stix2` library, and its DISARM techniques are the official bundle's objects.
+#[test]
+fn stix_bundle_passes_the_oasis_validator() {
+    let dir = examples_with_findings();
+    let file = dir.path().join("bundle.json");
+    assert_success(&varta(
+        dir.path(),
+        &[
+            "export",
+            "stix",
+            "--suggestions",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    ));
+    assert_valid_stix(&file);
+}
+
+/// A narrative is OpenCTI's `narrative` object, not core STIX: the OASIS validator accepts it
+/// (with OpenCTI's extension marker, not even a warning), beside the campaign it links.
+#[test]
+fn stix_narrative_passes_the_oasis_validator() {
+    let dir = store_with_a_narrative();
+    let file = dir.path().join("bundle.json");
+    assert_success(&varta(
+        dir.path(),
+        &["export", "stix", "--out", file.to_str().unwrap()],
+    ));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(r#""type": "narrative""#), "{text}");
+    assert_valid_stix(&file);
 }

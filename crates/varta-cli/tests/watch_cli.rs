@@ -492,6 +492,17 @@ taxii = true
     assert_eq!(sightings as usize, ids.len());
     // The store holds everything read and agrees with its index.
     assert_success(&varta(&data, &["check"]));
+    // The dashboard shows the watcher's state.
+    let t = token(&data, "w", "reader");
+    let server = Server::start(&data, &[]);
+    let (k, v) = bearer(&t);
+    let page = get(&server.url("/watch"), &[(k, &v)]);
+    assert_eq!(page.status, 200);
+    let html = &page.body;
+    assert!(
+        html.contains("not running") && html.contains("/huge.xml") && html.contains("failing"),
+        "{html}"
+    );
     site.stop.store(true, Ordering::SeqCst);
 }
 

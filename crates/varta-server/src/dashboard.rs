@@ -55,7 +55,7 @@ fn page(status: StatusCode, title: &str, caller: Option<&Caller>, body: &str) ->
     }
     h.push_str(r#"<h1><a href="/">Varta</a></h1></header>"#);
     if caller.is_some() {
-        h.push_str(r#"<nav><a href="/">Overview</a><a href="/search">Search</a><a href="/findings">Findings</a><a href="/claims">Claims</a><a href="/stats">Stats</a></nav>"#);
+        h.push_str(r#"<nav><a href="/">Overview</a><a href="/search">Search</a><a href="/findings">Findings</a><a href="/claims">Claims</a><a href="/stats">Stats</a><a href="/watch">Watch</a></nav>"#);
     }
     let _ = write!(h, "<main>{body}</main></body></html>");
     let mut r = (status, h).into_response();
@@ -124,6 +124,7 @@ pub fn router(state: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/documents/{id}", get(document))
         .route("/claims", get(claims).post(add_claim))
         .route("/stats", get(stats))
+        .route("/watch", get(watch))
         .route("/logout", post(logout))
         .layer(axum::middleware::from_fn_with_state(state, guard));
     Router::new()
@@ -693,4 +694,75 @@ async fn stats(State(st): State<Arc<Shared>>, Extension(c): Extension<Caller>) -
         h.push_str("</table>");
     }
     Ok(page(StatusCode::OK, "Stats", Some(&c), &h))
+}
+
+/// The state of `varta watch` on this data directory: its sources, its alerts, its last batch.
+async fn watch(State(st): State<Arc<Shared>>, Extension(c): Extension<Caller>) -> PResult {
+    let dir = st.dir.clone();
+    let status = tokio::task::spawn_blocking(move || varta_app::watch::status(&dir))
+        .await
+        .map_err(|e| PageError(ApiError::internal(e.to_string()), Some(c.clone())))?
+        .map_err(|e| PageError(ApiError::internal(varta_app::chain(&e)), Some(c.clone())))?;
+    let mut h = String::from("<h2>Watch</h2>");
+    let Some(s) = status else {
+        h.push_str(
+            r#"<p class="meta">No watcher has run on this data directory. Start one with <code>varta watch</code> (see <code>varta config</code> for its sources, rules and alerts).</p>"#,
+        );
+        return Ok(page(StatusCode::OK, "Watch", Some(&c), &h));
+    };
+    let _ = write!(
+        h,
+        r#"<p class="meta">The watcher is <b>{}</b>. Alerts: {} pending, {} delivered, {} given up.</p>"#,
+        if s.running { "running" } else { "not running" },
+        s.alerts.pending,
+        s.alerts.delivered,
+        s.alerts.dead
+    );
+    if let Some(b) = &s.last_batch {
+        let _ = write!(
+            h,
+            r#"<p class="meta">Last batch {}: {} documents read, {} stored, {} findings, {} alerts, {:.2} s.</p>"#,
+            esc(&b.at),
+            b.documents,
+            b.stored,
+            b.findings,
+            b.alerts,
+            b.seconds
+        );
+    }
+    h.push_str(
+        "<h3>Sources</h3><table><tr><th>kind</th><th>source</th><th>documents</th><th>polls</th><th>last ok</th><th>next</th><th>health</th></tr>",
+    );
+    for src in &s.sources {
+        let health = match (&src.last_error, src.failures) {
+            (Some(e), n) if n > 0 => format!("failing ({n}×): {}", esc(e)),
+            (Some(e), _) => format!("ok; last error: {}", esc(e)),
+            (None, _) => "ok".into(),
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{health}</td></tr>",
+            esc(&src.kind),
+            esc(&src.target),
+            src.documents,
+            src.polls,
+            esc(src.last_ok.as_deref().unwrap_or("never")),
+            esc(src.next_poll.as_deref().unwrap_or("-")),
+        );
+    }
+    h.push_str("</table>");
+    if !s.failing.is_empty() {
+        h.push_str("<h3 class=\"mt\">Alerts being retried</h3><table><tr><th>alert</th><th>sink</th><th>last error</th></tr>");
+        for (id, sink, e) in &s.failing {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(id),
+                esc(sink),
+                esc(e)
+            );
+        }
+        h.push_str("</table>");
+    }
+    Ok(page(StatusCode::OK, "Watch", Some(&c), &h))
 }

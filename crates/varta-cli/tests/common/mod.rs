@@ -561,3 +561,99 @@ pub fn hostile_store(dir: &Path) {
         assert_success(&varta(dir, args));
     }
 }
+
+/// Six posts (`x:a1`…`x:a6`; the first three one text, a copy-paste campaign, with a script in
+/// it) after `detect campaigns`, and a narrative finding built by hand (no model needed) over the
+/// first five, linked to the campaign, with a hostile label word.
+pub fn store_with_a_narrative() -> tempfile::TempDir {
+    use varta_store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts.jsonl");
+    let copy =
+        "Метро Києва закриють на три дні через відключення <script>document.title='PWNED'</script>";
+    let lines = [
+        (1, "x:a1", "uk", "2026-11-20T10:00:00Z", copy),
+        (2, "x:a2", "uk", "2026-11-20T10:01:00Z", copy),
+        (3, "x:a3", "uk", "2026-11-20T10:02:00Z", copy),
+        (
+            4,
+            "x:a4",
+            "en",
+            "2026-11-20T11:00:00Z",
+            "Kyiv metro closes for three days <img src=x onerror=alert(1)>",
+        ),
+        (
+            5,
+            "x:a5",
+            "ru",
+            "2026-11-22T09:00:00Z",
+            "Метро Киева закроют на три дня",
+        ),
+        (6, "x:a6", "en", "2026-11-22T12:00:00Z", "Recipe of the day"),
+    ];
+    let text: Vec<String> = lines
+        .iter()
+        .map(|(id, actor, lang, time, text)| {
+            serde_json::json!({"id": id, "actor": actor, "lang": lang, "time": time, "text": text})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(&posts, text.join("\n")).unwrap();
+    let (code, s) = ingest_json(dir.path(), &[&posts], &[]);
+    assert_eq!(code, 0, "{s}");
+    assert_success(&varta(dir.path(), &["detect", "campaigns"]));
+    {
+        let mut store = varta_store::EmbeddedStore::open_write(
+            dir.path(),
+            Default::default(),
+            "test",
+            varta_store::Wait::No,
+        )
+        .unwrap();
+        let mut docs = Vec::new();
+        store
+            .for_each_document(None, &mut |d| {
+                docs.push(d);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(docs.len(), 6);
+        let infos: Vec<varta_detect::narratives::DocInfo> = docs
+            .iter()
+            .map(|d| varta_detect::narratives::DocInfo {
+                id: &d.id,
+                actor: d.actor_id.as_deref(),
+                language: &d.language,
+                time: d.published_at.unwrap(),
+                text: &d.text,
+            })
+            .collect();
+        let mut linker = varta_detect::narratives::Linker::default();
+        for f in store.findings(None).unwrap() {
+            linker.add(&f.kind, &f.id, &f.documents);
+        }
+        let n = varta_detect::narratives::Narrative {
+            members: vec![0, 1, 2, 3, 4],
+            representatives: vec![3, 0, 4],
+            labels: [
+                ("en", vec!["metro", "<b>kyiv</b>"]),
+                ("ru", vec!["метро"]),
+                ("uk", vec!["метро", "закриють"]),
+            ]
+            .into_iter()
+            .map(|(l, w)| (l.to_string(), w.into_iter().map(String::from).collect()))
+            .collect(),
+        };
+        let params = varta_detect::narratives::Params::default();
+        let record =
+            varta_detect::narratives::NarrativeFinding::new(&n, &infos, &params, &linker).unwrap();
+        assert_eq!(record.links.len(), 1, "{:?}", record.links);
+        assert_eq!(record.links[0].documents, 3);
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        store.put_findings(&[record.finding(&params, now)]).unwrap();
+        store.close().unwrap();
+    }
+    dir
+}
