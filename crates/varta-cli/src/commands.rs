@@ -1108,11 +1108,17 @@ pub fn watch(ctx: &Ctx, a: WatchArgs, out: &mut impl Write) -> Result<u8> {
     }
     let mut setup = ctx.cfg.watch_setup();
     setup.watch.allow_private |= a.allow_private;
-    let embedder = if setup.detect.claims {
+    // The e5 model serves semantic claim matching and narratives; without it claims match
+    // lexically and narratives are skipped.
+    let embedder = if setup.detect.claims || !setup.detect.narratives_every.0.is_zero() {
         varta_app::claims::load_embedder(a.model.as_deref(), &ctx.data_dir, &varta_app::Logged)?
     } else {
         None
     };
+    tracing::info!(
+        model = embedder.is_some(),
+        "e5 model for semantic claim matching and narratives"
+    );
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {

@@ -165,6 +165,10 @@ campaigns_window = "6h"
 # Coordination over the last coordination_window, this often ("0s": never).
 coordination_every = "30m"
 coordination_window = "1d"
+# Narratives over the last narratives_window, this often ("0s": never). Needs the e5 model
+# (`varta models install`); without it they are skipped.
+narratives_every = "10m"
+narratives_window = "6h"
 # A stored coordinated group "acts again" when this many of its members post within group_window.
 group_min_actors = 2
 group_window = "1h"
@@ -177,10 +181,10 @@ history = "1d"
 min_count = 5
 s = 2.0
 gamma = 1.0
-# What is counted: rule, claim, hashtag, link.
-keys = ["rule", "claim", "hashtag", "link"]
+# What is counted: rule, claim, narrative, hashtag, link.
+keys = ["rule", "claim", "narrative", "hashtag", "link"]
 # Whose bursts alert (the others are stored as findings only).
-alert = ["rule", "claim"]
+alert = ["rule", "claim", "narrative"]
 
 # Sources (none by default). Durations: 500ms, 10s, 5m, 1h, 1d.
 # [[source]]

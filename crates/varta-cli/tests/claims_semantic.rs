@@ -407,3 +407,77 @@ fn narratives_detected_in_the_store_match_the_file_and_keep_their_ids() {
         findings.len()
     );
 }
+
+/// `varta watch` clusters what lands in its folder into narratives (periodically, over its
+/// window), stored as findings the same as `detect narratives` stores them.
+#[test]
+fn watch_finds_narratives_in_what_lands_in_a_folder() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let incoming = dir.path().join("incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let config = dir.path().join("watch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detect]\nclaims = false\ncampaigns_every = \"0s\"\ncoordination_every = \"0s\"\n\
+             narratives_every = \"1s\"\nnarratives_window = \"3650d\"\n\
+             [[source]]\nfolder = \"{}\"\nevery = \"200ms\"\n",
+            incoming.display()
+        ),
+    )
+    .unwrap();
+    let mut w = KillOnDrop(
+        std::process::Command::new(bin())
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--config")
+            .arg(&config)
+            .arg("watch")
+            .env_remove("VARTA_DATA_DIR")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::fs::copy(
+        data_file("narratives-sample.jsonl"),
+        incoming.join("sample.jsonl"),
+    )
+    .unwrap();
+    let count = || -> i64 {
+        rusqlite::Connection::open(data.join("varta.sqlite3"))
+            .and_then(|db| {
+                db.query_row(
+                    "SELECT COUNT(*) FROM findings WHERE kind = 'narrative'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap_or(0)
+    };
+    let until = Instant::now() + Duration::from_secs(180);
+    while count() == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    unsafe {
+        libc::kill(w.0.id() as i32, libc::SIGTERM);
+    }
+    assert!(wait_until(&mut w.0, Instant::now() + Duration::from_secs(30)).is_some());
+    let found = count();
+    // The same narratives as `detect narratives` finds over the same store.
+    let out = varta(&data, &["detect", "narratives", "--json"]);
+    ok(&out);
+    let detected = json(&out);
+    let n = detected["narratives"]
+        .as_array()
+        .or_else(|| detected.as_array())
+        .map_or(0, |a| a.len());
+    assert!(found >= 1, "the watcher stored no narrative");
+    assert_eq!(found as usize, n, "{detected}");
+}
+
+fn data_file(name: &str) -> PathBuf {
+    data(name)
+}

@@ -159,6 +159,9 @@ pub struct DetectConfig {
     /// Coordination over the last `coordination_window`, this often (0s: never).
     pub coordination_every: Span,
     pub coordination_window: Span,
+    /// Narratives over the last `narratives_window`, this often ("0s": never; needs the e5 model).
+    pub narratives_every: Span,
+    pub narratives_window: Span,
     /// Alert when this many members of a stored coordinated group post within `group_window`.
     pub group_min_actors: usize,
     pub group_window: Span,
@@ -172,6 +175,8 @@ impl Default for DetectConfig {
             campaigns_window: Span::secs(6 * 3600),
             coordination_every: Span::secs(1800),
             coordination_window: Span::secs(24 * 3600),
+            narratives_every: Span::secs(600),
+            narratives_window: Span::secs(6 * 3600),
             group_min_actors: 2,
             group_window: Span::secs(3600),
         }
@@ -189,7 +194,7 @@ pub struct BurstsConfig {
     pub min_count: u64,
     pub s: f64,
     pub gamma: f64,
-    /// What is counted: `rule`, `claim`, `hashtag`, `link`.
+    /// What is counted: `rule`, `claim`, `narrative`, `hashtag`, `link`.
     pub keys: Vec<String>,
     /// Whose bursts alert (the others are stored as findings only).
     pub alert: Vec<String>,
@@ -203,10 +208,10 @@ impl Default for BurstsConfig {
             min_count: 5,
             s: 2.0,
             gamma: 1.0,
-            keys: ["rule", "claim", "hashtag", "link"]
+            keys: ["rule", "claim", "narrative", "hashtag", "link"]
                 .map(String::from)
                 .into(),
-            alert: ["rule", "claim"].map(String::from).into(),
+            alert: ["rule", "claim", "narrative"].map(String::from).into(),
         }
     }
 }
@@ -331,7 +336,7 @@ pub struct WatchSetup {
 
 /// Alert kinds an `[[alert]]` may filter on.
 pub const ALERT_KINDS: [&str; 3] = ["rule", "burst", "group"];
-const BURST_KEYS: [&str; 4] = ["rule", "claim", "hashtag", "link"];
+const BURST_KEYS: [&str; 5] = ["rule", "claim", "narrative", "hashtag", "link"];
 
 impl WatchSetup {
     /// What serde cannot check; every problem, each naming its entry.
@@ -423,7 +428,7 @@ impl WatchSetup {
         for k in self.bursts.keys.iter().chain(&self.bursts.alert) {
             if !BURST_KEYS.contains(&k.as_str()) {
                 errs.push(format!(
-                    "[bursts]: {k:?} (expected rule, claim, hashtag or link)"
+                    "[bursts]: {k:?} (expected rule, claim, narrative, hashtag or link)"
                 ));
             }
         }

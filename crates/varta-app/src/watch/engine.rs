@@ -136,8 +136,12 @@ pub struct Engine {
     claim_params: varta_detect::claims::matcher::Params,
     last_campaigns: Instant,
     last_coordination: Instant,
+    last_narratives: Instant,
     since_campaigns: u64,
     since_coordination: u64,
+    since_narratives: u64,
+    /// Each narrative's documents already counted in its burst series.
+    narrative_counted: HashMap<String, std::collections::HashSet<String>>,
 }
 
 impl Engine {
@@ -189,8 +193,11 @@ impl Engine {
             claim_params,
             last_campaigns: Instant::now(),
             last_coordination: Instant::now(),
+            last_narratives: Instant::now(),
             since_campaigns: 0,
             since_coordination: 0,
+            since_narratives: 0,
+            narrative_counted: HashMap::new(),
         };
         e.load_groups(store)?;
         e.rebuild(store)?;
@@ -368,6 +375,7 @@ impl Engine {
         }
         self.since_campaigns += report.documents;
         self.since_coordination += report.documents;
+        self.since_narratives += report.documents;
         let mut findings = Vec::new();
         for ((r, day), ev) in rule_ev {
             let rule = &self.rules.rules()[r];
@@ -393,6 +401,40 @@ impl Engine {
             });
             findings.push(f);
         }
+        let (f, c) = self.burst_findings(store, &mut key_ev, now)?;
+        findings.extend(f);
+        report.candidates.extend(c);
+        for ((group, day), ev) in group_ev {
+            let id = stable_hash(&[GROUP_KIND, &group, &day]);
+            let f = grow(store, &id, GROUP_KIND, &group, &day, ev, now, |count| {
+                format!("coordinated group {group} is posting again: {count} posts on {day}")
+            })?;
+            report.candidates.push(Candidate {
+                finding: f.id.clone(),
+                alert: "group".into(),
+                trigger: group.clone(),
+                rate_key: format!("group:{group}"),
+                rate: default_rate(),
+                summary: body_summary(&f),
+                ready: true,
+                count: f.documents.len() as u64,
+            });
+            findings.push(f);
+        }
+        report.findings = findings.len() as u64;
+        store.put_findings(&findings)?;
+        Ok(report)
+    }
+
+    /// The findings (and alert candidates) of the keys bursting now among those counted since
+    /// the last call; `key_ev` holds the evidence of this batch's documents per key.
+    fn burst_findings(
+        &mut self,
+        store: &impl Store,
+        key_ev: &mut HashMap<String, Vec<Evidence>>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Finding>, Vec<Candidate>)> {
+        let (mut findings, mut candidates) = (Vec::new(), Vec::new());
         for (key, b) in self.tracker.take_bursts() {
             let begin = DateTime::<Utc>::from_timestamp_millis(b.begin_ms).unwrap_or(now);
             let end = DateTime::<Utc>::from_timestamp_millis(b.end_ms).unwrap_or(now);
@@ -430,7 +472,7 @@ impl Engine {
                 default_rate()
             };
             if self.setup.bursts.alert.contains(&category) {
-                report.candidates.push(Candidate {
+                candidates.push(Candidate {
                     finding: f.id.clone(),
                     alert: "burst".into(),
                     trigger: key.clone(),
@@ -443,26 +485,7 @@ impl Engine {
             }
             findings.push(f);
         }
-        for ((group, day), ev) in group_ev {
-            let id = stable_hash(&[GROUP_KIND, &group, &day]);
-            let f = grow(store, &id, GROUP_KIND, &group, &day, ev, now, |count| {
-                format!("coordinated group {group} is posting again: {count} posts on {day}")
-            })?;
-            report.candidates.push(Candidate {
-                finding: f.id.clone(),
-                alert: "group".into(),
-                trigger: group.clone(),
-                rate_key: format!("group:{group}"),
-                rate: default_rate(),
-                summary: body_summary(&f),
-                ready: true,
-                count: f.documents.len() as u64,
-            });
-            findings.push(f);
-        }
-        report.findings = findings.len() as u64;
-        store.put_findings(&findings)?;
-        Ok(report)
+        Ok((findings, candidates))
     }
 
     /// Records a post by a member of a stored group; when enough members posted within the
@@ -497,11 +520,11 @@ impl Engine {
         }
     }
 
-    /// Campaigns and coordination over their windows, when their time came and documents
-    /// arrived since. Returns whether any ran (findings changed).
-    pub fn periodic(&mut self, store: &mut impl Store) -> Result<bool> {
-        let d = &self.setup.detect;
-        let mut ran = false;
+    /// Campaigns, coordination and narratives over their windows, when their time came and
+    /// documents arrived since. Returns the alert candidates of narratives that burst.
+    pub fn periodic(&mut self, store: &mut impl Store) -> Result<Vec<Candidate>> {
+        let d = self.setup.detect.clone();
+        let mut candidates = Vec::new();
         let window_start =
             |w: super::config::Span| Utc::now() - chrono::Duration::milliseconds(w.ms());
         if !d.campaigns_every.0.is_zero()
@@ -520,7 +543,6 @@ impl Engine {
             );
             self.last_campaigns = Instant::now();
             self.since_campaigns = 0;
-            ran = true;
         }
         if !d.coordination_every.0.is_zero()
             && self.since_coordination > 0
@@ -541,9 +563,87 @@ impl Engine {
             self.load_groups(store)?;
             self.last_coordination = Instant::now();
             self.since_coordination = 0;
-            ran = true;
         }
-        Ok(ran)
+        if !d.narratives_every.0.is_zero()
+            && self.since_narratives > 0
+            && self.last_narratives.elapsed() >= d.narratives_every.0
+            && let Some(e) = self.embedder.as_deref()
+        {
+            let found = crate::narratives::detect(
+                store,
+                e,
+                &varta_detect::narratives::Params::default(),
+                Some(window_start(d.narratives_window)),
+                &Logged,
+            )?;
+            tracing::info!(
+                narratives = found.found.len(),
+                documents = found.documents,
+                "watch: narratives over the window"
+            );
+            self.last_narratives = Instant::now();
+            self.since_narratives = 0;
+            // Their documents join the narratives' burst series (they are in the totals already).
+            let now = Utc::now();
+            let mut key_ev: HashMap<String, Vec<Evidence>> = HashMap::new();
+            if self.setup.bursts.keys.iter().any(|k| k == "narrative") {
+                let live: std::collections::HashSet<&str> =
+                    found.found.iter().map(|n| n.id.as_str()).collect();
+                self.narrative_counted
+                    .retain(|k, _| live.contains(k.as_str()));
+                for n in &found.found {
+                    let key = format!("narrative:{}", n.id);
+                    let counted = self.narrative_counted.entry(n.id.clone()).or_default();
+                    for m in &n.members {
+                        if counted.insert(m.document.clone()) {
+                            self.tracker.add_key(
+                                m.time.timestamp_millis(),
+                                now.timestamp_millis(),
+                                &key,
+                            );
+                            let ev = key_ev.entry(key.clone()).or_default();
+                            if ev.len() < MAX_EVIDENCE {
+                                ev.push(Evidence {
+                                    document: m.document.clone(),
+                                    actor: m.actor.clone(),
+                                    source: String::new(),
+                                    language: m.language.clone(),
+                                    time: m.time,
+                                    title: None,
+                                    url: None,
+                                    matched: vec![n.label.clone()],
+                                    text: String::new(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            let (f, c) = self.burst_findings(store, &mut key_ev, now)?;
+            store.put_findings(&f)?;
+            candidates.extend(c);
+        }
+        Ok(candidates)
+    }
+
+    /// Whether a window detector waits for its time with documents to read.
+    pub fn periodic_due(&self) -> bool {
+        let d = &self.setup.detect;
+        let due = |every: super::config::Span, since: u64, last: Instant| {
+            !every.0.is_zero() && since > 0 && last.elapsed() >= every.0
+        };
+        due(d.campaigns_every, self.since_campaigns, self.last_campaigns)
+            || due(
+                d.coordination_every,
+                self.since_coordination,
+                self.last_coordination,
+            )
+            || (self.embedder.is_some()
+                && due(
+                    d.narratives_every,
+                    self.since_narratives,
+                    self.last_narratives,
+                ))
     }
 
     pub fn tracked_keys(&self) -> usize {

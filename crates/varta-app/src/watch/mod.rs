@@ -220,7 +220,7 @@ fn main_loop(
             let reader = EmbeddedStore::open_read(&opts.dir)?;
             let others = reader.end_cursor()? != engine.cursor;
             let deferred = journal.get("deferred")?.is_some_and(|d| d != "[]");
-            if events.is_empty() && !others && !deferred {
+            if events.is_empty() && !others && !deferred && !engine.periodic_due() {
                 continue;
             }
         }
@@ -230,7 +230,8 @@ fn main_loop(
         }
         let Some(s) = store.as_mut() else { continue };
         let stored = store_events(s, journal, shared, events, opts, observer)?;
-        let report = engine.batch(s)?;
+        let mut report = engine.batch(s)?;
+        report.candidates.extend(engine.periodic(s)?);
         let (queued, taxii) = decide(setup, journal, s, engine, &report.candidates)?;
         if !taxii.is_empty() {
             s.publish("alerts", &alerts::taxii_objects(&taxii))?;
@@ -244,7 +245,6 @@ fn main_loop(
                 }
             }
         }
-        engine.periodic(s)?;
         let last = LastBatch {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             documents: report.documents,

@@ -82,6 +82,24 @@ impl Tracker {
         }
     }
 
+    /// A document already counted in the totals turned out to belong to `key` too (a
+    /// narrative found after it arrived).
+    pub fn add_key(&mut self, t_ms: i64, now_ms: i64, key: &str) {
+        let p = self.period(t_ms.min(now_ms));
+        if p <= self.latest - self.periods || p > self.latest {
+            return;
+        }
+        let q = self.keys.entry(key.to_string()).or_default();
+        match q.iter_mut().rev().find(|(pp, _)| *pp == p) {
+            Some((_, n)) => *n += 1,
+            None => {
+                q.push_back((p, 1));
+                q.make_contiguous().sort_unstable_by_key(|e| e.0);
+            }
+        }
+        self.touched.insert(key.to_string());
+    }
+
     fn prune(&mut self) {
         let first = self.latest - self.periods + 1;
         while self
