@@ -25,6 +25,7 @@ struct Site {
     feed_200: AtomicUsize,
     feed_304: AtomicUsize,
     private_hits: AtomicUsize,
+    page_hits: AtomicUsize,
     /// The first this-many deliveries to /hook fail with 500.
     hook_failures_left: AtomicUsize,
     /// Deliveries to /hook that were accepted: (signature header, body).
@@ -305,6 +306,9 @@ every = "300ms"
 [[source]]
 folder = "{incoming}"
 every = "200ms"
+[[source]]
+url = "{base}/sitemap.xml"
+every = "300ms"
 [[rule]]
 name = "blackout rumours"
 any = ["відключення світла", "\"blackout\"", "отключения света"]

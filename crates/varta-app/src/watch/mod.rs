@@ -177,6 +177,7 @@ fn main_loop(
     observer: &dyn Observer,
 ) -> Result<()> {
     let mut last_look = Instant::now();
+    let mut last_prune: Option<Instant> = None;
     let mut store: Option<EmbeddedStore> = None;
     let mut idle_since = Instant::now();
     loop {
@@ -214,6 +215,15 @@ fn main_loop(
                 }
             }
             continue;
+        }
+        if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+            // Delivered and given-up alerts are kept a week for --status, then forgotten (the
+            // findings' alert bookkeeping, not the outbox, keeps them from being sent again).
+            let n = journal.prune(now_ms() - 7 * 86_400_000)?;
+            if n > 0 {
+                tracing::info!(alerts = n, "forgot alerts delivered over a week ago");
+            }
+            last_prune = Some(Instant::now());
         }
         if look {
             last_look = Instant::now();
@@ -368,9 +378,12 @@ fn store_events(
         if read == 0
             && state.kind != "folder"
             && let Some(e) = outcome.summary.errors.first()
-            && let Ok(mut m) = shared.unreadable.lock()
         {
-            m.insert(key.clone(), e.to_string());
+            // Fetched but unreadable: a failure, and the collector backs off at its next poll.
+            state.failures = state.failures.saturating_add(1);
+            if let Ok(mut m) = shared.unreadable.lock() {
+                m.insert(key.clone(), e.to_string());
+            }
         }
         if state.kind == "folder" {
             state.polls += 1;
