@@ -616,3 +616,48 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     assert_success(&varta(&data, &["check"]));
     site.stop.store(true, Ordering::SeqCst);
 }
+
+#[test]
+fn watch_shares_the_directory_and_detects_what_others_store() {
+    let (site, port) = start_site();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let incoming = dir.path().join("incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let config = dir.path().join("watch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detect]\nclaims = false\n[[source]]\nfolder = \"{}\"\n\
+             [[rule]]\nname = \"gas\"\nany = [\"газові сховища\"]\n\
+             [[alert]]\nwebhook = \"http://127.0.0.1:{port}/hook\"\nsecret = \"{SECRET}\"\n",
+            incoming.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("watch.log");
+    let mut w = start_watch(&data, &config, &log);
+    std::thread::sleep(Duration::from_secs(1));
+    // Another process writes to the same directory while the watcher runs: the CLI's ingest
+    // gets the writer lock between the watcher's batches, and the watcher detects what it stored.
+    let posts = dir.path().join("posts.jsonl");
+    std::fs::write(
+        &posts,
+        "{\"id\":\"x1\",\"text\":\"Кажуть, газові сховища порожні\",\"author\":\"a\"}\n",
+    )
+    .unwrap();
+    let out = varta(&data, &["ingest", posts.to_str().unwrap()]);
+    assert_success(&out);
+    wait_for(
+        "the alert on what the CLI stored",
+        Duration::from_secs(30),
+        || events(&site).iter().any(|e| e["data"]["trigger"] == "gas"),
+    );
+    // A second watcher on the same directory is refused, naming why.
+    let second = varta(&data, &["--config", config.to_str().unwrap(), "watch"]);
+    assert_ne!(second.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another varta watch"));
+    let _ = w.0.kill();
+    let _ = w.0.wait();
+    site.stop.store(true, Ordering::SeqCst);
+}
