@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Memory of `varta watch` over a simulated day: 24 hourly files of RATE posts (default 100,000,
-# times spread over the 24 hours that end now) dropped into a watched folder one after the other,
-# each as soon as the previous one is stored and detected. The watcher's resident memory is read
-# after each hour; the day's bursts, rules and group tracking keep a day of history, so after
-# the first hour it may grow only with what the store itself holds (its page cache and the index
-# writer's buffer, both capped by configuration).
-#   bash bench/watch_day.sh            # RATE=100000 → 2.4 million posts
+# Memory of `varta watch` over simulated days: HOURS (default 48) hourly files of RATE posts
+# (default 100,000; times spread over the HOURS hours that end now) dropped into a watched folder
+# one after the other, each as soon as the previous one is stored and detected. The watcher's
+# resident memory and the burst keys it tracks are read after each hour. Bursts keep a day of
+# history: during the first day the keys (every distinct link and hashtag of the day) grow with the
+# data; from the second day on, the oldest hour leaves as a new one comes, and memory must stay flat.
+#   bash bench/watch_day.sh            # 48 hours × 100,000 = 4.8 million posts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${RATE:-100000}
+HOURS=${HOURS:-48}
 WORK=${BENCH_DIR:-$(mktemp -d)}
 cargo build --release -q -p varta-cli
 VARTA=$PWD/target/release/varta
 rm -rf "$WORK/data" "$WORK/incoming" && mkdir -p "$WORK/incoming" "$WORK/day"
-[ -f "$WORK/day/hour-23.jsonl.src" ] || python3 bench/watch/day.py "$WORK/day" "$RATE"
+last=$(printf '%02d' $((HOURS - 1)))
+[ -f "$WORK/day/hour-$last.jsonl.src" ] || python3 bench/watch/day.py "$WORK/day" "$RATE" "$HOURS"
 {
   printf '[watch]\nallow_private = true\n[detect]\nclaims = false\ncampaigns_every = "0s"\ncoordination_every = "0s"\n'
   printf '[bursts]\nmin_count = 50\n'
@@ -27,7 +29,7 @@ trap 'kill $WATCH 2>/dev/null || true' EXIT
 sleep 2
 echo "hour,documents,rss_mb,hwm_mb,keys,seconds"
 T0=$SECONDS
-for h in $(seq -w 0 23); do
+for h in $(seq -w 0 $((HOURS - 1))); do
   cp "$WORK/day/hour-$h.jsonl.src" "$WORK/incoming/.hour-$h.jsonl"
   mv "$WORK/incoming/.hour-$h.jsonl" "$WORK/incoming/hour-$h.jsonl"
   want=$(( (10#$h + 1) * RATE ))
@@ -40,8 +42,11 @@ except Exception: print(0)")
     [ "$got" -ge "$want" ] && break
     sleep 1
   done
-  sleep 1.5   # the batch after the store: detection
-  keys=$(printf '%s' "$st" | python3 -c "import json,sys; print(json.load(sys.stdin)['last_batch']['tracked_keys'])")
+  sleep 3   # the batch's detection, after its documents are stored
+  st=$("$VARTA" --data-dir "$WORK/data" watch --status --json 2>/dev/null || true)
+  keys=$(printf '%s' "$st" | python3 -c "import json,sys
+try: print(json.load(sys.stdin)['last_batch']['tracked_keys'])
+except Exception: print(0)")
   rss=$(awk '/VmRSS/ {printf "%d", $2/1024}' /proc/$WATCH/status)
   hwm=$(awk '/VmHWM/ {printf "%d", $2/1024}' /proc/$WATCH/status)
   echo "$h,$got,$rss,$hwm,$keys,$((SECONDS - T0))"

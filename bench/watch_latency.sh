@@ -6,7 +6,7 @@
 # seconds one post carries a marker word that a rule of the watcher matches. The same process
 # receives the webhook alerts (checking their HMAC signatures). Reported: the latency from a
 # marker post appearing to its alert arriving (all, p50, p95, max), alerts lost, ids doubled,
-# and the watcher's peak memory. With KILL=1 the watcher is killed with SIGKILL at random
+# posts not stored, and the watcher's peak memory. With KILL=1 the watcher is killed with SIGKILL at random
 # moments (every 15–60 s) and started again at once.
 #
 #   bash bench/watch_latency.sh                 # 10 minutes at 100,000 posts/hour
@@ -85,9 +85,10 @@ out = {
   "latency_feed_max_s": round(max((x for x, w in lat if w == "feed"), default=0), 2),
   "latency_folder_max_s": round(max((x for x, w in lat if w == "folder"), default=0), 2),
   "feed_200": r["feed_hits"]["200"], "feed_304": r["feed_hits"]["304"],
-  "watcher_peak_rss_mb": round(peak_kb / 1024), "store_documents": check.get("documents"), "check_ok": check.get("ok"),
+  "watcher_peak_rss_mb": round(peak_kb / 1024), "store_documents": check.get("documents"),
+  "posts_not_stored": r["posts"] - (check.get("documents") or 0), "check_ok": check.get("ok"),
 }
 print(json.dumps(out, indent=1))
-ok = not lost and not doubled and not bad_sig and xs and xs[-1] <= 60 and check.get("ok")
+ok = not lost and not doubled and not bad_sig and xs and xs[-1] <= 60 and check.get("ok") and out["posts_not_stored"] == 0
 sys.exit(0 if ok else 1)
 PY

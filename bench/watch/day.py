@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""A day of posts for `varta watch`'s memory bench: RATE posts per hour over the 24 hours
-that end now, one JSON-lines file per hour (posts with authors, hashtags, links and times).
-Writes them to OUT_DIR/hour-NN.jsonl.src; the bench drops them into the watched folder."""
+"""Days of posts for `varta watch`'s memory bench: RATE posts per hour over the HOURS hours
+(default 48) that end now, one JSON-lines file per hour (posts with authors, hashtags, links and
+times). Writes them to OUT_DIR/hour-NN.jsonl.src; the bench drops them into the watched folder.
+Usage: day.py OUT_DIR [RATE] [HOURS]"""
 import json, os, random, sys, time
 out, rate = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 100000
 rng = random.Random(7)
 words = ("влада заявила що ситуація під контролем енергетики працюють над відновленням the ministry "
          "said the situation is under control министерство сообщило что ситуация под контролем").split()
 os.makedirs(out, exist_ok=True)
+hours = int(sys.argv[3]) if len(sys.argv) > 3 else 48
 end = int(time.time())
-start = end - 24 * 3600
-for h in range(24):
+start = end - hours * 3600
+for h in range(hours):
     with open(os.path.join(out, f"hour-{h:02d}.jsonl.src"), "w") as f:
         for i in range(rate):
             t = start + h * 3600 + i * 3600 // rate

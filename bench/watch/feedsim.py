@@ -28,6 +28,7 @@ ap.add_argument("--markers", type=int, default=50, help="stop making markers aft
 ap.add_argument("--duration", type=float, default=600.0)
 ap.add_argument("--secret", default="bench-secret")
 ap.add_argument("--fail-first", type=int, default=0, help="answer 500 to the first N deliveries")
+ap.add_argument("--settle", type=float, default=25.0, help="seconds to keep serving after the last post")
 ap.add_argument("--out", default="feedsim.json")
 ap.add_argument("--ports-file", default=None, help="write 'feed_port hook_port' here once listening")
 args = ap.parse_args()
@@ -167,7 +168,8 @@ pending_file = []
 folder_share = 0.5 if args.folder else 0.0
 interval = 3600.0 / args.rate
 tick = start
-while not stop.is_set() and time.time() - start < args.duration:
+last_round = False
+while not last_round:
     now = time.time()
     # Posts due by now, at the steady rate.
     while tick <= now:
@@ -190,7 +192,8 @@ while not stop.is_set() and time.time() - start < args.duration:
                     del items[: len(items) - 2 * args.window]
                 if marker:
                     markers[marker] = {"appeared": time.time(), "where": "feed"}
-    if args.folder and now >= next_file:
+    last_round = time.time() - start >= args.duration or stop.is_set()
+    if args.folder and (now >= next_file or last_round):
         next_file += args.file_every
         if pending_file:
             name = os.path.join(args.folder, f"drop-{seq}.jsonl")
@@ -208,13 +211,15 @@ while not stop.is_set() and time.time() - start < args.duration:
             pending_file = []
     time.sleep(0.05)
 
-# Give the last alerts time to arrive.
+# Keep serving while the watcher collects the last posts (at least --settle seconds: two feed
+# polls), and give the last alerts time to arrive (at most FEEDSIM_GRACE seconds).
 grace = float(os.environ.get("FEEDSIM_GRACE", "90"))
-deadline = time.time() + grace
+ended = time.time()
+deadline = ended + grace
 while time.time() < deadline and not stop.is_set():
     with lock:
         got = {d.get("trigger") for d in deliveries}
-    if all(f"marker {m[len('vartamarker'):]}" in got for m in markers):
+    if time.time() - ended >= args.settle and all(f"marker {m[len('vartamarker'):]}" in got for m in markers):
         break
     time.sleep(0.5)
 

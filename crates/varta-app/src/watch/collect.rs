@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::SyncSender as Sender;
 use std::time::{Duration, Instant};
 use varta_core::Format;
 use varta_ingest::fetch::{self, Conditional, FetchPolicy, Fetched, Validators};

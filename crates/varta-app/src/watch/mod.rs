@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 use varta_detect::claims::matcher::Embedder;
 use varta_ingest::IngestOptions;
@@ -120,7 +120,9 @@ pub fn run(
         stop: opts.stop.clone(),
         unreadable: Default::default(),
     });
-    let (tx, rx) = channel();
+    // Bounded: while the store is busy (another writer holds the lock), collectors wait instead
+    // of piling up fetched bodies in memory.
+    let (tx, rx) = sync_channel(256);
     let mut threads = collect::start(shared.clone(), tx);
     let dead_letter = opts.dir.join(&setup.watch.dead_letter);
     {
@@ -149,6 +151,8 @@ pub fn run(
         observer,
     );
     opts.stop.store(true, Ordering::Relaxed);
+    // A collector waiting to hand over a payload wakes up (with an error) once no one receives.
+    drop(rx);
     for t in threads {
         let _ = t.join();
     }
