@@ -114,13 +114,38 @@ fn handle(mut stream: TcpStream, site: &Site) {
                 );
             }
         }
-        ("GET", "/private/feed.xml") => {
+        ("GET", p) if p.starts_with("/private/") => {
             site.private_hits.fetch_add(1, Ordering::SeqCst);
             respond(
                 &mut stream,
                 "200 OK",
                 &[("Content-Type", "application/rss+xml".into())],
                 rss(&[]).as_bytes(),
+            );
+        }
+        // A sitemap listing two pages (and one that robots.txt forbids).
+        ("GET", "/sitemap.xml") => {
+            let host = headers.get("host").cloned().unwrap_or_default();
+            let body = format!(
+                r#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>http://{host}/p/1.html</loc></url><url><loc>http://{host}/p/2.html?a=1&amp;b=2</loc></url><url><loc>http://{host}/private/3.html</loc></url></urlset>"#
+            );
+            respond(
+                &mut stream,
+                "200 OK",
+                &[("Content-Type", "application/xml".into())],
+                body.as_bytes(),
+            );
+        }
+        ("GET", p) if p.starts_with("/p/") => {
+            site.page_hits.fetch_add(1, Ordering::SeqCst);
+            let body = format!(
+                "<!doctype html><html><head><title>Page {p}</title></head><body><article><h1>Page {p}</h1><p>Енергетики попереджають про можливі графіки відключень у регіоні через пошкодження мереж після нічної атаки.</p><p>Подробиці з'являться пізніше на сторінці {p}, обіцяють у компанії.</p></article></body></html>"
+            );
+            respond(
+                &mut stream,
+                "200 OK",
+                &[("Content-Type", "text/html; charset=utf-8".into())],
+                body.as_bytes(),
             );
         }
         // Hostile feeds: one too big, one a redirect loop, one not XML at all.
@@ -416,6 +441,9 @@ taxii = true
         0,
         "robots.txt is obeyed"
     );
+    // The sitemap's two allowed pages, each fetched once however often the sitemap is read.
+    assert_eq!(by_target("/sitemap.xml")["documents"], 2, "{st}");
+    assert_eq!(site.page_hits.load(Ordering::SeqCst), 2);
     let human = varta(&data, &["watch", "--status"]);
     assert_success(&human);
     assert!(String::from_utf8_lossy(&human.stdout).contains("FAILING"));

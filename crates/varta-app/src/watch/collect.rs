@@ -173,6 +173,9 @@ struct Host {
     robots_unreachable: bool,
     last_request: Option<Instant>,
     journal: Option<WatchDb>,
+    /// Pages of each sitemap handed over and perhaps not yet recorded as seen (the main loop
+    /// records them once stored); kept only while the sitemap still lists them.
+    taken: HashMap<usize, std::collections::HashSet<String>>,
 }
 
 impl Host {
@@ -205,6 +208,7 @@ impl Host {
             robots_unreachable: false,
             last_request: None,
             journal,
+            taken: HashMap::new(),
         }
     }
 
@@ -407,12 +411,18 @@ impl Host {
             listed.urls = pages;
         }
         let journal = self.journal.as_ref();
+        let taken = self.taken.entry(idx).or_default();
+        let still: std::collections::HashSet<&String> = listed.urls.iter().collect();
+        taken.retain(|u| still.contains(u));
         let fresh: Vec<String> = listed
             .urls
-            .into_iter()
+            .iter()
+            .filter(|u| !taken.contains(*u))
             .filter(|u| journal.is_none_or(|j| j.seen("page", u).ok().flatten().is_none()))
             .take(max)
+            .cloned()
             .collect();
+        taken.extend(fresh.iter().cloned());
         let total = fresh.len();
         for (n, page) in fresh.into_iter().enumerate() {
             if !self.allowed(&page) {
@@ -438,6 +448,10 @@ impl Host {
                 }
                 Err(e) => {
                     tracing::info!(page = %page, error = %e, "a listed page failed");
+                    // Tried again at the next poll of the sitemap.
+                    if let Some(t) = self.taken.get_mut(&idx) {
+                        t.remove(&page);
+                    }
                 }
             }
         }
