@@ -339,6 +339,10 @@ pub fn run(ctx: &Ctx, a: RunArgs, out: &mut impl Write) -> Result<u8> {
     {
         detect_claims(ctx, step_args::<DetectClaimsArgs>(&[])?, &mut quiet)?;
     }
+    // Narratives need the e5 model; without it the report simply has none.
+    if varta_app::models::find_model(None, &ctx.data_dir).is_some() {
+        detect_narratives(ctx, step_args::<DetectNarrativesArgs>(&[])?, &mut quiet)?;
+    }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let store = ctx.reader()?;
     let report = varta_app::report::write(&store, &Default::default(), &a.out)?;

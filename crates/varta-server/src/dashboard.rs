@@ -455,6 +455,13 @@ async fn findings(
         (varta_detect::campaigns::KIND, "copy-paste campaigns"),
         (varta_detect::coord::finding::KIND, "coordinated groups"),
         (varta_detect::claims::finding::KIND, "repeated claims"),
+        (varta_detect::narratives::KIND, "narratives"),
+        (
+            varta_app::watch::engine::RULE_KIND,
+            "watchlist rule matches",
+        ),
+        (varta_app::watch::engine::BURST_KIND, "bursts"),
+        (varta_app::watch::engine::GROUP_KIND, "groups acting again"),
     ] {
         let _ = write!(
             h,
