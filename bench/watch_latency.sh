@@ -30,7 +30,7 @@ SIM=$!
 while [ ! -s "$WORK/ports" ]; do sleep 0.1; done
 read -r FEED HOOK < "$WORK/ports"
 {
-  printf '[watch]\nallow_private = true\n[detect]\ncampaigns_every = "2m"\ncampaigns_window = "1h"\ncoordination_every = "5m"\ncoordination_window = "1h"\n'
+  printf '[watch]\nallow_private = true\n[detect]\ncampaigns_every = "2m"\ncampaigns_window = "1h"\ncoordination_every = "5m"\ncoordination_window = "1h"\nnarratives_every = "3m"\nnarratives_window = "1h"\n'
   printf '[[source]]\nurl = "http://127.0.0.1:%s/feed.xml"\nevery = "10s"\nname = "feedsim"\n' "$FEED"
   printf '[[source]]\nfolder = "%s"\nevery = "2s"\n' "$WORK/incoming"
   for ((m = 0; m < MARKERS; m++)); do printf '[[rule]]\nname = "marker %d"\nany = ["vartamarker%d"]\n' "$m" "$m"; done

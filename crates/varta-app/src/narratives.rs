@@ -249,6 +249,24 @@ pub fn detect(
     Ok(found)
 }
 
+/// [`detect`] without publishing to TAXII (the watcher publishes once it stored the findings).
+pub fn detect_unpublished(
+    store: &mut impl Store,
+    embedder: &dyn Embedder,
+    params: &Params,
+    since: Option<DateTime<Utc>>,
+    observer: &dyn Observer,
+) -> Result<Detected> {
+    detect_paged(
+        store,
+        embedder,
+        params,
+        since,
+        crate::claims::DETECT_PAGE,
+        observer,
+    )
+}
+
 /// [`detect`] reading `page` documents at a time, without publishing. Vectors the cache lacks are
 /// embedded and cached page by page, so an interrupted run keeps what it embedded.
 fn detect_paged(

@@ -665,7 +665,10 @@ fn watch_shares_the_directory_and_detects_what_others_store() {
     .unwrap();
     let log = dir.path().join("watch.log");
     let mut w = start_watch(&data, &config, &log);
-    std::thread::sleep(Duration::from_secs(1));
+    // A first start detects what arrives from then on: wait until the watcher is up.
+    wait_for("the watcher to start", Duration::from_secs(30), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("watching"))
+    });
     // Another process writes to the same directory while the watcher runs: the CLI's ingest
     // gets the writer lock between the watcher's batches, and the watcher detects what it stored.
     let posts = dir.path().join("posts.jsonl");

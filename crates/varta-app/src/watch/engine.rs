@@ -123,7 +123,7 @@ pub struct BatchReport {
     pub candidates: Vec<Candidate>,
 }
 
-pub struct Engine {
+pub struct Engine<'e> {
     setup: WatchSetup,
     rules: Rules,
     tracker: Tracker,
@@ -132,7 +132,7 @@ pub struct Engine {
     /// Each group's recent posts: (time ms, actor, document).
     recent: HashMap<String, VecDeque<(i64, String, String)>>,
     pub cursor: PageCursor,
-    embedder: Option<Box<dyn Embedder>>,
+    embedder: Option<&'e dyn Embedder>,
     claim_params: varta_detect::claims::matcher::Params,
     last_campaigns: Instant,
     last_coordination: Instant,
@@ -144,7 +144,7 @@ pub struct Engine {
     narrative_counted: HashMap<String, std::collections::HashSet<String>>,
 }
 
-impl Engine {
+impl<'e> Engine<'e> {
     /// The engine as the journal left it: the cursor (or, on a first start, the store's end:
     /// the watcher detects what arrives from now on), the groups, and the burst counts rebuilt
     /// from the history window.
@@ -152,8 +152,8 @@ impl Engine {
         store: &impl Store,
         journal: &WatchDb,
         setup: &WatchSetup,
-        embedder: Option<Box<dyn Embedder>>,
-    ) -> Result<Engine> {
+        embedder: Option<&'e dyn Embedder>,
+    ) -> Result<Engine<'e>> {
         let rules = Rules::new(&setup.rules).map_err(crate::AppError::Usage)?;
         let b = &setup.bursts;
         let tracker = Tracker::new(
@@ -325,7 +325,7 @@ impl Engine {
         if self.setup.detect.claims && !store.claims()?.is_empty() {
             let r = crate::claims::detect_after(
                 store,
-                self.embedder.as_deref(),
+                self.embedder,
                 &self.claim_params,
                 None,
                 start,
@@ -520,11 +520,10 @@ impl Engine {
         }
     }
 
-    /// Campaigns, coordination and narratives over their windows, when their time came and
-    /// documents arrived since. Returns the alert candidates of narratives that burst.
-    pub fn periodic(&mut self, store: &mut impl Store) -> Result<Vec<Candidate>> {
+    /// Campaigns and coordination over their windows, when their time came and documents
+    /// arrived since.
+    pub fn periodic(&mut self, store: &mut impl Store) -> Result<()> {
         let d = self.setup.detect.clone();
-        let mut candidates = Vec::new();
         let window_start =
             |w: super::config::Span| Utc::now() - chrono::Duration::milliseconds(w.ms());
         if !d.campaigns_every.0.is_zero()
@@ -564,66 +563,83 @@ impl Engine {
             self.last_coordination = Instant::now();
             self.since_coordination = 0;
         }
-        if !d.narratives_every.0.is_zero()
+        Ok(())
+    }
+
+    /// The e5 embedder, when the model was found.
+    pub fn embedder(&self) -> Option<&'e dyn Embedder> {
+        self.embedder
+    }
+
+    /// When narratives are due (their time came, documents arrived since, the model is there):
+    /// the start of their window. The caller runs them in the background and calls
+    /// [`Engine::narratives_done`] with the result.
+    pub fn narratives_due(&self) -> Option<DateTime<Utc>> {
+        let d = &self.setup.detect;
+        let due = self.embedder.is_some()
+            && !d.narratives_every.0.is_zero()
             && self.since_narratives > 0
-            && self.last_narratives.elapsed() >= d.narratives_every.0
-            && let Some(e) = self.embedder.as_deref()
-        {
-            let found = crate::narratives::detect(
-                store,
-                e,
-                &varta_detect::narratives::Params::default(),
-                Some(window_start(d.narratives_window)),
-                &Logged,
-            )?;
-            tracing::info!(
-                narratives = found.found.len(),
-                documents = found.documents,
-                "watch: narratives over the window"
-            );
-            self.last_narratives = Instant::now();
-            self.since_narratives = 0;
-            // Their documents join the narratives' burst series (they are in the totals already).
-            let now = Utc::now();
-            let mut key_ev: HashMap<String, Vec<Evidence>> = HashMap::new();
-            if self.setup.bursts.keys.iter().any(|k| k == "narrative") {
-                let live: std::collections::HashSet<&str> =
-                    found.found.iter().map(|n| n.id.as_str()).collect();
-                self.narrative_counted
-                    .retain(|k, _| live.contains(k.as_str()));
-                for n in &found.found {
-                    let key = format!("narrative:{}", n.id);
-                    let counted = self.narrative_counted.entry(n.id.clone()).or_default();
-                    for m in &n.members {
-                        if counted.insert(m.document.clone()) {
-                            self.tracker.add_key(
-                                m.time.timestamp_millis(),
-                                now.timestamp_millis(),
-                                &key,
-                            );
-                            let ev = key_ev.entry(key.clone()).or_default();
-                            if ev.len() < MAX_EVIDENCE {
-                                ev.push(Evidence {
-                                    document: m.document.clone(),
-                                    actor: m.actor.clone(),
-                                    source: String::new(),
-                                    language: m.language.clone(),
-                                    time: m.time,
-                                    title: None,
-                                    url: None,
-                                    matched: vec![n.label.clone()],
-                                    text: String::new(),
-                                });
-                            }
+            && self.last_narratives.elapsed() >= d.narratives_every.0;
+        due.then(|| Utc::now() - chrono::Duration::milliseconds(d.narratives_window.ms()))
+    }
+
+    /// A narratives run started: the next one is due a period from now.
+    pub fn narratives_started(&mut self) {
+        self.last_narratives = Instant::now();
+        self.since_narratives = 0;
+    }
+
+    /// The narratives found (and already stored): their documents join the narratives' burst
+    /// series (they are in the totals already); returns the bursts' alert candidates.
+    pub fn narratives_done(
+        &mut self,
+        store: &mut impl Store,
+        found: &crate::narratives::Detected,
+    ) -> Result<Vec<Candidate>> {
+        tracing::info!(
+            narratives = found.found.len(),
+            documents = found.documents,
+            embedded = found.embedded,
+            "watch: narratives over the window"
+        );
+        let now = Utc::now();
+        let mut key_ev: HashMap<String, Vec<Evidence>> = HashMap::new();
+        if self.setup.bursts.keys.iter().any(|k| k == "narrative") {
+            let live: std::collections::HashSet<&str> =
+                found.found.iter().map(|n| n.id.as_str()).collect();
+            self.narrative_counted
+                .retain(|k, _| live.contains(k.as_str()));
+            for n in &found.found {
+                let key = format!("narrative:{}", n.id);
+                let counted = self.narrative_counted.entry(n.id.clone()).or_default();
+                for m in &n.members {
+                    if counted.insert(m.document.clone()) {
+                        self.tracker.add_key(
+                            m.time.timestamp_millis(),
+                            now.timestamp_millis(),
+                            &key,
+                        );
+                        let ev = key_ev.entry(key.clone()).or_default();
+                        if ev.len() < MAX_EVIDENCE {
+                            ev.push(Evidence {
+                                document: m.document.clone(),
+                                actor: m.actor.clone(),
+                                source: String::new(),
+                                language: m.language.clone(),
+                                time: m.time,
+                                title: None,
+                                url: None,
+                                matched: vec![n.label.clone()],
+                                text: String::new(),
+                            });
                         }
                     }
                 }
             }
-            let (f, c) = self.burst_findings(store, &mut key_ev, now)?;
-            store.put_findings(&f)?;
-            candidates.extend(c);
         }
-        Ok(candidates)
+        let (f, c) = self.burst_findings(store, &mut key_ev, now)?;
+        store.put_findings(&f)?;
+        Ok(c)
     }
 
     /// Whether a window detector waits for its time with documents to read.

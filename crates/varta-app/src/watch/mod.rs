@@ -11,6 +11,7 @@
 //! an alert not yet delivered is delivered — with the same id, so receivers can drop repeats.
 
 pub mod alerts;
+pub mod background;
 pub mod collect;
 pub mod config;
 pub mod engine;
@@ -106,6 +107,9 @@ pub fn run(
         .map_err(|e| AppError::Usage(e.join("\n")))?;
     let mut journal = WatchDb::open(&opts.dir)?;
     let store = open_store(opts)?;
+    // The model lives as long as the process: background narratives runs borrow it, and are
+    // not waited for at shutdown.
+    let embedder: Option<&'static dyn Embedder> = embedder.map(|b| &*Box::leak(b));
     let mut engine = Engine::restore(&store, &journal, setup, embedder)?;
     drop(store);
 
@@ -176,10 +180,13 @@ fn main_loop(
     opts: &WatchOptions,
     shared: &collect::Shared,
     journal: &mut WatchDb,
-    engine: &mut Engine,
+    engine: &mut Engine<'static>,
     rx: &Receiver<Event>,
     observer: &dyn Observer,
 ) -> Result<()> {
+    // A narratives run in progress: not joined at shutdown (the process ends it; what it had
+    // embedded is embedded again next time).
+    let mut job: Option<std::thread::JoinHandle<NarrativesJob>> = None;
     let mut last_look = Instant::now();
     let mut last_prune: Option<Instant> = None;
     let mut store: Option<EmbeddedStore> = None;
@@ -211,7 +218,8 @@ fn main_loop(
         // Documents other writers stored (an upload to `serve`, `varta ingest`), looked for
         // every few seconds; deferred alerts too.
         let look = last_look.elapsed() >= Duration::from_secs(5);
-        if events.is_empty() && !look {
+        let job_done = job.as_ref().is_some_and(|j| j.is_finished());
+        if events.is_empty() && !look && !job_done {
             if store.is_some() && idle_since.elapsed() > Duration::from_secs(2) {
                 // Idle: let the others write.
                 if let Some(s) = store.take() {
@@ -234,7 +242,14 @@ fn main_loop(
             let reader = EmbeddedStore::open_read(&opts.dir)?;
             let others = reader.end_cursor()? != engine.cursor;
             let deferred = journal.get("deferred")?.is_some_and(|d| d != "[]");
-            if events.is_empty() && !others && !deferred && !engine.periodic_due() {
+            let narratives = job.is_none() && engine.narratives_due().is_some();
+            if events.is_empty()
+                && !others
+                && !deferred
+                && !engine.periodic_due()
+                && !narratives
+                && !job_done
+            {
                 continue;
             }
         }
@@ -245,7 +260,37 @@ fn main_loop(
         let Some(s) = store.as_mut() else { continue };
         let stored = store_events(s, journal, shared, events, opts, observer)?;
         let mut report = engine.batch(s)?;
-        report.candidates.extend(engine.periodic(s)?);
+        engine.periodic(s)?;
+        if job.as_ref().is_some_and(|j| j.is_finished())
+            && let Some(j) = job.take()
+        {
+            match j.join() {
+                Ok(Ok((found, buffered))) => {
+                    buffered.apply(s)?;
+                    report.candidates.extend(engine.narratives_done(s, &found)?);
+                    crate::taxii::publish_findings(s)?;
+                }
+                Ok(Err(e)) => tracing::warn!(error = %crate::chain(&e), "narratives failed"),
+                Err(_) => tracing::error!("the narratives thread panicked"),
+            }
+        }
+        if job.is_none()
+            && let (Some(since), Some(e)) = (engine.narratives_due(), engine.embedder())
+        {
+            engine.narratives_started();
+            let dir = opts.dir.clone();
+            job = Some(std::thread::spawn(move || -> NarrativesJob {
+                let mut b = background::Buffered::new(EmbeddedStore::open_read(&dir)?);
+                let found = crate::narratives::detect_unpublished(
+                    &mut b,
+                    e,
+                    &varta_detect::narratives::Params::default(),
+                    Some(since),
+                    &crate::Logged,
+                )?;
+                Ok((found, b))
+            }));
+        }
         let (queued, taxii) = decide(setup, journal, s, engine, &report.candidates)?;
         if !taxii.is_empty() {
             s.publish("alerts", &alerts::taxii_objects(&taxii))?;
@@ -410,6 +455,9 @@ fn saved_state(journal: &WatchDb, key: &str) -> Result<Option<SourceState>> {
         .source(key)?
         .and_then(|t| serde_json::from_str(&t).ok()))
 }
+
+/// What a background narratives run gives back.
+type NarrativesJob = Result<(crate::narratives::Detected, background::Buffered)>;
 
 /// What the journal remembers of a finding's alerts.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
