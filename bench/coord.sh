@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5's side-by-side benchmark: `varta coord --parity` against coordination-network-toolkit 1.5.2
+# The side-by-side benchmark: `varta coord --parity` against coordination-network-toolkit 1.5.2
 # (the way ../shared/peers/coord_peer.sh runs it), in one run, one table.
 #
 # Inputs, by bench/gen_coord.py with the messages of ../shared/eval/coord/dev-20k.csv (organic posts,

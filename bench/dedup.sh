@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4's side-by-side benchmark: `varta dedup` against datasketch (../shared/peers/minhash_peer.py),
+# The side-by-side benchmark: `varta dedup` against datasketch (../shared/peers/minhash_peer.py),
 # in one run, one table.
 #
 #   - corpus: bench/gen_dedup.py over the messages of ../shared/eval/coord/dev-20k.csv (posts of 20-200

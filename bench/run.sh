@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 2's ingest and search benchmarks on generated inputs:
+# The ingest and search benchmarks on generated inputs:
 #   - ingest throughput with indexing, posts/s, for cnt-csv, x-jsonl and telegram (target >= 20,000)
 #   - peak memory of each 1M-post ingest (target <= 1 GB)
 #   - HTML pages/s with extraction (target >= 300)

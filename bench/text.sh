@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3's side-by-side benchmark: main-text extraction against trafilatura (and readability), and
+# The side-by-side benchmark: main-text extraction against trafilatura (and readability), and
 # language identification against lingua, on ../shared/eval, in one run, one table.
 #
 #   - extraction: the 181 pages of ../shared/eval/extraction, scored by ../shared/peers/score_extraction.py

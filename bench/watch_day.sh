@@ -17,7 +17,7 @@ rm -rf "$WORK/data" "$WORK/incoming" && mkdir -p "$WORK/incoming" "$WORK/day"
 last=$(printf '%02d' $((HOURS - 1)))
 [ -f "$WORK/day/hour-$last.jsonl.src" ] || python3 bench/watch/day.py "$WORK/day" "$RATE" "$HOURS"
 {
-  printf '[watch]\nallow_private = true\n[detect]\nclaims = false\ncampaigns_every = "0s"\ncoordination_every = "0s"\n'
+  printf '[watch]\nallow_private = true\n[detect]\nclaims = false\ncampaigns_every = "0s"\ncoordination_every = "0s"\nnarratives_every = "0s"\n'
   printf '[bursts]\nmin_count = 50\n'
   printf '[[source]]\nfolder = "%s"\nevery = "500ms"\n' "$WORK/incoming"
   printf '[[rule]]\nname = "control"\nany = ["під контролем", "under control"]\nmin_docs = 1000000\n'
