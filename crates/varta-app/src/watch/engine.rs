@@ -191,9 +191,11 @@ impl<'e> Engine<'e> {
             cursor,
             embedder,
             claim_params,
-            last_campaigns: Instant::now(),
-            last_coordination: Instant::now(),
-            last_narratives: Instant::now(),
+            // When the window detectors last ran, across restarts (a watcher restarted more often
+            // than their period would otherwise never run them).
+            last_campaigns: since_saved(journal, "last:campaigns")?,
+            last_coordination: since_saved(journal, "last:coordination")?,
+            last_narratives: since_saved(journal, "last:narratives")?,
             since_campaigns: 0,
             since_coordination: 0,
             since_narratives: 0,
@@ -664,6 +666,32 @@ impl<'e> Engine<'e> {
 
     pub fn tracked_keys(&self) -> usize {
         self.tracker.keys()
+    }
+}
+
+/// The instant a run saved as `key` (ms since the epoch) happened; now when none was saved.
+fn since_saved(journal: &WatchDb, key: &str) -> Result<Instant> {
+    let now = Instant::now();
+    let Some(ms) = journal.get(key)?.and_then(|t| t.parse::<i64>().ok()) else {
+        return Ok(now);
+    };
+    let ago = u64::try_from(Utc::now().timestamp_millis() - ms).unwrap_or(0);
+    Ok(now
+        .checked_sub(std::time::Duration::from_millis(ago))
+        .unwrap_or(now))
+}
+
+impl Engine<'_> {
+    /// The window detectors' last runs, to save in the journal.
+    pub fn last_runs(&self) -> [(&'static str, String); 3] {
+        let ms = |i: Instant| {
+            (Utc::now().timestamp_millis() - i.elapsed().as_millis() as i64).to_string()
+        };
+        [
+            ("last:campaigns", ms(self.last_campaigns)),
+            ("last:coordination", ms(self.last_coordination)),
+            ("last:narratives", ms(self.last_narratives)),
+        ]
     }
 }
 

@@ -326,6 +326,9 @@ fn main_loop(
             "last_batch",
             &serde_json::to_string(&last).unwrap_or_default(),
         )?;
+        for (k, v) in engine.last_runs() {
+            journal.put(k, &v)?;
+        }
         idle_since = Instant::now();
     }
     if let Some(s) = store.take() {
