@@ -468,7 +468,7 @@ impl<'e> Engine<'e> {
                 self.setup
                     .rules
                     .iter()
-                    .find(|r| key[5..] == r.name)
+                    .find(|r| key.strip_prefix("rule:") == Some(r.name.as_str()))
                     .map_or(default_rate(), |r| r.rate_limit)
             } else {
                 default_rate()
