@@ -322,10 +322,13 @@ fn main_loop(
                 "watch batch"
             );
         }
-        journal.put(
-            "last_batch",
-            &serde_json::to_string(&last).unwrap_or_default(),
-        )?;
+        // The last batch that did something (a look that found nothing leaves it as it was).
+        if report.documents > 0 || stored > 0 || queued > 0 {
+            journal.put(
+                "last_batch",
+                &serde_json::to_string(&last).unwrap_or_default(),
+            )?;
+        }
         for (k, v) in engine.last_runs() {
             journal.put(k, &v)?;
         }
