@@ -204,7 +204,8 @@ alert = ["rule", "claim", "narrative"]
 # any = ["відключення світла", "blackout", "отключения света"]
 # all = []
 # none = []
-# lang = ["uk", "ru", "en"]   # optional filters: lang, actors, sources, claim (claim ids)
+# lang = ["uk", "ru", "en"]   # optional filters: lang, actors, sources, claim (claim ids),
+#                             # narrative (ids, or words of the label, of narratives the watcher finds)
 # min_docs = 1                # alert once the day's finding holds this many documents
 # burst = false               # alert only while the rule's matches burst
 # rate_limit = "20/1h"        # alerts (new findings and updates) per period

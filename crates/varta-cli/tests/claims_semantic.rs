@@ -423,8 +423,11 @@ fn watch_finds_narratives_in_what_lands_in_a_folder() {
         format!(
             "[detect]\nclaims = false\ncampaigns_every = \"0s\"\ncoordination_every = \"0s\"\n\
              narratives_every = \"1s\"\nnarratives_window = \"3650d\"\n\
-             [[source]]\nfolder = \"{}\"\nevery = \"200ms\"\n",
-            incoming.display()
+             [[source]]\nfolder = \"{}\"\nevery = \"200ms\"\n\
+             [[rule]]\nname = \"metro narrative\"\nnarrative = [\"метро\"]\n\
+             [[alert]]\njsonl = \"{}\"\n",
+            incoming.display(),
+            dir.path().join("alerts.jsonl").display()
         ),
     )
     .unwrap();
@@ -457,8 +460,12 @@ fn watch_finds_narratives_in_what_lands_in_a_folder() {
             })
             .unwrap_or(0)
     };
+    let alerted = || {
+        std::fs::read_to_string(dir.path().join("alerts.jsonl"))
+            .is_ok_and(|t| t.contains("metro narrative"))
+    };
     let until = Instant::now() + Duration::from_secs(180);
-    while count() == 0 && Instant::now() < until {
+    while (count() == 0 || !alerted()) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(300));
     }
     unsafe {
@@ -475,6 +482,8 @@ fn watch_finds_narratives_in_what_lands_in_a_folder() {
         .or_else(|| detected.as_array())
         .map_or(0, |a| a.len());
     assert!(found >= 1, "the watcher stored no narrative");
+    // A rule watching the narrative whose label says "метро" alerted on its members.
+    assert!(alerted(), "no alert from the rule on the narrative");
     assert_eq!(found as usize, n, "{detected}");
 }
 

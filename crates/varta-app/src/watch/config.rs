@@ -261,6 +261,11 @@ pub struct RuleConfig {
     /// Only documents that match one of these claims (claim ids).
     #[serde(default)]
     pub claim: Vec<String>,
+    /// Only documents of a narrative the watcher found whose id is one of these, or whose
+    /// label holds one of these words (checked when narratives are detected, every
+    /// `narratives_every`; needs the e5 model).
+    #[serde(default)]
+    pub narrative: Vec<String>,
     /// Alert only once the day's finding holds this many documents.
     #[serde(default = "one")]
     pub min_docs: usize,
@@ -383,9 +388,10 @@ impl WatchSetup {
             } else if !names.insert(r.name.as_str()) {
                 errs.push(format!("[[rule]] {:?}: two rules have this name", r.name));
             }
-            if r.any.is_empty() && r.all.is_empty() && r.claim.is_empty() {
+            if r.any.is_empty() && r.all.is_empty() && r.claim.is_empty() && r.narrative.is_empty()
+            {
                 errs.push(format!(
-                    "[[rule]] {:?}: needs any, all or claim to match on",
+                    "[[rule]] {:?}: needs any, all, claim or narrative to match on",
                     r.name
                 ));
             }
@@ -486,6 +492,7 @@ mod tests {
                 actors: vec![],
                 sources: vec![],
                 claim: vec![],
+                narrative: vec![],
                 min_docs: 1,
                 burst: false,
                 rate_limit: default_rate(),

@@ -379,30 +379,9 @@ impl<'e> Engine<'e> {
         self.since_coordination += report.documents;
         self.since_narratives += report.documents;
         let mut findings = Vec::new();
-        for ((r, day), ev) in rule_ev {
-            let rule = &self.rules.rules()[r];
-            let id = stable_hash(&[RULE_KIND, &rule.name, &day]);
-            let f = grow(store, &id, RULE_KIND, &rule.name, &day, ev, now, |count| {
-                format!("rule {:?} matched {count} documents on {day}", rule.name)
-            })?;
-            let ready = f.documents.len() >= rule.min_docs
-                && (!rule.burst
-                    || self
-                        .tracker
-                        .ongoing(&format!("rule:{}", rule.name))
-                        .is_some());
-            report.candidates.push(Candidate {
-                finding: f.id.clone(),
-                alert: "rule".into(),
-                trigger: rule.name.clone(),
-                rate_key: format!("rule:{}", rule.name),
-                rate: rule.rate_limit,
-                summary: body_summary(&f),
-                ready,
-                count: f.documents.len() as u64,
-            });
-            findings.push(f);
-        }
+        let (f, c) = self.rule_findings(store, rule_ev, now)?;
+        findings.extend(f);
+        report.candidates.extend(c);
         let (f, c) = self.burst_findings(store, &mut key_ev, now)?;
         findings.extend(f);
         report.candidates.extend(c);
@@ -426,6 +405,41 @@ impl<'e> Engine<'e> {
         report.findings = findings.len() as u64;
         store.put_findings(&findings)?;
         Ok(report)
+    }
+
+    /// The rules' findings (one per rule and day) grown by `rule_ev`, with their candidates.
+    fn rule_findings(
+        &self,
+        store: &impl Store,
+        rule_ev: BTreeMap<(usize, String), Vec<Evidence>>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Finding>, Vec<Candidate>)> {
+        let (mut findings, mut candidates) = (Vec::new(), Vec::new());
+        for ((r, day), ev) in rule_ev {
+            let rule = &self.rules.rules()[r];
+            let id = stable_hash(&[RULE_KIND, &rule.name, &day]);
+            let f = grow(store, &id, RULE_KIND, &rule.name, &day, ev, now, |count| {
+                format!("rule {:?} matched {count} documents on {day}", rule.name)
+            })?;
+            let ready = f.documents.len() >= rule.min_docs
+                && (!rule.burst
+                    || self
+                        .tracker
+                        .ongoing(&format!("rule:{}", rule.name))
+                        .is_some());
+            candidates.push(Candidate {
+                finding: f.id.clone(),
+                alert: "rule".into(),
+                trigger: rule.name.clone(),
+                rate_key: format!("rule:{}", rule.name),
+                rate: rule.rate_limit,
+                summary: body_summary(&f),
+                ready,
+                count: f.documents.len() as u64,
+            });
+            findings.push(f);
+        }
+        Ok((findings, candidates))
     }
 
     /// The findings (and alert candidates) of the keys bursting now among those counted since
@@ -639,7 +653,29 @@ impl<'e> Engine<'e> {
                 }
             }
         }
-        let (f, c) = self.burst_findings(store, &mut key_ev, now)?;
+        let (mut f, mut c) = self.burst_findings(store, &mut key_ev, now)?;
+        // Rules that watch narratives: the members of the narratives they name.
+        if self.rules.rules().iter().any(|r| !r.narrative.is_empty()) {
+            let mut rule_ev: BTreeMap<(usize, String), Vec<Evidence>> = BTreeMap::new();
+            for n in &found.found {
+                for m in &n.members {
+                    let Some(d) = store.get(&m.document)? else {
+                        continue;
+                    };
+                    for (r, phrases) in self.rules.matches_in_narrative(&d, &n.id, &n.label) {
+                        let mut matched = phrases;
+                        matched.push(n.label.clone());
+                        rule_ev
+                            .entry((r, day(doc_time(&d))))
+                            .or_default()
+                            .push(Evidence::of(&d, matched));
+                    }
+                }
+            }
+            let (rf, rc) = self.rule_findings(store, rule_ev, now)?;
+            f.extend(rf);
+            c.extend(rc);
+        }
         store.put_findings(&f)?;
         Ok(c)
     }

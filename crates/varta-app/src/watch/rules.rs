@@ -76,8 +76,32 @@ impl Rules {
     }
 
     /// The rules `doc` matches (indexes), given the claims it matched. Each match lists the
-    /// phrases found.
+    /// phrases found. Rules with a `narrative` filter never match here (see
+    /// [`Rules::matches_in_narrative`]).
     pub fn matches(&self, doc: &Document, claims: &[String]) -> Vec<(usize, Vec<String>)> {
+        self.matches_with(doc, claims, None)
+    }
+
+    /// The rules with a `narrative` filter that `doc`, a member of the narrative `id` labelled
+    /// `label`, matches.
+    pub fn matches_in_narrative(
+        &self,
+        doc: &Document,
+        id: &str,
+        label: &str,
+    ) -> Vec<(usize, Vec<String>)> {
+        self.matches_with(doc, &[], Some((id, label)))
+            .into_iter()
+            .filter(|(r, _)| !self.rules[*r].narrative.is_empty())
+            .collect()
+    }
+
+    fn matches_with(
+        &self,
+        doc: &Document,
+        claims: &[String],
+        narrative: Option<(&str, &str)>,
+    ) -> Vec<(usize, Vec<String>)> {
         if self.rules.is_empty() {
             return Vec::new();
         }
@@ -122,6 +146,19 @@ impl Rules {
                 && !none_hit[r];
             if !words_ok || !self.filters(rule, doc, claims) {
                 continue;
+            }
+            if !rule.narrative.is_empty() {
+                let Some((id, label)) = narrative else {
+                    continue;
+                };
+                let label = words(label);
+                let hit = rule
+                    .narrative
+                    .iter()
+                    .any(|n| n == id || label.contains(&words(n)));
+                if !hit {
+                    continue;
+                }
             }
             let mut p = std::mem::take(&mut phrases[r]);
             p.extend(rule.all.iter().cloned());
@@ -170,6 +207,7 @@ mod tests {
             actors: vec![],
             sources: vec![],
             claim: vec![],
+            narrative: vec![],
             min_docs: 1,
             burst: false,
             rate_limit: "20/1h".parse().unwrap(),
@@ -246,5 +284,24 @@ mod tests {
         assert!(rules.matches(&doc("x", "uk"), &[]).is_empty());
         assert_eq!(rules.matches(&doc("x", "uk"), &["claim-1".into()]).len(), 1);
         assert!(Rules::new(&[rule("empty", &["  ,, "])]).is_err());
+        let mut n = rule("n", &[]);
+        n.narrative = vec!["метро".into()];
+        let rules = Rules::new(&[n]).unwrap();
+        let d = doc("Метро закриють", "uk");
+        assert!(
+            rules.matches(&d, &[]).is_empty(),
+            "not before narratives are known"
+        );
+        assert_eq!(
+            rules
+                .matches_in_narrative(&d, "narrative:1", "uk: метро київ")
+                .len(),
+            1
+        );
+        assert!(
+            rules
+                .matches_in_narrative(&d, "narrative:2", "uk: ціни газ")
+                .is_empty()
+        );
     }
 }
