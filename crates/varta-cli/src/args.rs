@@ -364,10 +364,9 @@ pub struct DedupArgs {
     pub exact: bool,
 }
 
+/// The narratives' thresholds and model, shared by `narratives` and `detect narratives`.
 #[derive(clap::Args, Debug)]
-pub struct NarrativesArgs {
-    #[arg(value_name = "FILE.jsonl")]
-    pub input: PathBuf,
+pub struct NarrativeParamsArgs {
     /// Cosine with a narrative's centre at which a text joins it.
     #[arg(long, default_value_t = varta_detect::narratives::Params::default().join)]
     pub join: f32,
@@ -383,6 +382,25 @@ pub struct NarrativesArgs {
     /// The e5 model file (default: found as `varta claims` finds it).
     #[arg(long)]
     pub model: Option<PathBuf>,
+}
+
+impl NarrativeParamsArgs {
+    pub fn params(&self) -> varta_detect::narratives::Params {
+        varta_detect::narratives::Params {
+            join: self.join,
+            merge: self.merge,
+            min_members: self.min_members.max(1),
+            core: self.core,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct NarrativesArgs {
+    #[arg(value_name = "FILE.jsonl")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub params: NarrativeParamsArgs,
     /// Print the narratives as a JSON array.
     #[arg(long)]
     pub json: bool,
@@ -848,21 +866,8 @@ pub struct DetectNarrativesArgs {
     /// Only documents published at or after this time (2024-03-01 or RFC 3339).
     #[arg(long, value_parser = parse_since)]
     pub since: Option<DateTime<Utc>>,
-    /// Cosine with a narrative's centre at which a document joins it.
-    #[arg(long, default_value_t = varta_detect::narratives::Params::default().join)]
-    pub join: f32,
-    /// Cosine between two narratives' centres at which they merge.
-    #[arg(long, default_value_t = varta_detect::narratives::Params::default().merge)]
-    pub merge: f32,
-    /// Documents a narrative needs.
-    #[arg(long, default_value_t = varta_detect::narratives::Params::default().min_members)]
-    pub min_members: usize,
-    /// Cosine the closest two documents of a narrative must reach.
-    #[arg(long, default_value_t = varta_detect::narratives::Params::default().core)]
-    pub core: f32,
-    /// The e5 model file (default: found as `varta claims` finds it).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub params: NarrativeParamsArgs,
     /// Print the narratives as a JSON array.
     #[arg(long)]
     pub json: bool,

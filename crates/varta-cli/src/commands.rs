@@ -229,20 +229,24 @@ pub fn dedup(ctx: &Ctx, a: DedupArgs, out: &mut impl Write) -> Result<u8> {
     crate::dedup::run(a, ctx.cfg.limits.max_record_bytes, out)
 }
 
+/// The e5 embedder narratives need; an error saying how to get it when there is none.
+fn narratives_model(
+    ctx: &Ctx,
+    p: &NarrativeParamsArgs,
+    observer: &Terminal,
+) -> Result<Box<dyn varta_detect::claims::matcher::Embedder>> {
+    match claims::load_embedder(p.model.as_deref(), &ctx.data_dir, observer)? {
+        Some(e) => Ok(e),
+        None => bail!(varta_app::AppError::Failed(
+            "narratives need the e5 model: run `varta models install` (or give --model)".into()
+        )),
+    }
+}
+
 pub fn narratives(ctx: &Ctx, a: NarrativesArgs, out: &mut impl Write) -> Result<u8> {
     let observer = Terminal::new(RecordErrors::All);
-    let Some(embedder) = claims::load_embedder(a.model.as_deref(), &ctx.data_dir, &observer)?
-    else {
-        bail!(varta_app::AppError::Failed(
-            "narratives need the e5 model: run `varta models install` (or give --model)".into()
-        ));
-    };
-    let params = varta_detect::narratives::Params {
-        join: a.join,
-        merge: a.merge,
-        min_members: a.min_members.max(1),
-        core: a.core,
-    };
+    let embedder = narratives_model(ctx, &a.params, &observer)?;
+    let params = a.params.params();
     let found = varta_app::narratives::run(
         &a.input,
         embedder.as_ref(),
@@ -710,18 +714,8 @@ fn detect_campaigns(ctx: &Ctx, a: DetectCampaignsArgs, out: &mut impl Write) -> 
 fn detect_narratives(ctx: &Ctx, a: DetectNarrativesArgs, out: &mut impl Write) -> Result<u8> {
     let observer = Terminal::new(RecordErrors::All);
     // The model before the store: a missing model should not wait for another writer first.
-    let Some(embedder) = claims::load_embedder(a.model.as_deref(), &ctx.data_dir, &observer)?
-    else {
-        bail!(varta_app::AppError::Failed(
-            "narratives need the e5 model: run `varta models install` (or give --model)".into()
-        ));
-    };
-    let params = varta_detect::narratives::Params {
-        join: a.join,
-        merge: a.merge,
-        min_members: a.min_members.max(1),
-        core: a.core,
-    };
+    let embedder = narratives_model(ctx, &a.params, &observer)?;
+    let params = a.params.params();
     let mut store = ctx.writer()?;
     let found =
         varta_app::narratives::detect(&mut store, embedder.as_ref(), &params, a.since, &observer)?;

@@ -205,7 +205,7 @@ pub struct SearchHit {
 
 /// Where a page of [`Store::documents_page`] ends: pass it back for the next page. Opaque, so
 /// that each backend keeps its own position (a row number here, a key elsewhere).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PageCursor(i64);
 
 impl PageCursor {

@@ -233,12 +233,12 @@ impl<'e> Engine<'e> {
             if docs.is_empty() {
                 break;
             }
-            if beyond(next, self.cursor) {
+            if next > self.cursor {
                 // The page straddles the cursor: one document at a time to it.
                 let mut at = after;
                 loop {
                     let (one, nx) = store.documents_page(Some(since), at, 1)?;
-                    if one.is_empty() || beyond(nx, self.cursor) {
+                    if one.is_empty() || nx > self.cursor {
                         break;
                     }
                     at = nx;
@@ -729,10 +729,6 @@ impl Engine<'_> {
             ("last:narratives", ms(self.last_narratives)),
         ]
     }
-}
-
-fn beyond(a: PageCursor, b: PageCursor) -> bool {
-    a.token().parse::<i64>().unwrap_or(0) > b.token().parse::<i64>().unwrap_or(0)
 }
 
 pub fn default_rate() -> Rate {

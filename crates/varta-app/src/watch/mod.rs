@@ -390,9 +390,8 @@ fn store_events(
             }
         }
     }
-    let setup_sources = &opts.ingest;
     for (_, key, payloads, state, seen) in by_source {
-        let mut ingest = setup_sources.clone();
+        let mut ingest = opts.ingest.clone();
         ingest.collected_at = chrono::Utc::now();
         let source_name = key.clone();
         let outcome = crate::ingest::run(store, opts.batch_size, observer, |sink| {
