@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
-use varta_detect::neardup::{Clusters, Index, Pair, PairStats, Shingles};
+use varta_detect::neardup::{Clusters, Copies, Index, Pair, PairStats, Shingles};
 use varta_ingest::{BoundedLines, LineItem};
 
 /// Lines parsed and signed together: enough to keep both cores busy, small enough to bound memory.

@@ -159,7 +159,9 @@ dead_letter = "alerts-dead.jsonl"
 [detect]
 # Match every new document against the claims database.
 claims = true
-# Copy-paste campaigns over the last campaigns_window, this often ("0s": never).
+# Copy-paste campaigns over the last campaigns_window, found on every batch: a campaign is
+# stored when it appears and each time it doubles, every other change at least this often
+# ("0s": campaigns off).
 campaigns_every = "10m"
 campaigns_window = "6h"
 # Coordination over the last coordination_window, this often ("0s": never).

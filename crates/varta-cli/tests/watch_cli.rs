@@ -684,6 +684,47 @@ fn watch_shares_the_directory_and_detects_what_others_store() {
         Duration::from_secs(30),
         || events(&site).iter().any(|e| e["data"]["trigger"] == "gas"),
     );
+    // Copies from two accounts: a copy-paste campaign stored with that batch (long before the
+    // 10-minute flush), then, as two more copies land, the same campaign grown.
+    let copy = "Терміново: у неділю в усіх областях вимкнуть мобільний зв'язок на добу, \
+                запасайтеся водою та готівкою, поширте поки не видалили";
+    let drop = |name: &str, ids: &[(&str, &str)]| {
+        let body: String = ids
+            .iter()
+            .map(|(id, who)| {
+                format!("{{\"id\":\"{id}\",\"text\":\"{copy}\",\"author\":\"{who}\"}}\n")
+            })
+            .collect();
+        let part = incoming.join(format!("{name}.part"));
+        std::fs::write(&part, body).unwrap();
+        std::fs::rename(&part, incoming.join(name)).unwrap();
+    };
+    let campaigns = || -> Vec<(String, usize)> {
+        let csv = varta(&data, &["export", "csv", "--what", "findings"]);
+        String::from_utf8_lossy(&csv.stdout)
+            .lines()
+            .filter(|l| l.contains(",copy-paste-campaign,"))
+            .map(|l| {
+                let cols: Vec<&str> = l.split(',').collect();
+                (cols[0].to_string(), cols[5].parse().unwrap())
+            })
+            .collect()
+    };
+    drop("c1.jsonl", &[("c1", "b"), ("c2", "c")]);
+    wait_for("the campaign of one batch", Duration::from_secs(30), || {
+        campaigns().len() == 1
+    });
+    let first = campaigns();
+    assert_eq!(first[0].1, 2, "{first:?}");
+    drop("c2.jsonl", &[("c3", "d"), ("c4", "e")]);
+    wait_for("the campaign grown", Duration::from_secs(30), || {
+        campaigns().iter().any(|c| c.1 == 4)
+    });
+    assert_eq!(
+        campaigns(),
+        [(first[0].0.clone(), 4)],
+        "one campaign, its id kept"
+    );
     // A second watcher on the same directory is refused, naming why.
     let second = varta(&data, &["--config", config.to_str().unwrap(), "watch"]);
     assert_ne!(second.status.code(), Some(0));

@@ -18,10 +18,12 @@
 //! [`CampaignFinding`] is a campaign as stored: the campaign with its representative text, and
 //! the [`varta_core::Finding`] that carries it.
 
-use crate::neardup::{BatchedIndex, Clusters, Index};
+use crate::neardup::{BatchedIndex, Clusters, Copies, Index, Pair};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+
+pub mod live;
 
 /// Detector name and version recorded with every finding.
 pub const DETECTOR: &str = "varta-detect/campaigns 1";
@@ -107,6 +109,57 @@ pub struct Campaign {
     pub pairs: usize,
     pub mean_jaccard: f64,
     pub min_jaccard: f64,
+}
+
+impl Campaign {
+    /// Takes back the members an earlier version of this campaign (as stored) had before this
+    /// one's origin: those that left a sliding window ([`live::Live`]), so the stored campaign
+    /// keeps its whole history. Its similarity figures stay this version's.
+    pub fn keep_earlier(&mut self, earlier: &Campaign) {
+        let have: std::collections::HashSet<&str> =
+            self.members.iter().map(|m| m.document.as_str()).collect();
+        let origin = (self.first_seen.time, self.first_seen.document.as_str());
+        let gone: Vec<Member> = earlier
+            .members
+            .iter()
+            .filter(|m| !have.contains(m.document.as_str()))
+            .filter(|m| (m.time, m.document.as_str()) < origin)
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        let mut members = gone;
+        members.append(&mut self.members);
+        members.sort_by(|a, b| (a.time, &a.document).cmp(&(b.time, &b.document)));
+        let first = &members[0];
+        self.first_seen = FirstSeen {
+            document: first.document.clone(),
+            actor: first.actor.clone(),
+            time: first.time,
+        };
+        let union = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter()
+                .chain(b)
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        self.actors = union(&self.actors, &earlier.actors);
+        self.sources = union(&self.sources, &earlier.sources);
+        self.languages = union(&self.languages, &earlier.languages);
+        let mut hours: BTreeMap<DateTime<Utc>, usize> = BTreeMap::new();
+        for m in &members {
+            let hour = m.time.duration_trunc(TimeDelta::hours(1)).unwrap_or(m.time);
+            *hours.entry(hour).or_insert(0) += 1;
+        }
+        self.timeline = hours
+            .into_iter()
+            .map(|(hour, documents)| HourCount { hour, documents })
+            .collect();
+        self.members = members;
+    }
 }
 
 /// A campaign as a finding's body: the campaign's own fields, and the representative document's
@@ -208,10 +261,11 @@ struct Compact {
     language: u32,
 }
 
-/// The documents pushed, compactly.
+/// The documents pushed, compactly; the first `base` have left (a sliding window's).
 #[derive(Default)]
 struct Docs {
-    docs: Vec<Compact>,
+    base: u32,
+    docs: std::collections::VecDeque<Compact>,
     actors: Interner,
     sources: Interner,
     languages: Interner,
@@ -222,7 +276,7 @@ impl Docs {
         let actor = d.actor.map_or(u32::MAX, |a| self.actors.intern(a));
         let source = self.sources.intern(d.source);
         let language = self.languages.intern(d.language);
-        self.docs.push(Compact {
+        self.docs.push_back(Compact {
             id: d.id.into_boxed_str(),
             time: d.time,
             actor,
@@ -232,24 +286,47 @@ impl Docs {
     }
 
     fn id(&self, i: u32) -> &str {
-        &self.docs[i as usize].id
+        &self.docs[(i - self.base) as usize].id
     }
 
     fn time(&self, i: u32) -> DateTime<Utc> {
-        self.docs[i as usize].time
+        self.docs[(i - self.base) as usize].time
     }
 
     fn actor(&self, i: u32) -> Option<&str> {
-        let a = self.docs[i as usize].actor;
+        let a = self.docs[(i - self.base) as usize].actor;
         (a != u32::MAX).then(|| self.actors.names[a as usize].as_str())
     }
 
     fn source(&self, i: u32) -> &str {
-        &self.sources.names[self.docs[i as usize].source as usize]
+        &self.sources.names[self.docs[(i - self.base) as usize].source as usize]
+    }
+
+    /// Drops the actor, source and language names no document holds any more.
+    fn compact_names(&mut self) {
+        let (mut actors, mut sources, mut languages) = (
+            Interner::default(),
+            Interner::default(),
+            Interner::default(),
+        );
+        for d in &mut self.docs {
+            if d.actor != u32::MAX {
+                d.actor = actors.intern(self.actors.names[d.actor as usize].clone());
+            }
+            d.source = sources.intern(self.sources.names[d.source as usize].clone());
+            d.language = languages.intern(self.languages.names[d.language as usize].clone());
+        }
+        (self.actors, self.sources, self.languages) = (actors, sources, languages);
+    }
+
+    /// Who a campaign counts document `i` as from: its actor, else its source.
+    fn actor_key(&self, i: u32) -> String {
+        self.actor(i)
+            .map_or_else(|| format!("source:{}", self.source(i)), str::to_string)
     }
 
     fn language(&self, i: u32) -> &str {
-        &self.languages.names[self.docs[i as usize].language as usize]
+        &self.languages.names[self.docs[(i - self.base) as usize].language as usize]
     }
 }
 
@@ -258,23 +335,38 @@ impl Docs {
 /// each member's best match and degree are derived from the distinct texts (see
 /// [`Clusters`]).
 fn campaigns(docs: &Docs, clusters: &Clusters<'_>, params: &Params) -> Vec<Campaign> {
-    let actor_of = |i: u32| {
-        docs.actor(i)
-            .map_or_else(|| format!("source:{}", docs.source(i)), str::to_string)
-    };
-    let order = |x: u32, y: u32| (docs.time(x), docs.id(x)).cmp(&(docs.time(y), docs.id(y)));
     let mut pairs_by_root = clusters.pairs_by_root();
     let mut out = Vec::new();
-    for mut members in clusters.components() {
-        let actors: BTreeSet<String> = members.iter().map(|&m| actor_of(m)).collect();
+    for members in clusters.components() {
+        let actors: BTreeSet<String> = members.iter().map(|&m| docs.actor_key(m)).collect();
         if actors.len() < params.min_actors {
             continue;
         }
         let rep_pairs = pairs_by_root
             .remove(&clusters.root(members[0]))
             .unwrap_or_default();
-        let summary = clusters.summary(&members, &rep_pairs);
-        let by_rep = clusters.best_and_degree(&rep_pairs);
+        out.push(campaign_of(
+            docs, clusters, members, &rep_pairs, actors, params,
+        ));
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    out
+}
+
+/// One component as a campaign: its members (copies included), the pairs among its
+/// representatives, its actors (see [`Docs::actor_key`]).
+fn campaign_of(
+    docs: &Docs,
+    clusters: &impl Copies,
+    mut members: Vec<u32>,
+    rep_pairs: &[Pair],
+    actors: BTreeSet<String>,
+    params: &Params,
+) -> Campaign {
+    let order = |x: u32, y: u32| (docs.time(x), docs.id(x)).cmp(&(docs.time(y), docs.id(y)));
+    {
+        let summary = clusters.summary(&members, rep_pairs);
+        let by_rep = clusters.best_and_degree(rep_pairs);
         members.sort_by(|&x, &y| order(x, y));
         let (origin, last) = (members[0], members[members.len() - 1]);
         let (mean, min) = (summary.mean_jaccard, summary.min_jaccard);
@@ -301,7 +393,7 @@ fn campaigns(docs: &Docs, clusters: &Clusters<'_>, params: &Params) -> Vec<Campa
             docs.id(origin),
             &format!("{:.3}/{:.3}", params.threshold, params.containment),
         ];
-        out.push(Campaign {
+        Campaign {
             id: format!("campaign:{}", &varta_core::stable_hash(&id_parts)[..16]),
             score: (score * 1000.0).round() / 1000.0,
             first_seen: FirstSeen {
@@ -347,10 +439,8 @@ fn campaigns(docs: &Docs, clusters: &Clusters<'_>, params: &Params) -> Vec<Campa
             pairs: usize::try_from(summary.pairs).unwrap_or(usize::MAX),
             mean_jaccard: (mean * 1000.0).round() / 1000.0,
             min_jaccard: (min * 1000.0).round() / 1000.0,
-        });
+        }
     }
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-    out
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+pub mod live;
+
 /// Signature length: 128 MinHash values.
 pub const NUM_HASHES: usize = 128;
 /// Signature length for low thresholds (see [`Banding::for_threshold_with`]): its first
@@ -674,6 +676,45 @@ fn hash_bytes(b: &[u8]) -> u64 {
     mix(h)
 }
 
+/// Band keys of a shingle set under `banding` (empty when it has no shingles): each band's
+/// `rows` signature values hashed together, cut to 32 bits.
+fn band_keys(banding: Banding, s: &Shingles) -> Vec<u32> {
+    let of = |sig: &[u32]| -> Vec<u32> {
+        let Banding { bands, rows, .. } = banding;
+        (0..bands)
+            .map(|b| {
+                let mut h = mix(b as u64 + 1);
+                for &v in &sig[b * rows..(b + 1) * rows] {
+                    h = mix(h ^ u64::from(v));
+                }
+                (h >> 32) as u32 ^ h as u32
+            })
+            .collect()
+    };
+    if banding.hashes > NUM_HASHES {
+        s.wide_signature().map_or_else(Vec::new, |sig| of(&sig))
+    } else {
+        s.signature().map_or_else(Vec::new, |sig| of(&sig))
+    }
+}
+
+/// The exact check of two shingle sets: their Jaccard similarity and containment when the pair
+/// reaches `threshold`, or `containment` with enough shingles in the smaller set.
+fn similar(threshold: f64, containment: Option<f64>, sa: &[u32], sb: &[u32]) -> Option<(f64, f64)> {
+    let (la, lb) = (sa.len(), sb.len());
+    let (small, large) = (la.min(lb), la.max(lb));
+    let contained_ok = containment.filter(|_| small >= MIN_CONTAINED_SHINGLES);
+    // Jaccard never exceeds the ratio of the sizes.
+    if contained_ok.is_none() && (small as f64) < threshold * large as f64 {
+        return None;
+    }
+    let common = overlap(sa, sb);
+    let j = common as f64 / (la + lb - common) as f64;
+    let contained = common as f64 / small.max(1) as f64;
+    let keep = j >= threshold || contained_ok.is_some_and(|c| contained >= c);
+    keep.then_some((j, contained))
+}
+
 /// The splitmix64 finalizer.
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -877,26 +918,7 @@ impl Index {
 
     /// Band keys of a shingle set (empty when it has no shingles).
     pub fn band_keys(&self, s: &Shingles) -> Vec<u32> {
-        if self.banding.hashes > NUM_HASHES {
-            s.wide_signature()
-                .map_or_else(Vec::new, |sig| self.keys_of_signature(&sig))
-        } else {
-            s.signature()
-                .map_or_else(Vec::new, |sig| self.keys_of_signature(&sig))
-        }
-    }
-
-    fn keys_of_signature(&self, sig: &[u32]) -> Vec<u32> {
-        let Banding { bands, rows, .. } = self.banding;
-        (0..bands)
-            .map(|b| {
-                let mut h = mix(b as u64 + 1);
-                for &v in &sig[b * rows..(b + 1) * rows] {
-                    h = mix(h ^ u64::from(v));
-                }
-                (h >> 32) as u32 ^ h as u32
-            })
-            .collect()
+        band_keys(self.banding, s)
     }
 
     /// Appends texts in order, signing in parallel only those whose shingle set is new: copies of
@@ -1058,24 +1080,13 @@ impl Index {
 
     /// The exact check of a candidate pair of representatives (`a < b`).
     fn verify(&self, a: u32, b: u32) -> Option<Pair> {
-        let t = self.threshold;
         let (sa, sb) = (&self.sets[a as usize], &self.sets[b as usize]);
-        let (la, lb) = (sa.len(), sb.len());
-        let (small, large) = (la.min(lb), la.max(lb));
-        let contained_ok = self.containment.filter(|_| small >= MIN_CONTAINED_SHINGLES);
-        // Jaccard never exceeds the ratio of the sizes.
-        if contained_ok.is_none() && (small as f64) < t * large as f64 {
-            return None;
-        }
-        let common = overlap(sa, sb);
-        let j = common as f64 / (la + lb - common) as f64;
-        let contained = common as f64 / small.max(1) as f64;
-        let keep = j >= t || contained_ok.is_some_and(|c| contained >= c);
-        keep.then_some(Pair {
+        let (jaccard, containment) = similar(self.threshold, self.containment, sa, sb)?;
+        Some(Pair {
             a,
             b,
-            jaccard: j,
-            containment: contained,
+            jaccard,
+            containment,
         })
     }
 
@@ -1265,21 +1276,37 @@ impl<'a> Clusters<'a> {
         by
     }
 
+    /// Pairs [`Index::pairs_since`]`(0)` would return, counted without enumerating them.
+    pub fn pair_count(&self) -> u64 {
+        pair_count(self.canonical, &self.pairs)
+    }
+}
+
+/// Which text stands for which (its representative: the first with the same shingle set) and
+/// how many copies each representative has: all a cluster's pair statistics need besides the
+/// pairs among representatives. [`Clusters`] answers it for a batch, [`live::Live`] for a
+/// sliding window.
+pub trait Copies {
+    /// Text `i`'s representative.
+    fn canonical_of(&self, i: u32) -> u32;
+    /// Copies of representative `rep`'s text, itself included.
+    fn copies_of_rep(&self, rep: u32) -> u32;
+
     /// Pair count, mean and minimum similarity of a component, given its representatives' pairs
     /// and its members (copies included).
-    pub fn summary(&self, members: &[u32], rep_pairs: &[Pair]) -> PairSummary {
+    fn summary(&self, members: &[u32], rep_pairs: &[Pair]) -> PairSummary {
         let mut pairs = 0u64;
         let mut sum = 0.0f64;
         let mut min = f64::INFINITY;
         for p in rep_pairs {
-            let w = u64::from(self.copies[p.a as usize]) * u64::from(self.copies[p.b as usize]);
+            let w = u64::from(self.copies_of_rep(p.a)) * u64::from(self.copies_of_rep(p.b));
             pairs += w;
             sum += w as f64 * p.jaccard;
             min = min.min(p.jaccard);
         }
         for &m in members {
-            if self.canonical[m as usize] == m {
-                let g = u64::from(self.copies[m as usize]);
+            if self.canonical_of(m) == m {
+                let g = u64::from(self.copies_of_rep(m));
                 if g >= 2 {
                     let w = g * (g - 1) / 2;
                     pairs += w;
@@ -1297,13 +1324,13 @@ impl<'a> Clusters<'a> {
 
     /// Per member of a component: its highest similarity to another text and its number of
     /// near-duplicates (degree in the pair graph), from the representatives' pairs.
-    pub fn best_and_degree(&self, rep_pairs: &[Pair]) -> FxHashMap<u32, (f64, u64)> {
+    fn best_and_degree(&self, rep_pairs: &[Pair]) -> FxHashMap<u32, (f64, u64)> {
         let mut by_rep: FxHashMap<u32, (f64, u64)> = FxHashMap::default();
         for p in rep_pairs {
             for (x, y) in [(p.a, p.b), (p.b, p.a)] {
                 let e = by_rep.entry(x).or_insert((0.0, 0));
                 e.0 = e.0.max(p.jaccard);
-                e.1 += u64::from(self.copies[y as usize]);
+                e.1 += u64::from(self.copies_of_rep(y));
             }
         }
         by_rep
@@ -1311,9 +1338,9 @@ impl<'a> Clusters<'a> {
 
     /// Text `i`'s best similarity and degree, given [`Clusters::best_and_degree`] of its
     /// component.
-    pub fn member_stats(&self, i: u32, by_rep: &FxHashMap<u32, (f64, u64)>) -> (f64, u64) {
-        let rep = self.canonical[i as usize];
-        let g = u64::from(self.copies[rep as usize]);
+    fn member_stats(&self, i: u32, by_rep: &FxHashMap<u32, (f64, u64)>) -> (f64, u64) {
+        let rep = self.canonical_of(i);
+        let g = u64::from(self.copies_of_rep(rep));
         let (best, degree) = by_rep.get(&rep).copied().unwrap_or((0.0, 0));
         if g >= 2 {
             (1.0f64.max(best), degree + g - 1)
@@ -1321,10 +1348,15 @@ impl<'a> Clusters<'a> {
             (best, degree)
         }
     }
+}
 
-    /// Pairs [`Index::pairs_since`]`(0)` would return, counted without enumerating them.
-    pub fn pair_count(&self) -> u64 {
-        pair_count(self.canonical, &self.pairs)
+impl Copies for Clusters<'_> {
+    fn canonical_of(&self, i: u32) -> u32 {
+        self.canonical[i as usize]
+    }
+
+    fn copies_of_rep(&self, rep: u32) -> u32 {
+        self.copies[rep as usize]
     }
 }
 

@@ -153,7 +153,9 @@ impl Default for WatchConfig {
 pub struct DetectConfig {
     /// Match each new document against the claims database.
     pub claims: bool,
-    /// Copy-paste campaigns over the last `campaigns_window`, this often (0s: never).
+    /// Copy-paste campaigns over the last `campaigns_window`, found on every batch: a campaign
+    /// is stored when it appears and each time it doubles, every other change at least this
+    /// often (0s: campaigns off).
     pub campaigns_every: Span,
     pub campaigns_window: Span,
     /// Coordination over the last `coordination_window`, this often (0s: never).

@@ -5,7 +5,10 @@
 //! - watchlist rules ([`super::rules`]): one finding per rule and day, growing as matches come;
 //! - bursts ([`super::tracker`]) of each rule's, claim's, hashtag's and link's arrivals;
 //! - known coordinated groups acting again: members of a stored group posting together;
-//! - every so often, copy-paste campaigns and coordination over a recent window.
+//! - copy-paste campaigns over a sliding window ([`varta_detect::campaigns::live`]): each batch
+//!   joins the near-duplicate groups it belongs to; a campaign is stored when it appears and each
+//!   time it doubles, every other change at least every `campaigns_every`;
+//! - every so often, coordination over a recent window.
 //!
 //! Each finding's id comes from what it is about (the rule and day, the burst's key and start,
 //! the group and day), so detecting a batch twice (after a crash) updates the same findings.
@@ -137,11 +140,27 @@ pub struct Engine<'e> {
     last_campaigns: Instant,
     last_coordination: Instant,
     last_narratives: Instant,
-    since_campaigns: u64,
     since_coordination: u64,
     since_narratives: u64,
     /// Each narrative's documents already counted in its burst series.
     narrative_counted: HashMap<String, std::collections::HashSet<String>>,
+    /// Copy-paste campaigns over the sliding window (off when `campaigns_every` is 0s).
+    campaigns: Option<CampaignsLive>,
+}
+
+type CampaignsLive = varta_detect::campaigns::live::Live;
+
+fn campaign_doc(d: &Document) -> (varta_detect::campaigns::DocInfo, String) {
+    (
+        varta_detect::campaigns::DocInfo {
+            id: d.id.clone(),
+            actor: d.actor_id.clone(),
+            source: d.source.clone(),
+            language: d.language.clone(),
+            time: doc_time(d),
+        },
+        d.text.clone(),
+    )
 }
 
 impl<'e> Engine<'e> {
@@ -196,10 +215,15 @@ impl<'e> Engine<'e> {
             last_campaigns: since_saved(journal, "last:campaigns")?,
             last_coordination: since_saved(journal, "last:coordination")?,
             last_narratives: since_saved(journal, "last:narratives")?,
-            since_campaigns: 0,
             since_coordination: 0,
             since_narratives: 0,
             narrative_counted: HashMap::new(),
+            campaigns: (!setup.detect.campaigns_every.0.is_zero()).then(|| {
+                CampaignsLive::new(
+                    varta_detect::campaigns::Params::default(),
+                    setup.detect.campaigns_window.ms(),
+                )
+            }),
         };
         e.load_groups(store)?;
         e.rebuild(store)?;
@@ -222,12 +246,34 @@ impl<'e> Engine<'e> {
     }
 
     /// Counts the documents of the history window up to the cursor (those after it are the
-    /// next batch's).
+    /// next batch's), and puts those of the campaigns' window into their index.
     fn rebuild(&mut self, store: &impl Store) -> Result<()> {
         let now = Utc::now();
-        let since = now - chrono::Duration::milliseconds(self.setup.bursts.history.ms());
+        let history = now - chrono::Duration::milliseconds(self.setup.bursts.history.ms());
+        let campaigns =
+            now - chrono::Duration::milliseconds(self.setup.detect.campaigns_window.ms());
+        let since = if self.campaigns.is_some() {
+            history.min(campaigns)
+        } else {
+            history
+        };
         let mut after = PageCursor::START;
         let mut n = 0u64;
+        let mut take = |e: &mut Self, docs: &[Document]| {
+            let mut batch = Vec::new();
+            for d in docs {
+                if doc_time(d) >= history {
+                    e.count(d, &[], &[], now);
+                }
+                if e.campaigns.is_some() && doc_time(d) >= campaigns {
+                    batch.push(campaign_doc(d));
+                }
+                n += 1;
+            }
+            if let Some(c) = e.campaigns.as_mut() {
+                c.push(batch, now.timestamp_millis());
+            }
+        };
         loop {
             let (docs, next) = store.documents_page(Some(since), after, PAGE)?;
             if docs.is_empty() {
@@ -242,24 +288,19 @@ impl<'e> Engine<'e> {
                         break;
                     }
                     at = nx;
-                    for d in &one {
-                        self.count(d, &[], &[], now);
-                        n += 1;
-                    }
+                    take(self, &one);
                 }
                 break;
             }
             after = next;
-            for d in &docs {
-                self.count(d, &[], &[], now);
-                n += 1;
-            }
+            take(self, &docs);
         }
         self.tracker.take_bursts();
         tracing::info!(
             documents = n,
             keys = self.tracker.keys(),
-            "watch: burst counts rebuilt from the history window"
+            campaign_groups = self.campaigns.as_ref().map_or(0, |c| c.groups()),
+            "watch: burst counts and campaign index rebuilt from their windows"
         );
         Ok(())
     }
@@ -354,6 +395,12 @@ impl<'e> Engine<'e> {
                 break;
             }
             self.cursor = next;
+            if let Some(c) = self.campaigns.as_mut() {
+                c.push(
+                    docs.iter().map(campaign_doc).collect(),
+                    now.timestamp_millis(),
+                );
+            }
             for d in &docs {
                 report.documents += 1;
                 let claims = claims_of.get(&d.id).cloned().unwrap_or_default();
@@ -375,8 +422,8 @@ impl<'e> Engine<'e> {
                 self.group_post(d, group_window, &mut group_ev);
             }
         }
-        self.since_campaigns += report.documents;
         self.since_coordination += report.documents;
+        self.store_campaigns(store, false, now)?;
         self.since_narratives += report.documents;
         let mut findings = Vec::new();
         let (f, c) = self.rule_findings(store, rule_ev, now)?;
@@ -405,6 +452,42 @@ impl<'e> Engine<'e> {
         report.findings = findings.len() as u64;
         store.put_findings(&findings)?;
         Ok(report)
+    }
+
+    /// Stores the campaigns due ([`CampaignsLive::take`]), each with the members its stored
+    /// version had before the window; returns how many.
+    fn store_campaigns(
+        &mut self,
+        store: &mut impl Store,
+        flush: bool,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let Some(live) = self.campaigns.as_mut() else {
+            return Ok(0);
+        };
+        let found = live.take(flush);
+        if found.is_empty() {
+            return Ok(0);
+        }
+        let params = varta_detect::campaigns::Params::default();
+        let mut findings = Vec::with_capacity(found.len());
+        for mut c in found {
+            if let Some(f) = store.finding(&c.id)?
+                && let Ok(earlier) =
+                    serde_json::from_value::<varta_detect::campaigns::CampaignFinding>(f.body)
+            {
+                c.keep_earlier(&earlier.campaign);
+            }
+            let text = store
+                .get(&c.representative)?
+                .map(|d| d.text)
+                .unwrap_or_default();
+            findings
+                .push(varta_detect::campaigns::CampaignFinding::new(c, text).finding(&params, now));
+        }
+        tracing::info!(campaigns = findings.len(), flush, "watch: campaigns stored");
+        store.put_findings(&findings)?;
+        Ok(findings.len())
     }
 
     /// The rules' findings (one per rule and day) grown by `rule_ev`, with their candidates.
@@ -542,22 +625,14 @@ impl<'e> Engine<'e> {
         let d = self.setup.detect.clone();
         let window_start =
             |w: super::config::Span| Utc::now() - chrono::Duration::milliseconds(w.ms());
-        if !d.campaigns_every.0.is_zero()
-            && self.since_campaigns > 0
+        if self.campaigns.as_ref().is_some_and(|c| c.changed())
             && self.last_campaigns.elapsed() >= d.campaigns_every.0
         {
-            let c = crate::detect::campaigns(
-                store,
-                varta_detect::campaigns::Params::default(),
-                Some(window_start(d.campaigns_window)),
-            )?;
-            tracing::info!(
-                documents = c.documents,
-                campaigns = c.found.len(),
-                "watch: campaigns over the window"
-            );
+            let n = self.store_campaigns(store, true, Utc::now())?;
+            if n > 0 {
+                crate::taxii::publish_findings(store)?;
+            }
             self.last_campaigns = Instant::now();
-            self.since_campaigns = 0;
         }
         if !d.coordination_every.0.is_zero()
             && self.since_coordination > 0
@@ -686,7 +761,8 @@ impl<'e> Engine<'e> {
         let due = |every: super::config::Span, since: u64, last: Instant| {
             !every.0.is_zero() && since > 0 && last.elapsed() >= every.0
         };
-        due(d.campaigns_every, self.since_campaigns, self.last_campaigns)
+        (self.campaigns.as_ref().is_some_and(|c| c.changed())
+            && self.last_campaigns.elapsed() >= d.campaigns_every.0)
             || due(
                 d.coordination_every,
                 self.since_coordination,
