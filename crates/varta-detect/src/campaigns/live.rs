@@ -229,11 +229,10 @@ impl Live {
             if let Some(&largest) = parts
                 .iter()
                 .max_by_key(|&&r| self.groups.get(&r).map_or(0, |g| g.members.len()))
+                && let Some(g) = self.groups.get_mut(&largest)
             {
-                if let Some(g) = self.groups.get_mut(&largest) {
-                    g.id = id;
-                    g.handed = handed.min(g.members.len());
-                }
+                g.id = id;
+                g.handed = handed.min(g.members.len());
             }
             for r in parts {
                 self.dirty.remove(&r);
@@ -321,7 +320,7 @@ mod tests {
         (
             DocInfo {
                 id: format!("d{n:03}"),
-                actor: (actor % 5 != 0).then(|| format!("a{}", actor % 5)),
+                actor: (!actor.is_multiple_of(5)).then(|| format!("a{}", actor % 5)),
                 source: "telegram".into(),
                 language: "uk".into(),
                 time: Utc.with_ymd_and_hms(2024, 3, 2, 8, 0, 0).unwrap()
