@@ -183,3 +183,53 @@ fn a_hundred_thousand_copies_cost_their_distinct_texts() {
     assert_eq!(net.keys_left_out, 0);
     assert!(net.groups.is_empty());
 }
+
+/// The same posts as a watcher sees them, a hundred at a time, into the live campaigns: after
+/// each batch what is due is taken. The campaign is handed out when it appears and each time it
+/// doubles (about log₂ 100,000 times, not once per batch), and at the flush holds every copy with
+/// the batch detector's pair count. Linear work: 2,000 batches against a growing window would not
+/// finish if each batch re-read the window or rebuilt the campaign.
+#[test]
+fn a_hundred_thousand_copies_arriving_a_hundred_at_a_time() {
+    use varta_detect::campaigns::live::Live;
+    let posts = posts();
+    let mut live = Live::new(Params::default(), 30 * 86_400_000);
+    let mut handed = Vec::new();
+    for chunk in posts.chunks(100) {
+        let batch: Vec<(DocInfo, String)> = chunk
+            .iter()
+            .map(|(id, actor, time, text)| {
+                (
+                    DocInfo {
+                        id: id.clone(),
+                        actor: Some(actor.clone()),
+                        source: "test".into(),
+                        language: "uk".into(),
+                        time: *time,
+                    },
+                    text.clone(),
+                )
+            })
+            .collect();
+        live.push(batch, 0);
+        for c in live.take(false) {
+            handed.push((c.id, c.members.len()));
+        }
+    }
+    assert!(
+        handed.len() <= 20,
+        "handed out {} times: {handed:?}",
+        handed.len()
+    );
+    assert!(handed.iter().all(|h| h.0 == handed[0].0), "one id");
+    let found = live.take(true);
+    assert_eq!(found.len(), 1);
+    let c = &found[0];
+    assert_eq!(c.members.len(), COPIES);
+    assert_eq!(c.id, handed[0].0);
+    let per = (COPIES / VARIANTS) as u64;
+    let within = VARIANTS as u64 * per * (per - 1) / 2;
+    let across = (VARIANTS * (VARIANTS - 1) / 2) as u64 * per * per;
+    assert_eq!(c.pairs as u64, within + across);
+    assert_eq!(live.groups(), 1);
+}
