@@ -8,6 +8,9 @@
 //!   from the store's embedding cache (the one `detect claims` fills: same model, same prefix),
 //!   each narrative stored as a `narrative` finding linked to the campaigns, coordinated groups
 //!   and claim matches that cite its documents.
+//! - [`join_after`] (the watcher, between two runs of [`detect`]): the documents stored after a
+//!   cursor join the narratives of the last run or split off new ones
+//!   ([`varta_detect::narratives::live`]), and the findings grow.
 
 use crate::claims::VectorCache;
 use crate::{AppError, Notice, Observer, Result};
@@ -16,7 +19,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 use varta_detect::claims::matcher::Embedder;
-use varta_detect::narratives::{DocInfo, Item, Linker, NarrativeFinding, Params, cluster};
+use varta_detect::narratives::live::{Doc as LiveDoc, Model, Placed};
+use varta_detect::narratives::{
+    DocInfo, Item, Linker, Member, Narrative, NarrativeFinding, Params, cluster, narrative_id,
+};
 use varta_ingest::{BoundedLines, LineItem};
 use varta_store::{PageCursor, Store};
 
@@ -216,6 +222,8 @@ pub struct Detected {
     pub embedded: usize,
     /// The narratives, largest first, each as its finding's record.
     pub found: Vec<NarrativeFinding>,
+    /// What documents stored later join ([`join_after`]).
+    pub model: Model,
 }
 
 /// What clustering keeps of a stored document: not the whole record, so that a large store's
@@ -340,10 +348,15 @@ fn detect_paged(
             text: &d.text,
         })
         .collect();
-    let found: Vec<NarrativeFinding> = narratives
-        .iter()
-        .filter_map(|n| NarrativeFinding::new(n, &infos, params, &linker))
-        .collect();
+    let mut found: Vec<NarrativeFinding> = Vec::new();
+    let mut names = Vec::with_capacity(narratives.len());
+    for n in &narratives {
+        let f = NarrativeFinding::new(n, &infos, params, &linker);
+        names.push(f.as_ref().map(|f| f.id.clone()));
+        found.extend(f);
+    }
+    let ids: Vec<&str> = kept.iter().map(|d| d.id.as_str()).collect();
+    let model = Model::from_run(&items, &ids, &narratives, &names, params);
     let now = Utc::now();
     let findings: Vec<varta_core::Finding> = found.iter().map(|n| n.finding(params, now)).collect();
     store.put_findings(&findings)?;
@@ -352,6 +365,129 @@ fn detect_paged(
         cached: cache.cached,
         embedded: cache.embedded,
         found,
+        model,
+    })
+}
+
+/// What [`join_after`] did.
+#[derive(Debug)]
+pub struct Joined {
+    /// Where the documents it read end: the next call starts there.
+    pub after: PageCursor,
+    pub documents: usize,
+    pub embedded: usize,
+    /// The narratives that grew or started, as stored now.
+    pub found: Vec<NarrativeFinding>,
+    /// Of those, how many started.
+    pub started: usize,
+}
+
+/// Places the documents stored after `after` into `model`'s narratives and stores what changed:
+/// a narrative a document joined gets it as a member, two close documents no narrative took
+/// start a new one (labelled from their words; linked to other findings at the next full run).
+/// Documents dated before `oldest` are read but placed nowhere; waiting ones older than it are
+/// let go.
+pub fn join_after(
+    store: &mut impl Store,
+    embedder: &dyn Embedder,
+    params: &Params,
+    model: &mut Model,
+    after: PageCursor,
+    oldest: DateTime<Utc>,
+) -> Result<Joined> {
+    let mut cache = VectorCache::default();
+    let progress = crate::Logged.start("documents", Some(0));
+    let mut at = after;
+    let mut documents = 0usize;
+    let mut grown: BTreeMap<String, NarrativeFinding> = BTreeMap::new();
+    let mut started = 0usize;
+    let member = |d: &varta_core::Document| Member {
+        document: d.id.clone(),
+        actor: d.actor_id.clone(),
+        language: d.language.clone(),
+        time: d.published_at.unwrap_or(d.collected_at),
+    };
+    loop {
+        let (docs, next) = store.documents_page(None, at, crate::claims::DETECT_PAGE)?;
+        if docs.is_empty() {
+            break;
+        }
+        at = next;
+        let want: Vec<usize> = (0..docs.len())
+            .filter(|&i| !docs[i].text.trim().is_empty())
+            .filter(|&i| docs[i].published_at.unwrap_or(docs[i].collected_at) >= oldest)
+            .collect();
+        let got = cache.vectors(embedder, store, &docs, &want, &*progress)?;
+        for (d, v) in docs.iter().zip(got) {
+            let Some(v) = v else { continue };
+            documents += 1;
+            let time = d.published_at.unwrap_or(d.collected_at);
+            let placed = model.place(
+                &LiveDoc {
+                    id: &d.id,
+                    lang: &d.language,
+                    time: time.timestamp(),
+                    vector: &v,
+                    text: &d.text,
+                },
+                oldest.timestamp(),
+            );
+            match placed {
+                Placed::Alone => {}
+                Placed::Joined(id) => {
+                    let f = match grown.remove(&id) {
+                        Some(f) => Some(f),
+                        None => store
+                            .finding(&id)?
+                            .and_then(|f| serde_json::from_value::<NarrativeFinding>(f.body).ok()),
+                    };
+                    if let Some(mut f) = f {
+                        f.add_members(vec![member(d)]);
+                        grown.insert(id, f);
+                    }
+                }
+                Placed::Started { with, labels } => {
+                    let Some(other) = store.get(&with)? else {
+                        continue;
+                    };
+                    let pair = [&other, d];
+                    let infos: Vec<DocInfo<'_>> = pair
+                        .iter()
+                        .map(|x| DocInfo {
+                            id: &x.id,
+                            actor: x.actor_id.as_deref(),
+                            language: &x.language,
+                            time: x.published_at.unwrap_or(x.collected_at),
+                            text: &x.text,
+                        })
+                        .collect();
+                    let n = Narrative {
+                        members: vec![0, 1],
+                        representatives: vec![1, 0],
+                        labels,
+                    };
+                    if let Some(f) = NarrativeFinding::new(&n, &infos, params, &Linker::default()) {
+                        model.name_last(f.id.clone());
+                        started += 1;
+                        grown.insert(f.id.clone(), f);
+                    } else {
+                        model.name_last(narrative_id(params, &with));
+                    }
+                }
+            }
+        }
+    }
+    progress.finish();
+    let now = Utc::now();
+    let found: Vec<NarrativeFinding> = grown.into_values().collect();
+    let findings: Vec<varta_core::Finding> = found.iter().map(|n| n.finding(params, now)).collect();
+    store.put_findings(&findings)?;
+    Ok(Joined {
+        after: at,
+        documents,
+        embedded: cache.embedded,
+        found,
+        started,
     })
 }
 
@@ -379,11 +515,13 @@ mod tests {
                 .map(|t| {
                     let n = t.len() as f32 * 0.001;
                     if t.contains("metro") || t.contains("метро") {
-                        vec![1.0, 0.05 + n, 0.0]
+                        vec![1.0, 0.05 + n, 0.0, 0.0]
                     } else if t.contains("16") {
-                        vec![0.0, 1.0, 0.02 + n]
+                        vec![0.0, 1.0, 0.02 + n, 0.0]
+                    } else if t.contains("gas") || t.contains("газ") {
+                        vec![0.0, 0.0, 0.05 + n, 1.0]
                     } else {
-                        vec![0.0, 0.0, 1.0]
+                        vec![0.0, 0.0, 1.0, 0.0]
                     }
                 })
                 .collect())
@@ -508,5 +646,58 @@ mod tests {
         let since = DateTime::from_timestamp(1_764_000_000 + 4 * 300, 0);
         let late = detect_paged(&mut s, &e, &p, since, 16, &crate::Logged).unwrap();
         assert_eq!(late.documents, 3);
+    }
+
+    #[test]
+    fn later_documents_join_or_split_off_narratives() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(dir.path());
+        let e = Topics {
+            texts: AtomicUsize::new(0),
+        };
+        let p = Params::default();
+        let first = detect_paged(&mut s, &e, &p, None, 16, &crate::Logged).unwrap();
+        let metro = first.found[0].id.clone();
+        let mut model = first.model.clone();
+        assert_eq!(model.narratives(), 2);
+        let after = s.end_cursor().unwrap();
+        s.put_batch(
+            &[
+                doc(8, "Kyiv metro closed again", "en"),
+                doc(9, "The gas storage is empty, they say", "en"),
+                doc(10, "Сховища газу порожні", "uk"),
+            ],
+            &[],
+        )
+        .unwrap();
+        let joined = join_after(&mut s, &e, &p, &mut model, after, DateTime::UNIX_EPOCH).unwrap();
+        assert_eq!((joined.documents, joined.embedded), (3, 3));
+        assert_eq!(joined.started, 1);
+        assert_eq!(model.narratives(), 3);
+        let by_id: BTreeMap<&str, &NarrativeFinding> =
+            joined.found.iter().map(|n| (n.id.as_str(), n)).collect();
+        let grown = by_id[metro.as_str()];
+        assert_eq!(grown.size, 4);
+        assert_eq!(grown.members.last().unwrap().document, "d8");
+        let gas = by_id[narrative_id(&p, "d9").as_str()];
+        let ids: Vec<&str> = gas.members.iter().map(|m| m.document.as_str()).collect();
+        assert_eq!(ids, ["d9", "d10"]);
+        assert!(gas.label.contains("storage"), "{}", gas.label);
+        assert!(gas.label.contains("сховища"), "{}", gas.label);
+        // Stored: the metro finding cites d8, the new narrative is there.
+        let f = s.finding(&metro).unwrap().unwrap();
+        assert!(f.documents.contains(&"d8".to_string()));
+        assert!(s.finding(&gas.id).unwrap().is_some());
+        // Nothing after the cursor: nothing placed, nothing embedded.
+        let again = join_after(
+            &mut s,
+            &e,
+            &p,
+            &mut model,
+            joined.after,
+            DateTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        assert_eq!((again.documents, again.found.len()), (0, 0));
     }
 }

@@ -167,8 +167,10 @@ campaigns_window = "6h"
 # Coordination over the last coordination_window, this often ("0s": never).
 coordination_every = "30m"
 coordination_window = "1d"
-# Narratives over the last narratives_window, this often ("0s": never). Needs the e5 model
-# (`varta models install`); without it they are skipped.
+# Narratives (need the e5 model, `varta models install`; without it they are skipped): every
+# new document joins the narrative nearest to it or splits off a new one with a recent document
+# close to it; a full run over the last narratives_window re-syncs them this often, and first
+# as soon as documents come ("0s": narratives off).
 narratives_every = "10m"
 narratives_window = "6h"
 # A stored coordinated group "acts again" when this many of its members post within group_window.

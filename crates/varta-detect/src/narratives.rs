@@ -40,6 +40,8 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+pub mod live;
+
 /// Detector name and version recorded with every finding.
 pub const DETECTOR: &str = "varta-detect/narratives 1";
 /// The finding kind.
@@ -109,6 +111,13 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// one language together across stories. Taking each language's mean out leaves what differs.
 /// (A language with fewer than [`MIN_LANGUAGE_MEAN`] items takes the overall mean.)
 fn centred(items: &[Item<'_>]) -> Vec<Vec<f32>> {
+    let (overall, by_lang) = means(items);
+    centred_with(items, &overall, &by_lang)
+}
+
+/// The mean unit vector of all items, and of each language's (the overall one for a language
+/// with fewer than [`MIN_LANGUAGE_MEAN`] items).
+fn means(items: &[Item<'_>]) -> (Vec<f32>, HashMap<String, Vec<f32>>) {
     let units: Vec<Vec<f32>> = items.iter().map(|i| unit(i.vector)).collect();
     let dim = units.first().map_or(0, Vec::len);
     let mean_of = |which: &mut dyn Iterator<Item = &Vec<f32>>| {
@@ -126,7 +135,7 @@ fn centred(items: &[Item<'_>]) -> Vec<Vec<f32>> {
         (mean, n)
     };
     let (overall, _) = mean_of(&mut units.iter());
-    let mut by_lang: HashMap<&str, Vec<f32>> = HashMap::new();
+    let mut by_lang: HashMap<String, Vec<f32>> = HashMap::new();
     for lang in items.iter().map(|i| i.lang) {
         if by_lang.contains_key(lang) {
             continue;
@@ -139,7 +148,7 @@ fn centred(items: &[Item<'_>]) -> Vec<Vec<f32>> {
                 .map(|(v, _)| v),
         );
         by_lang.insert(
-            lang,
+            lang.to_string(),
             if n >= MIN_LANGUAGE_MEAN {
                 mean
             } else {
@@ -147,11 +156,20 @@ fn centred(items: &[Item<'_>]) -> Vec<Vec<f32>> {
             },
         );
     }
-    units
+    (overall, by_lang)
+}
+
+/// Each item's unit vector less its language's mean, unit length again.
+fn centred_with(
+    items: &[Item<'_>],
+    overall: &[f32],
+    by_lang: &HashMap<String, Vec<f32>>,
+) -> Vec<Vec<f32>> {
+    items
         .iter()
-        .zip(items)
-        .map(|(v, i)| {
-            let mean = by_lang.get(i.lang).unwrap_or(&overall);
+        .map(|i| {
+            let v = unit(i.vector);
+            let mean = by_lang.get(i.lang).map_or(overall, Vec::as_slice);
             unit(&v.iter().zip(mean).map(|(x, m)| x - m).collect::<Vec<f32>>())
         })
         .collect()
@@ -531,6 +549,42 @@ pub struct DocInfo<'a> {
 /// one point.
 pub const HOURLY_SPAN_HOURS: i64 = 72;
 
+/// Hours when the members span at most [`HOURLY_SPAN_HOURS`], else days; members per period.
+fn timeline_of(times: impl Iterator<Item = DateTime<Utc>> + Clone) -> (Period, Vec<PeriodCount>) {
+    let (first, last) = (times.clone().min(), times.clone().max());
+    let span = match (first, last) {
+        (Some(a), Some(b)) => (b - a).num_hours(),
+        _ => 0,
+    };
+    let period = if span <= HOURLY_SPAN_HOURS {
+        Period::Hour
+    } else {
+        Period::Day
+    };
+    let step = match period {
+        Period::Hour => TimeDelta::hours(1),
+        Period::Day => TimeDelta::days(1),
+    };
+    let mut periods: BTreeMap<DateTime<Utc>, usize> = BTreeMap::new();
+    for t in times {
+        *periods
+            .entry(t.duration_trunc(step).unwrap_or(t))
+            .or_default() += 1;
+    }
+    let timeline = periods
+        .into_iter()
+        .map(|(start, documents)| PeriodCount { start, documents })
+        .collect();
+    (period, timeline)
+}
+
+/// More publishers, and more languages telling it, make a stronger signal.
+fn score_of(publishers: usize, languages: &BTreeMap<String, usize>) -> f64 {
+    let told_in = languages.keys().filter(|l| *l != "und").count().max(1);
+    let score = (publishers as f64).ln_1p() * (1.0 + 0.5 * (told_in as f64 - 1.0));
+    (score * 1000.0).round() / 1000.0
+}
+
 /// A narrative's id: the parameters and its earliest member. The earliest member, not the whole
 /// membership, so that a narrative keeps its id as later documents join it (as a campaign does).
 pub fn narrative_id(params: &Params, origin: &str) -> String {
@@ -621,24 +675,8 @@ impl NarrativeFinding {
             }
             publishers.insert(d.actor.unwrap_or(d.id));
         }
-        let period = if (last.time - origin.time).num_hours() <= HOURLY_SPAN_HOURS {
-            Period::Hour
-        } else {
-            Period::Day
-        };
-        let step = match period {
-            Period::Hour => TimeDelta::hours(1),
-            Period::Day => TimeDelta::days(1),
-        };
-        let mut periods: BTreeMap<DateTime<Utc>, usize> = BTreeMap::new();
-        for (_, d) in &members {
-            *periods
-                .entry(d.time.duration_trunc(step).unwrap_or(d.time))
-                .or_default() += 1;
-        }
-        let told_in = languages.keys().filter(|l| *l != "und").count().max(1);
-        // More publishers, and more languages telling it, make a stronger signal.
-        let score = (publishers.len() as f64).ln_1p() * (1.0 + 0.5 * (told_in as f64 - 1.0));
+        let (period, timeline) = timeline_of(members.iter().map(|(_, d)| d.time));
+        let score = score_of(publishers.len(), &languages);
         let label = narrative
             .labels
             .iter()
@@ -649,7 +687,7 @@ impl NarrativeFinding {
             id: narrative_id(params, origin.id),
             label,
             labels: narrative.labels.clone(),
-            score: (score * 1000.0).round() / 1000.0,
+            score,
             size: members.len(),
             first_seen: FirstSeen {
                 document: origin.id.to_string(),
@@ -680,11 +718,52 @@ impl NarrativeFinding {
                 })
                 .collect(),
             period,
-            timeline: periods
-                .into_iter()
-                .map(|(start, documents)| PeriodCount { start, documents })
-                .collect(),
+            timeline,
         })
+    }
+
+    /// Adds documents that joined the narrative since (those it holds already are skipped) and
+    /// updates what follows from its members; label, representatives and links stay until the
+    /// next full run. Returns how many were added.
+    pub fn add_members(&mut self, new: Vec<Member>) -> usize {
+        let mut have: std::collections::HashSet<String> =
+            self.members.iter().map(|m| m.document.clone()).collect();
+        let added: Vec<Member> = new
+            .into_iter()
+            .filter(|m| have.insert(m.document.clone()))
+            .collect();
+        if added.is_empty() {
+            return 0;
+        }
+        let n = added.len();
+        let mut actors: BTreeSet<String> = self.actors.iter().cloned().collect();
+        for m in &added {
+            *self.languages.entry(m.language.clone()).or_default() += 1;
+            if let Some(a) = &m.actor {
+                actors.insert(a.clone());
+            }
+        }
+        self.actors = actors.into_iter().collect();
+        self.members.extend(added);
+        self.members
+            .sort_by(|a, b| (a.time, &a.document).cmp(&(b.time, &b.document)));
+        self.size = self.members.len();
+        if let (Some(first), Some(last)) = (self.members.first(), self.members.last()) {
+            self.first_seen = FirstSeen {
+                document: first.document.clone(),
+                actor: first.actor.clone(),
+                time: first.time,
+            };
+            self.last_seen = last.time;
+        }
+        let publishers: BTreeSet<&str> = self
+            .members
+            .iter()
+            .map(|m| m.actor.as_deref().unwrap_or(&m.document))
+            .collect();
+        self.score = score_of(publishers.len(), &self.languages);
+        (self.period, self.timeline) = timeline_of(self.members.iter().map(|m| m.time));
+        n
     }
 
     /// The stored finding: the narrative's id and score, its origin's time, every member

@@ -161,7 +161,10 @@ pub struct DetectConfig {
     /// Coordination over the last `coordination_window`, this often (0s: never).
     pub coordination_every: Span,
     pub coordination_window: Span,
-    /// Narratives over the last `narratives_window`, this often ("0s": never; needs the e5 model).
+    /// Narratives (needs the e5 model): every new document joins the narrative nearest to it
+    /// or splits off a new one with a recent document close to it; a full run over the last
+    /// `narratives_window` re-syncs them this often, and first as soon as documents come
+    /// ("0s": narratives off).
     pub narratives_every: Span,
     pub narratives_window: Span,
     /// Alert when this many members of a stored coordinated group post within `group_window`.

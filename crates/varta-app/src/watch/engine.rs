@@ -146,7 +146,16 @@ pub struct Engine<'e> {
     narrative_counted: HashMap<String, std::collections::HashSet<String>>,
     /// Copy-paste campaigns over the sliding window (off when `campaigns_every` is 0s).
     campaigns: Option<CampaignsLive>,
+    /// The narratives as the last full run left them, grown by every batch since
+    /// ([`crate::narratives::join_after`]); none before the first full run.
+    narrative_model: Option<NarrativeModel>,
+    /// Where the documents joined into `narrative_model` end.
+    narrative_after: PageCursor,
+    /// The cursor when the running full narratives run started.
+    full_from: PageCursor,
 }
+
+type NarrativeModel = varta_detect::narratives::live::Model;
 
 type CampaignsLive = varta_detect::campaigns::live::Live;
 
@@ -218,6 +227,9 @@ impl<'e> Engine<'e> {
             since_coordination: 0,
             since_narratives: 0,
             narrative_counted: HashMap::new(),
+            narrative_model: None,
+            narrative_after: cursor,
+            full_from: cursor,
             campaigns: (!setup.detect.campaigns_every.0.is_zero()).then(|| {
                 CampaignsLive::new(
                     varta_detect::campaigns::Params::default(),
@@ -667,21 +679,31 @@ impl<'e> Engine<'e> {
     /// [`Engine::narratives_done`] with the result.
     pub fn narratives_due(&self) -> Option<DateTime<Utc>> {
         let d = &self.setup.detect;
-        let due = self.embedder.is_some()
+        self.full_narratives_due()
+            .then(|| Utc::now() - chrono::Duration::milliseconds(d.narratives_window.ms()))
+    }
+
+    /// Whether a full narratives run is due: documents came, and its period passed or there is
+    /// no model yet for documents to join (the first run after a start).
+    fn full_narratives_due(&self) -> bool {
+        let d = &self.setup.detect;
+        self.embedder.is_some()
             && !d.narratives_every.0.is_zero()
             && self.since_narratives > 0
-            && self.last_narratives.elapsed() >= d.narratives_every.0;
-        due.then(|| Utc::now() - chrono::Duration::milliseconds(d.narratives_window.ms()))
+            && (self.narrative_model.is_none()
+                || self.last_narratives.elapsed() >= d.narratives_every.0)
     }
 
     /// A narratives run started: the next one is due a period from now.
     pub fn narratives_started(&mut self) {
         self.last_narratives = Instant::now();
         self.since_narratives = 0;
+        self.full_from = self.cursor;
     }
 
-    /// The narratives found (and already stored): their documents join the narratives' burst
-    /// series (they are in the totals already); returns the bursts' alert candidates.
+    /// The narratives of a full run (already stored): documents stored after its start join
+    /// them from now on; returns the alert candidates of their bursts and of rules watching
+    /// them.
     pub fn narratives_done(
         &mut self,
         store: &mut impl Store,
@@ -693,47 +715,104 @@ impl<'e> Engine<'e> {
             embedded = found.embedded,
             "watch: narratives over the window"
         );
+        self.narrative_model = Some(found.model.clone());
+        self.narrative_after = self.full_from;
+        self.narrative_events(store, &found.found, true)
+    }
+
+    /// When documents wait to join the narratives (a full run left a model, and none runs):
+    /// the model, where to start and the oldest document time to place. The caller runs
+    /// [`crate::narratives::join_after`] in the background and calls [`Engine::joined`].
+    pub fn join_due(&self) -> Option<(NarrativeModel, PageCursor, DateTime<Utc>)> {
+        let model = self.narrative_model.as_ref()?;
+        self.embedder?;
+        (self.cursor > self.narrative_after).then(|| {
+            let w = self.setup.detect.narratives_window.ms();
+            (
+                model.clone(),
+                self.narrative_after,
+                Utc::now() - chrono::Duration::milliseconds(w),
+            )
+        })
+    }
+
+    /// Documents joined the narratives (their findings already stored).
+    pub fn joined(
+        &mut self,
+        store: &mut impl Store,
+        joined: &crate::narratives::Joined,
+        model: NarrativeModel,
+    ) -> Result<Vec<Candidate>> {
+        tracing::info!(
+            documents = joined.documents,
+            embedded = joined.embedded,
+            grown = joined.found.len() - joined.started,
+            started = joined.started,
+            narratives = model.narratives(),
+            "watch: new documents placed in narratives"
+        );
+        self.narrative_model = Some(model);
+        self.narrative_after = joined.after;
+        self.narrative_events(store, &joined.found, false)
+    }
+
+    /// The members new to each narrative count in its burst series (they are in the totals
+    /// already) and are checked against the rules watching narratives. After a full run
+    /// (`full`), narratives it no longer found are forgotten.
+    fn narrative_events(
+        &mut self,
+        store: &mut impl Store,
+        found: &[varta_detect::narratives::NarrativeFinding],
+        full: bool,
+    ) -> Result<Vec<Candidate>> {
         let now = Utc::now();
-        let mut key_ev: HashMap<String, Vec<Evidence>> = HashMap::new();
-        if self.setup.bursts.keys.iter().any(|k| k == "narrative") {
+        if full {
             let live: std::collections::HashSet<&str> =
-                found.found.iter().map(|n| n.id.as_str()).collect();
+                found.iter().map(|n| n.id.as_str()).collect();
             self.narrative_counted
                 .retain(|k, _| live.contains(k.as_str()));
-            for n in &found.found {
-                let key = format!("narrative:{}", n.id);
-                let counted = self.narrative_counted.entry(n.id.clone()).or_default();
-                for m in &n.members {
-                    if counted.insert(m.document.clone()) {
-                        self.tracker.add_key(
-                            m.time.timestamp_millis(),
-                            now.timestamp_millis(),
-                            &key,
-                        );
-                        let ev = key_ev.entry(key.clone()).or_default();
-                        if ev.len() < MAX_EVIDENCE {
-                            ev.push(Evidence {
-                                document: m.document.clone(),
-                                actor: m.actor.clone(),
-                                source: String::new(),
-                                language: m.language.clone(),
-                                time: m.time,
-                                title: None,
-                                url: None,
-                                matched: vec![n.label.clone()],
-                                text: String::new(),
-                            });
-                        }
+        }
+        let bursts = self.setup.bursts.keys.iter().any(|k| k == "narrative");
+        let mut key_ev: HashMap<String, Vec<Evidence>> = HashMap::new();
+        let mut fresh: Vec<(usize, Vec<&varta_detect::narratives::Member>)> = Vec::new();
+        for (i, n) in found.iter().enumerate() {
+            let key = format!("narrative:{}", n.id);
+            let counted = self.narrative_counted.entry(n.id.clone()).or_default();
+            let mut new = Vec::new();
+            for m in &n.members {
+                if counted.insert(m.document.clone()) {
+                    new.push(m);
+                }
+            }
+            if bursts {
+                for m in &new {
+                    self.tracker
+                        .add_key(m.time.timestamp_millis(), now.timestamp_millis(), &key);
+                    let ev = key_ev.entry(key.clone()).or_default();
+                    if ev.len() < MAX_EVIDENCE {
+                        ev.push(Evidence {
+                            document: m.document.clone(),
+                            actor: m.actor.clone(),
+                            source: String::new(),
+                            language: m.language.clone(),
+                            time: m.time,
+                            title: None,
+                            url: None,
+                            matched: vec![n.label.clone()],
+                            text: String::new(),
+                        });
                     }
                 }
             }
+            fresh.push((i, new));
         }
         let (mut f, mut c) = self.burst_findings(store, &mut key_ev, now)?;
-        // Rules that watch narratives: the members of the narratives they name.
+        // Rules that watch narratives: the new members of the narratives they name.
         if self.rules.rules().iter().any(|r| !r.narrative.is_empty()) {
             let mut rule_ev: BTreeMap<(usize, String), Vec<Evidence>> = BTreeMap::new();
-            for n in &found.found {
-                for m in &n.members {
+            for (i, new) in fresh {
+                let n = &found[i];
+                for m in new {
                     let Some(d) = store.get(&m.document)? else {
                         continue;
                     };
@@ -768,12 +847,7 @@ impl<'e> Engine<'e> {
                 self.since_coordination,
                 self.last_coordination,
             )
-            || (self.embedder.is_some()
-                && due(
-                    d.narratives_every,
-                    self.since_narratives,
-                    self.last_narratives,
-                ))
+            || self.full_narratives_due()
     }
 
     pub fn tracked_keys(&self) -> usize {

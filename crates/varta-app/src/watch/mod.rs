@@ -186,7 +186,7 @@ fn main_loop(
 ) -> Result<()> {
     // A narratives run in progress: not joined at shutdown (the process ends it; what it had
     // embedded is embedded again next time).
-    let mut job: Option<std::thread::JoinHandle<NarrativesJob>> = None;
+    let mut job: Option<Job> = None;
     let mut last_look = Instant::now();
     let mut last_prune: Option<Instant> = None;
     let mut store: Option<EmbeddedStore> = None;
@@ -218,7 +218,7 @@ fn main_loop(
         // Documents other writers stored (an upload to `serve`, `varta ingest`), looked for
         // every few seconds; deferred alerts too.
         let look = last_look.elapsed() >= Duration::from_secs(5);
-        let job_done = job.as_ref().is_some_and(|j| j.is_finished());
+        let job_done = job.as_ref().is_some_and(Job::is_finished);
         if events.is_empty() && !look && !job_done {
             if store.is_some() && idle_since.elapsed() > Duration::from_secs(2) {
                 // Idle: let the others write.
@@ -261,17 +261,29 @@ fn main_loop(
         let stored = store_events(s, journal, shared, events, opts, observer)?;
         let mut report = engine.batch(s)?;
         engine.periodic(s)?;
-        if job.as_ref().is_some_and(|j| j.is_finished())
+        if job.as_ref().is_some_and(Job::is_finished)
             && let Some(j) = job.take()
         {
-            match j.join() {
-                Ok(Ok((found, buffered))) => {
-                    buffered.apply(s)?;
-                    report.candidates.extend(engine.narratives_done(s, &found)?);
-                    crate::taxii::publish_findings(s)?;
-                }
-                Ok(Err(e)) => tracing::warn!(error = %crate::chain(&e), "narratives failed"),
-                Err(_) => tracing::error!("the narratives thread panicked"),
+            match j {
+                Job::Full(j) => match j.join() {
+                    Ok(Ok((found, buffered))) => {
+                        buffered.apply(s)?;
+                        report.candidates.extend(engine.narratives_done(s, &found)?);
+                        crate::taxii::publish_findings(s)?;
+                    }
+                    Ok(Err(e)) => tracing::warn!(error = %crate::chain(&e), "narratives failed"),
+                    Err(_) => tracing::error!("the narratives thread panicked"),
+                },
+                Job::Join(j) => match j.join() {
+                    Ok(Ok((joined, model, buffered))) => {
+                        buffered.apply(s)?;
+                        report.candidates.extend(engine.joined(s, &joined, model)?);
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %crate::chain(&e), "placing documents in narratives failed");
+                    }
+                    Err(_) => tracing::error!("the narratives thread panicked"),
+                },
             }
         }
         if job.is_none()
@@ -279,7 +291,7 @@ fn main_loop(
         {
             engine.narratives_started();
             let dir = opts.dir.clone();
-            job = Some(std::thread::spawn(move || -> NarrativesJob {
+            job = Some(Job::Full(std::thread::spawn(move || -> FullJob {
                 let mut b = background::Buffered::new(EmbeddedStore::open_read(&dir)?);
                 let found = crate::narratives::detect_unpublished(
                     &mut b,
@@ -289,7 +301,25 @@ fn main_loop(
                     &crate::Logged,
                 )?;
                 Ok((found, b))
-            }));
+            })));
+        }
+        if job.is_none()
+            && let (Some((mut model, after, oldest)), Some(e)) =
+                (engine.join_due(), engine.embedder())
+        {
+            let dir = opts.dir.clone();
+            job = Some(Job::Join(std::thread::spawn(move || -> JoinJob {
+                let mut b = background::Buffered::new(EmbeddedStore::open_read(&dir)?);
+                let joined = crate::narratives::join_after(
+                    &mut b,
+                    e,
+                    &varta_detect::narratives::Params::default(),
+                    &mut model,
+                    after,
+                    oldest,
+                )?;
+                Ok((joined, model, b))
+            })));
         }
         let (queued, taxii) = decide(setup, journal, s, engine, &report.candidates)?;
         if !taxii.is_empty() {
@@ -462,7 +492,28 @@ fn saved_state(journal: &WatchDb, key: &str) -> Result<Option<SourceState>> {
 }
 
 /// What a background narratives run gives back.
-type NarrativesJob = Result<(crate::narratives::Detected, background::Buffered)>;
+type FullJob = Result<(crate::narratives::Detected, background::Buffered)>;
+/// What placing new documents in the narratives gives back.
+type JoinJob = Result<(
+    crate::narratives::Joined,
+    varta_detect::narratives::live::Model,
+    background::Buffered,
+)>;
+
+/// The narratives job on its thread: a full run over the window, or new documents placed.
+enum Job {
+    Full(std::thread::JoinHandle<FullJob>),
+    Join(std::thread::JoinHandle<JoinJob>),
+}
+
+impl Job {
+    fn is_finished(&self) -> bool {
+        match self {
+            Job::Full(j) => j.is_finished(),
+            Job::Join(j) => j.is_finished(),
+        }
+    }
+}
 
 /// What the journal remembers of a finding's alerts.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
