@@ -5,11 +5,16 @@
 # resident memory and the burst keys it tracks are read after each hour. Bursts keep a day of
 # history: during the first day the keys (every distinct link and hashtag of the day) grow with the
 # data; from the second day on, the oldest hour leaves as a new one comes, and memory must stay flat.
+# Copy-paste campaigns run on every batch over their 6-hour window (its clock follows the posts'
+# times, so the replayed hours slide it); CAMPAIGNS=0 turns them off. Claims, coordination and
+# narratives are off (no claims database, no model; coordination is measured by bench/coord.sh).
 #   bash bench/watch_day.sh            # 48 hours × 100,000 = 4.8 million posts
+#   CAMPAIGNS=0 HOURS=30 bash bench/watch_day.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${RATE:-100000}
 HOURS=${HOURS:-48}
+CAMPAIGNS=${CAMPAIGNS:-1}
 WORK=${BENCH_DIR:-$(mktemp -d)}
 cargo build --release -q -p varta-cli
 VARTA=$PWD/target/release/varta
@@ -17,7 +22,8 @@ rm -rf "$WORK/data" "$WORK/incoming" && mkdir -p "$WORK/incoming" "$WORK/day"
 last=$(printf '%02d' $((HOURS - 1)))
 [ -f "$WORK/day/hour-$last.jsonl.src" ] || python3 bench/watch/day.py "$WORK/day" "$RATE" "$HOURS"
 {
-  printf '[watch]\nallow_private = true\n[detect]\nclaims = false\ncampaigns_every = "0s"\ncoordination_every = "0s"\nnarratives_every = "0s"\n'
+  printf '[watch]\nallow_private = true\n[detect]\nclaims = false\ncoordination_every = "0s"\nnarratives_every = "0s"\n'
+  [ "$CAMPAIGNS" = 1 ] || printf 'campaigns_every = "0s"\n'
   printf '[bursts]\nmin_count = 50\n'
   printf '[[source]]\nfolder = "%s"\nevery = "500ms"\n' "$WORK/incoming"
   printf '[[rule]]\nname = "control"\nany = ["під контролем", "under control"]\nmin_docs = 1000000\n'
@@ -27,7 +33,7 @@ VARTA_E5_MODEL= "$VARTA" --data-dir "$WORK/data" --config "$WORK/watch.toml" wat
 WATCH=$!
 trap 'kill $WATCH 2>/dev/null || true' EXIT
 sleep 2
-echo "hour,documents,rss_mb,hwm_mb,keys,seconds"
+echo "hour,documents,rss_mb,hwm_mb,keys,campaign_documents,seconds"
 T0=$SECONDS
 for h in $(seq -w 0 $((HOURS - 1))); do
   cp "$WORK/day/hour-$h.jsonl.src" "$WORK/incoming/.hour-$h.jsonl"
@@ -47,8 +53,11 @@ except Exception: print(0)")
   keys=$(printf '%s' "$st" | python3 -c "import json,sys
 try: print(json.load(sys.stdin)['last_batch']['tracked_keys'])
 except Exception: print(0)")
+  cdocs=$(printf '%s' "$st" | python3 -c "import json,sys
+try: print(json.load(sys.stdin)['last_batch'].get('campaign_documents', 0))
+except Exception: print(0)")
   rss=$(awk '/VmRSS/ {printf "%d", $2/1024}' /proc/$WATCH/status)
   hwm=$(awk '/VmHWM/ {printf "%d", $2/1024}' /proc/$WATCH/status)
-  echo "$h,$got,$rss,$hwm,$keys,$((SECONDS - T0))"
+  echo "$h,$got,$rss,$hwm,$keys,$cdocs,$((SECONDS - T0))"
 done
 kill -TERM $WATCH; wait $WATCH || true

@@ -376,17 +376,19 @@ pub struct Joined {
     pub after: PageCursor,
     pub documents: usize,
     pub embedded: usize,
-    /// The narratives that grew or started, as stored now.
-    pub found: Vec<NarrativeFinding>,
-    /// Of those, how many started.
-    pub started: usize,
+    /// Documents that joined a narrative already known: (its id, the member). Their findings
+    /// are the caller's to grow ([`NarrativeFinding::add_members`]), when it sees fit: a large
+    /// narrative is not rewritten for every document.
+    pub joins: Vec<(String, Member)>,
+    /// The narratives that started, as stored.
+    pub started: Vec<NarrativeFinding>,
 }
 
-/// Places the documents stored after `after` into `model`'s narratives and stores what changed:
-/// a narrative a document joined gets it as a member, two close documents no narrative took
-/// start a new one (labelled from their words; linked to other findings at the next full run).
-/// Documents dated before `oldest` are read but placed nowhere; waiting ones older than it are
-/// let go.
+/// Places the documents stored after `after` into `model`'s narratives: a document joins the
+/// narrative whose centre is nearest, or starts a new one with a close document no narrative
+/// took (stored at once, labelled from their words; linked to other findings at the next full
+/// run). Documents dated before `oldest` are read but placed nowhere; waiting ones older than
+/// it are let go.
 pub fn join_after(
     store: &mut impl Store,
     embedder: &dyn Embedder,
@@ -399,8 +401,8 @@ pub fn join_after(
     let progress = crate::Logged.start("documents", Some(0));
     let mut at = after;
     let mut documents = 0usize;
-    let mut grown: BTreeMap<String, NarrativeFinding> = BTreeMap::new();
-    let mut started = 0usize;
+    let mut joins = Vec::new();
+    let mut started: Vec<NarrativeFinding> = Vec::new();
     let member = |d: &varta_core::Document| Member {
         document: d.id.clone(),
         actor: d.actor_id.clone(),
@@ -434,20 +436,15 @@ pub fn join_after(
             );
             match placed {
                 Placed::Alone => {}
-                Placed::Joined(id) => {
-                    let f = match grown.remove(&id) {
-                        Some(f) => Some(f),
-                        None => store
-                            .finding(&id)?
-                            .and_then(|f| serde_json::from_value::<NarrativeFinding>(f.body).ok()),
-                    };
-                    if let Some(mut f) = f {
+                Placed::Joined(id) => match started.iter_mut().find(|f| f.id == id) {
+                    Some(f) => {
                         f.add_members(vec![member(d)]);
-                        grown.insert(id, f);
                     }
-                }
+                    None => joins.push((id, member(d))),
+                },
                 Placed::Started { with, labels } => {
                     let Some(other) = store.get(&with)? else {
+                        model.name_last(narrative_id(params, &with));
                         continue;
                     };
                     let pair = [&other, d];
@@ -466,12 +463,12 @@ pub fn join_after(
                         representatives: vec![1, 0],
                         labels,
                     };
-                    if let Some(f) = NarrativeFinding::new(&n, &infos, params, &Linker::default()) {
-                        model.name_last(f.id.clone());
-                        started += 1;
-                        grown.insert(f.id.clone(), f);
-                    } else {
-                        model.name_last(narrative_id(params, &with));
+                    match NarrativeFinding::new(&n, &infos, params, &Linker::default()) {
+                        Some(f) => {
+                            model.name_last(f.id.clone());
+                            started.push(f);
+                        }
+                        None => model.name_last(narrative_id(params, &with)),
                     }
                 }
             }
@@ -479,14 +476,14 @@ pub fn join_after(
     }
     progress.finish();
     let now = Utc::now();
-    let found: Vec<NarrativeFinding> = grown.into_values().collect();
-    let findings: Vec<varta_core::Finding> = found.iter().map(|n| n.finding(params, now)).collect();
+    let findings: Vec<varta_core::Finding> =
+        started.iter().map(|n| n.finding(params, now)).collect();
     store.put_findings(&findings)?;
     Ok(Joined {
         after: at,
         documents,
         embedded: cache.embedded,
-        found,
+        joins,
         started,
     })
 }
@@ -672,22 +669,33 @@ mod tests {
         .unwrap();
         let joined = join_after(&mut s, &e, &p, &mut model, after, DateTime::UNIX_EPOCH).unwrap();
         assert_eq!((joined.documents, joined.embedded), (3, 3));
-        assert_eq!(joined.started, 1);
+        assert_eq!(joined.started.len(), 1);
         assert_eq!(model.narratives(), 3);
-        let by_id: BTreeMap<&str, &NarrativeFinding> =
-            joined.found.iter().map(|n| (n.id.as_str(), n)).collect();
-        let grown = by_id[metro.as_str()];
-        assert_eq!(grown.size, 4);
-        assert_eq!(grown.members.last().unwrap().document, "d8");
-        let gas = by_id[narrative_id(&p, "d9").as_str()];
+        let ids: Vec<(&str, &str)> = joined
+            .joins
+            .iter()
+            .map(|(n, m)| (n.as_str(), m.document.as_str()))
+            .collect();
+        assert_eq!(ids, [(metro.as_str(), "d8")]);
+        let gas = &joined.started[0];
+        assert_eq!(gas.id, narrative_id(&p, "d9"));
         let ids: Vec<&str> = gas.members.iter().map(|m| m.document.as_str()).collect();
         assert_eq!(ids, ["d9", "d10"]);
         assert!(gas.label.contains("storage"), "{}", gas.label);
         assert!(gas.label.contains("сховища"), "{}", gas.label);
-        // Stored: the metro finding cites d8, the new narrative is there.
-        let f = s.finding(&metro).unwrap().unwrap();
-        assert!(f.documents.contains(&"d8".to_string()));
-        assert!(s.finding(&gas.id).unwrap().is_some());
+        assert!(
+            s.finding(&gas.id).unwrap().is_some(),
+            "a new narrative is stored at once"
+        );
+        // A join grows the stored finding when the caller adds it.
+        let mut f: NarrativeFinding =
+            serde_json::from_value(s.finding(&metro).unwrap().unwrap().body).unwrap();
+        assert_eq!(f.add_members(vec![joined.joins[0].1.clone()]), 1);
+        assert_eq!(f.add_members(vec![joined.joins[0].1.clone()]), 0, "once");
+        assert_eq!(
+            (f.size, f.members.last().unwrap().document.as_str()),
+            (4, "d8")
+        );
         // Nothing after the cursor: nothing placed, nothing embedded.
         let again = join_after(
             &mut s,
@@ -698,6 +706,9 @@ mod tests {
             DateTime::UNIX_EPOCH,
         )
         .unwrap();
-        assert_eq!((again.documents, again.found.len()), (0, 0));
+        assert_eq!(
+            (again.documents, again.joins.len(), again.started.len()),
+            (0, 0, 0)
+        );
     }
 }

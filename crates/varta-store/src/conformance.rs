@@ -319,6 +319,10 @@ pub fn findings_replace_by_id<S: Store>(store: &mut S) {
     );
     assert_eq!(store.finding("f2").expect("finding"), Some(all[1].clone()));
     assert_eq!(store.finding("nope").expect("finding"), None);
+    // Deleted: gone with its citations; an unknown id counts nothing.
+    assert_eq!(store.delete_findings(&["f2", "nope"]).expect("delete"), 1);
+    assert_eq!(store.finding("f2").expect("finding"), None);
+    assert_eq!(store.findings(None).expect("findings").len(), 1);
 }
 
 /// After a flush, search finds committed documents by a word, with filters.

@@ -367,6 +367,11 @@ impl Store for EmbeddedStore {
         self.db.put_findings(findings)
     }
 
+    fn delete_findings(&mut self, ids: &[&str]) -> Result<usize> {
+        self.writable("delete findings")?;
+        self.db.delete_findings(ids)
+    }
+
     fn findings(&self, kind: Option<&str>) -> Result<Vec<varta_core::Finding>> {
         self.db.findings(kind)
     }

@@ -344,6 +344,9 @@ pub trait Store: Send {
     ) -> Result<(Vec<Document>, PageCursor)>;
     /// Stores detector findings; a finding with an id already stored replaces it.
     fn put_findings(&mut self, findings: &[Finding]) -> Result<()>;
+    /// Removes findings a detector superseded (a narrative merged into another); returns how
+    /// many were stored.
+    fn delete_findings(&mut self, ids: &[&str]) -> Result<usize>;
     /// Where a scan of everything stored now ends: the next document stored comes after it.
     fn end_cursor(&self) -> Result<PageCursor>;
     /// Stored findings of one kind (or all), best score first.

@@ -580,6 +580,30 @@ impl Db {
     }
 
     /// Stores findings, replacing those with the same ids, in one transaction.
+    pub(crate) fn delete_findings(&mut self, ids: &[&str]) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(sql("begin deleting findings"))?;
+        let mut n = 0;
+        {
+            let mut forget = tx
+                .prepare("DELETE FROM finding_documents WHERE finding = ?1")
+                .map_err(sql("prepare finding documents"))?;
+            let mut gone = tx
+                .prepare("DELETE FROM findings WHERE id = ?1")
+                .map_err(sql("prepare finding delete"))?;
+            for id in ids {
+                forget
+                    .execute([id])
+                    .map_err(sql("delete finding documents"))?;
+                n += gone.execute([id]).map_err(sql("delete finding"))?;
+            }
+        }
+        tx.commit().map_err(sql("commit deleting findings"))?;
+        Ok(n)
+    }
+
     pub(crate) fn put_findings(&mut self, findings: &[Finding]) -> Result<()> {
         let tx = self.conn.transaction().map_err(sql("begin findings"))?;
         {

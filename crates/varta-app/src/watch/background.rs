@@ -97,6 +97,9 @@ impl Store for Buffered {
     fn finding(&self, id: &str) -> Result<Option<Finding>> {
         self.inner.finding(id)
     }
+    fn delete_findings(&mut self, _: &[&str]) -> Result<usize> {
+        Err(refused("delete_findings"))
+    }
     fn put_claims(&mut self, _: &[Claim]) -> Result<usize> {
         Err(refused("put_claims"))
     }

@@ -146,6 +146,10 @@ pub struct Engine<'e> {
     narrative_counted: HashMap<String, std::collections::HashSet<String>>,
     /// Copy-paste campaigns over the sliding window (off when `campaigns_every` is 0s).
     campaigns: Option<CampaignsLive>,
+    /// The campaigns window's clock (ms): the latest document time seen, never ahead of the
+    /// wall clock (a post dated next year must not push every other out), so a backlog or a
+    /// replayed day slides the window as its documents' times do.
+    campaign_clock: i64,
     /// The narratives as the last full run left them, grown by every batch since
     /// ([`crate::narratives::join_after`]); none before the first full run.
     narrative_model: Option<NarrativeModel>,
@@ -153,9 +157,16 @@ pub struct Engine<'e> {
     narrative_after: PageCursor,
     /// The cursor when the running full narratives run started.
     full_from: PageCursor,
+    /// Each known narrative's label, members as stored, and latest member's time.
+    narrative_known: HashMap<String, (String, usize, DateTime<Utc>)>,
+    /// Members that joined a narrative since its finding was last stored.
+    narrative_pending: HashMap<String, Vec<varta_detect::narratives::Member>>,
+    last_narrative_store: Instant,
 }
 
 type NarrativeModel = varta_detect::narratives::live::Model;
+/// A narrative's id, label and members (new or not) to count and check.
+type NarrativeNews = (String, String, Vec<varta_detect::narratives::Member>);
 
 type CampaignsLive = varta_detect::campaigns::live::Live;
 
@@ -227,9 +238,13 @@ impl<'e> Engine<'e> {
             since_coordination: 0,
             since_narratives: 0,
             narrative_counted: HashMap::new(),
+            campaign_clock: 0,
             narrative_model: None,
             narrative_after: cursor,
             full_from: cursor,
+            narrative_known: HashMap::new(),
+            narrative_pending: HashMap::new(),
+            last_narrative_store: Instant::now(),
             campaigns: (!setup.detect.campaigns_every.0.is_zero()).then(|| {
                 CampaignsLive::new(
                     varta_detect::campaigns::Params::default(),
@@ -272,19 +287,13 @@ impl<'e> Engine<'e> {
         let mut after = PageCursor::START;
         let mut n = 0u64;
         let mut take = |e: &mut Self, docs: &[Document]| {
-            let mut batch = Vec::new();
             for d in docs {
                 if doc_time(d) >= history {
                     e.count(d, &[], &[], now);
                 }
-                if e.campaigns.is_some() && doc_time(d) >= campaigns {
-                    batch.push(campaign_doc(d));
-                }
                 n += 1;
             }
-            if let Some(c) = e.campaigns.as_mut() {
-                c.push(batch, now.timestamp_millis());
-            }
+            e.push_campaigns(docs.iter().filter(|d| doc_time(d) >= campaigns), now);
         };
         loop {
             let (docs, next) = store.documents_page(Some(since), after, PAGE)?;
@@ -407,12 +416,7 @@ impl<'e> Engine<'e> {
                 break;
             }
             self.cursor = next;
-            if let Some(c) = self.campaigns.as_mut() {
-                c.push(
-                    docs.iter().map(campaign_doc).collect(),
-                    now.timestamp_millis(),
-                );
-            }
+            self.push_campaigns(docs.iter(), now);
             for d in &docs {
                 report.documents += 1;
                 let claims = claims_of.get(&d.id).cloned().unwrap_or_default();
@@ -464,6 +468,20 @@ impl<'e> Engine<'e> {
         report.findings = findings.len() as u64;
         store.put_findings(&findings)?;
         Ok(report)
+    }
+
+    /// Puts documents into the campaigns' index, its clock moved to their latest time.
+    fn push_campaigns<'d>(&mut self, docs: impl Iterator<Item = &'d Document>, now: DateTime<Utc>) {
+        let Some(c) = self.campaigns.as_mut() else {
+            return;
+        };
+        let mut batch = Vec::new();
+        for d in docs {
+            let t = doc_time(d).min(now).timestamp_millis();
+            self.campaign_clock = self.campaign_clock.max(t);
+            batch.push(campaign_doc(d));
+        }
+        c.push(batch, self.campaign_clock);
     }
 
     /// Stores the campaigns due ([`CampaignsLive::take`]), each with the members its stored
@@ -634,6 +652,9 @@ impl<'e> Engine<'e> {
     /// Campaigns and coordination over their windows, when their time came and documents
     /// arrived since.
     pub fn periodic(&mut self, store: &mut impl Store) -> Result<()> {
+        if !self.narrative_pending.is_empty() {
+            self.store_pending_narratives(store)?;
+        }
         let d = self.setup.detect.clone();
         let window_start =
             |w: super::config::Span| Utc::now() - chrono::Duration::milliseconds(w.ms());
@@ -715,9 +736,121 @@ impl<'e> Engine<'e> {
             embedded = found.embedded,
             "watch: narratives over the window"
         );
-        self.narrative_model = Some(found.model.clone());
+        let mut model = found.model.clone();
+        let mut found_now: Vec<varta_detect::narratives::NarrativeFinding> = found.found.clone();
+        self.carry_on_narratives(store, &mut found_now, &mut model)?;
+        self.narrative_model = Some(model);
         self.narrative_after = self.full_from;
-        self.narrative_events(store, &found.found, true)
+        // The run stored every narrative with all its members.
+        self.narrative_pending.clear();
+        let known: HashMap<String, (String, usize, DateTime<Utc>)> = found_now
+            .iter()
+            .map(|n| (n.id.clone(), (n.label.clone(), n.size, n.last_seen)))
+            .collect();
+        // Narratives known before whose documents the run saw (the latest within its window)
+        // but placed elsewhere were merged into others or dissolved: their findings go. Older
+        // ones are history and stay.
+        let since = Utc::now()
+            - chrono::Duration::milliseconds(self.setup.detect.narratives_window.ms())
+            + chrono::Duration::seconds(60);
+        let gone: Vec<&str> = self
+            .narrative_known
+            .iter()
+            .filter(|(id, k)| !known.contains_key(*id) && k.2 >= since)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if !gone.is_empty() {
+            let n = store.delete_findings(&gone)?;
+            tracing::info!(
+                narratives = n,
+                "watch: narratives merged or dissolved by the full run"
+            );
+        }
+        self.narrative_known = known;
+        let events: Vec<NarrativeNews> = found_now
+            .iter()
+            .map(|n| (n.id.clone(), n.label.clone(), n.members.clone()))
+            .collect();
+        self.narrative_events(store, &events, true)
+    }
+
+    /// A narrative of a full run whose id is new but which holds members of a narrative known
+    /// before (and not found again: its origin left the window, or its earliest members went
+    /// elsewhere) carries on under the known id, with the known one's members before its own
+    /// first: the narrative keeps its id and history as the window slides. The new id's finding
+    /// goes.
+    fn carry_on_narratives(
+        &mut self,
+        store: &mut impl Store,
+        found: &mut [varta_detect::narratives::NarrativeFinding],
+        model: &mut NarrativeModel,
+    ) -> Result<()> {
+        let ids: std::collections::HashSet<String> = found.iter().map(|n| n.id.clone()).collect();
+        let mut owner: HashMap<&str, &str> = HashMap::new();
+        for (id, docs) in &self.narrative_counted {
+            if ids.contains(id) || !self.narrative_known.contains_key(id) {
+                continue;
+            }
+            for d in docs {
+                owner.insert(d.as_str(), id.as_str());
+            }
+        }
+        if owner.is_empty() {
+            return Ok(());
+        }
+        let mut adopted: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut renamed = Vec::new();
+        let mut gone = Vec::new();
+        let params = varta_detect::narratives::Params::default();
+        let now = Utc::now();
+        for n in found.iter_mut() {
+            if self.narrative_known.contains_key(&n.id) {
+                continue;
+            }
+            let mut votes: HashMap<&str, usize> = HashMap::new();
+            for m in &n.members {
+                if let Some(k) = owner.get(m.document.as_str()) {
+                    *votes.entry(k).or_default() += 1;
+                }
+            }
+            let Some((&known, _)) = votes
+                .iter()
+                .filter(|(k, _)| !adopted.contains(**k))
+                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            else {
+                continue;
+            };
+            let Some(f) = store.finding(known)? else {
+                continue;
+            };
+            let Ok(before) =
+                serde_json::from_value::<varta_detect::narratives::NarrativeFinding>(f.body)
+            else {
+                continue;
+            };
+            let first = n.first_seen.time;
+            n.add_members(
+                before
+                    .members
+                    .into_iter()
+                    .filter(|m| m.time < first)
+                    .collect(),
+            );
+            model.rename(&n.id, known);
+            gone.push(std::mem::replace(&mut n.id, known.to_string()));
+            adopted.insert(known.to_string());
+            renamed.push(n.finding(&params, now));
+        }
+        if !renamed.is_empty() {
+            store.put_findings(&renamed)?;
+            let gone: Vec<&str> = gone.iter().map(String::as_str).collect();
+            store.delete_findings(&gone)?;
+            tracing::info!(
+                narratives = renamed.len(),
+                "watch: narratives carried on under their earlier ids"
+            );
+        }
+        Ok(())
     }
 
     /// When documents wait to join the narratives (a full run left a model, and none runs):
@@ -736,7 +869,10 @@ impl<'e> Engine<'e> {
         })
     }
 
-    /// Documents joined the narratives (their findings already stored).
+    /// Documents were placed in the narratives: new narratives (already stored) and members
+    /// that joined known ones, whose findings grow when their pending members would double
+    /// them, or a minute after they were last stored (a narrative of 50,000 members is not
+    /// rewritten for each post).
     pub fn joined(
         &mut self,
         store: &mut impl Store,
@@ -746,14 +882,80 @@ impl<'e> Engine<'e> {
         tracing::info!(
             documents = joined.documents,
             embedded = joined.embedded,
-            grown = joined.found.len() - joined.started,
-            started = joined.started,
+            joined = joined.joins.len(),
+            started = joined.started.len(),
             narratives = model.narratives(),
             "watch: new documents placed in narratives"
         );
         self.narrative_model = Some(model);
         self.narrative_after = joined.after;
-        self.narrative_events(store, &joined.found, false)
+        let mut events: Vec<NarrativeNews> = Vec::new();
+        for n in &joined.started {
+            self.narrative_known
+                .insert(n.id.clone(), (n.label.clone(), n.size, n.last_seen));
+            events.push((n.id.clone(), n.label.clone(), n.members.clone()));
+        }
+        let mut by: BTreeMap<&str, Vec<varta_detect::narratives::Member>> = BTreeMap::new();
+        for (id, m) in &joined.joins {
+            by.entry(id.as_str()).or_default().push(m.clone());
+        }
+        for (id, members) in by {
+            let label = self
+                .narrative_known
+                .get(id)
+                .map_or_else(String::new, |k| k.0.clone());
+            self.narrative_pending
+                .entry(id.to_string())
+                .or_default()
+                .extend(members.iter().cloned());
+            events.push((id.to_string(), label, members));
+        }
+        let candidates = self.narrative_events(store, &events, false)?;
+        self.store_pending_narratives(store)?;
+        Ok(candidates)
+    }
+
+    /// Grows the stored narratives whose pending members are due (see [`Engine::joined`]).
+    fn store_pending_narratives(&mut self, store: &mut impl Store) -> Result<()> {
+        let minute = self.last_narrative_store.elapsed() >= std::time::Duration::from_secs(60);
+        let due: Vec<String> = self
+            .narrative_pending
+            .iter()
+            .filter(|(id, p)| {
+                let size = self.narrative_known.get(*id).map_or(0, |k| k.1);
+                minute || p.len() >= size.max(8)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        if minute {
+            self.last_narrative_store = Instant::now();
+        }
+        let params = varta_detect::narratives::Params::default();
+        let now = Utc::now();
+        let mut findings = Vec::new();
+        for id in due {
+            let Some(pending) = self.narrative_pending.remove(&id) else {
+                continue;
+            };
+            let Some(f) = store.finding(&id)? else {
+                continue;
+            };
+            let Ok(mut n) =
+                serde_json::from_value::<varta_detect::narratives::NarrativeFinding>(f.body)
+            else {
+                continue;
+            };
+            n.add_members(pending);
+            if let Some(k) = self.narrative_known.get_mut(&id) {
+                k.1 = n.size;
+                k.2 = n.last_seen;
+            }
+            findings.push(n.finding(&params, now));
+        }
+        if !findings.is_empty() {
+            store.put_findings(&findings)?;
+        }
+        Ok(())
     }
 
     /// The members new to each narrative count in its burst series (they are in the totals
@@ -762,24 +964,24 @@ impl<'e> Engine<'e> {
     fn narrative_events(
         &mut self,
         store: &mut impl Store,
-        found: &[varta_detect::narratives::NarrativeFinding],
+        found: &[NarrativeNews],
         full: bool,
     ) -> Result<Vec<Candidate>> {
         let now = Utc::now();
         if full {
             let live: std::collections::HashSet<&str> =
-                found.iter().map(|n| n.id.as_str()).collect();
+                found.iter().map(|n| n.0.as_str()).collect();
             self.narrative_counted
                 .retain(|k, _| live.contains(k.as_str()));
         }
         let bursts = self.setup.bursts.keys.iter().any(|k| k == "narrative");
         let mut key_ev: HashMap<String, Vec<Evidence>> = HashMap::new();
         let mut fresh: Vec<(usize, Vec<&varta_detect::narratives::Member>)> = Vec::new();
-        for (i, n) in found.iter().enumerate() {
-            let key = format!("narrative:{}", n.id);
-            let counted = self.narrative_counted.entry(n.id.clone()).or_default();
+        for (i, (id, label, members)) in found.iter().enumerate() {
+            let key = format!("narrative:{id}");
+            let counted = self.narrative_counted.entry(id.clone()).or_default();
             let mut new = Vec::new();
-            for m in &n.members {
+            for m in members {
                 if counted.insert(m.document.clone()) {
                     new.push(m);
                 }
@@ -798,7 +1000,7 @@ impl<'e> Engine<'e> {
                             time: m.time,
                             title: None,
                             url: None,
-                            matched: vec![n.label.clone()],
+                            matched: vec![label.clone()],
                             text: String::new(),
                         });
                     }
@@ -811,14 +1013,14 @@ impl<'e> Engine<'e> {
         if self.rules.rules().iter().any(|r| !r.narrative.is_empty()) {
             let mut rule_ev: BTreeMap<(usize, String), Vec<Evidence>> = BTreeMap::new();
             for (i, new) in fresh {
-                let n = &found[i];
+                let (id, label, _) = &found[i];
                 for m in new {
                     let Some(d) = store.get(&m.document)? else {
                         continue;
                     };
-                    for (r, phrases) in self.rules.matches_in_narrative(&d, &n.id, &n.label) {
+                    for (r, phrases) in self.rules.matches_in_narrative(&d, id, label) {
                         let mut matched = phrases;
-                        matched.push(n.label.clone());
+                        matched.push(label.clone());
                         rule_ev
                             .entry((r, day(doc_time(&d))))
                             .or_default()
@@ -852,6 +1054,13 @@ impl<'e> Engine<'e> {
 
     pub fn tracked_keys(&self) -> usize {
         self.tracker.keys()
+    }
+
+    /// Documents in the campaigns' index and their groups of near-duplicates.
+    pub fn campaign_index(&self) -> (usize, usize) {
+        self.campaigns
+            .as_ref()
+            .map_or((0, 0), |c| (c.len(), c.groups()))
     }
 }
 

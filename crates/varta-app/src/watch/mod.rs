@@ -67,6 +67,11 @@ pub struct LastBatch {
     pub alerts: u64,
     pub seconds: f64,
     pub tracked_keys: u64,
+    /// Documents in the campaigns' window index, and their groups of near-duplicates.
+    #[serde(default)]
+    pub campaign_documents: u64,
+    #[serde(default)]
+    pub campaign_groups: u64,
 }
 
 /// The watcher's state in `dir`, read without disturbing a running watcher.
@@ -342,6 +347,8 @@ fn main_loop(
             alerts: queued as u64,
             seconds: started.elapsed().as_secs_f64(),
             tracked_keys: engine.tracked_keys() as u64,
+            campaign_documents: engine.campaign_index().0 as u64,
+            campaign_groups: engine.campaign_index().1 as u64,
         };
         if report.documents > 0 || queued > 0 {
             tracing::info!(

@@ -135,6 +135,15 @@ impl Model {
         self.pool.len()
     }
 
+    /// Renames a narrative (a full run's that carries on one known before under its id).
+    pub fn rename(&mut self, from: &str, to: &str) {
+        for c in &mut self.centres {
+            if c.id == from {
+                c.id = to.to_string();
+            }
+        }
+    }
+
     /// Names the narrative [`Placed::Started`] made (the caller derives the id).
     pub fn name_last(&mut self, id: String) {
         if let Some(c) = self.centres.last_mut() {
