@@ -86,11 +86,14 @@ fn parse(bytes: &[u8]) -> std::result::Result<Doc, String> {
     })
 }
 
-/// Narratives of the texts in `input`, largest first.
+/// Narratives of the texts in `input`, largest first. With `live_from`, as the watcher finds
+/// them: the texts dated before it clustered at once, the others placed one by one in time order
+/// ([`varta_detect::narratives::live`]).
 pub fn run(
     input: &Path,
     embedder: &dyn Embedder,
     params: &Params,
+    live_from: Option<DateTime<Utc>>,
     max_line: usize,
     observer: &dyn Observer,
 ) -> Result<Vec<NarrativeOut>> {
@@ -153,7 +156,10 @@ pub fn run(
             vector: v,
         })
         .collect();
-    let found = cluster(&items, params);
+    let found = match live_from {
+        None => cluster(&items, params),
+        Some(from) => live(&items, &docs, params, from),
+    };
     Ok(found
         .into_iter()
         .map(|n| {
@@ -234,6 +240,80 @@ struct Kept {
     language: String,
     actor: Option<String>,
     time: DateTime<Utc>,
+}
+
+/// The narratives of `items` as the watcher finds them: those dated before `from` (or undated)
+/// clustered at once, then each later one placed in time order.
+fn live(items: &[Item<'_>], docs: &[Doc], params: &Params, from: DateTime<Utc>) -> Vec<Narrative> {
+    let from = from.timestamp();
+    let (before, mut after): (Vec<usize>, Vec<usize>) =
+        (0..items.len()).partition(|&i| items[i].time.is_none_or(|t| t < from));
+    after.sort_by_key(|&i| (items[i].time, i));
+    let first: Vec<Item<'_>> = before
+        .iter()
+        .map(|&i| Item {
+            text: items[i].text,
+            lang: items[i].lang,
+            time: items[i].time,
+            vector: items[i].vector,
+        })
+        .collect();
+    let ids: Vec<&str> = before.iter().map(|&i| docs[i].id.as_str()).collect();
+    let local = cluster(&first, params);
+    let mut found: Vec<Narrative> = local
+        .iter()
+        .map(|n| Narrative {
+            members: n.members.iter().map(|&m| before[m]).collect(),
+            representatives: n.representatives.iter().map(|&m| before[m]).collect(),
+            labels: n.labels.clone(),
+        })
+        .collect();
+    let names: Vec<Option<String>> = (0..found.len()).map(|k| Some(k.to_string())).collect();
+    let mut model = Model::from_run(&first, &ids, &local, &names, params);
+    let index: std::collections::HashMap<&str, usize> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.as_str(), i))
+        .collect();
+    for i in after {
+        let placed = model.place(
+            &LiveDoc {
+                id: &docs[i].id,
+                lang: items[i].lang,
+                time: items[i].time.unwrap_or(0),
+                vector: items[i].vector,
+                text: items[i].text,
+            },
+            i64::MIN,
+        );
+        match placed {
+            Placed::Alone => {}
+            Placed::Joined(name) => {
+                if let Some(n) = name.parse::<usize>().ok().and_then(|k| found.get_mut(k)) {
+                    n.members.push(i);
+                }
+            }
+            Placed::Started { with, labels } => {
+                model.name_last(found.len().to_string());
+                let other = index.get(with.as_str()).copied().unwrap_or(i);
+                found.push(Narrative {
+                    members: vec![other, i],
+                    representatives: vec![i, other],
+                    labels,
+                });
+            }
+        }
+    }
+    for n in &mut found {
+        n.members.sort_unstable();
+    }
+    found.sort_by(|a, b| {
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then_with(|| a.members.first().cmp(&b.members.first()))
+    });
+    found
 }
 
 /// Finds the narratives among the stored documents (published, or undated and collected, since

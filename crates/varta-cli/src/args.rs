@@ -401,6 +401,11 @@ pub struct NarrativesArgs {
     pub input: PathBuf,
     #[command(flatten)]
     pub params: NarrativeParamsArgs,
+    /// As `varta watch` would see them: texts dated before TIME (RFC 3339) are clustered at
+    /// once, the later ones placed one by one in time order (each joins the nearest narrative
+    /// or splits off a new one with a close text no narrative took).
+    #[arg(long, value_name = "TIME", value_parser = parse_since)]
+    pub live_from: Option<chrono::DateTime<chrono::Utc>>,
     /// Print the narratives as a JSON array.
     #[arg(long)]
     pub json: bool,

@@ -251,6 +251,7 @@ pub fn narratives(ctx: &Ctx, a: NarrativesArgs, out: &mut impl Write) -> Result<
         &a.input,
         embedder.as_ref(),
         &params,
+        a.live_from,
         ctx.cfg.limits.max_record_bytes,
         &observer,
     )?;
