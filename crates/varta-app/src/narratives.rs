@@ -304,6 +304,7 @@ fn live(items: &[Item<'_>], docs: &[Doc], params: &Params, from: DateTime<Utc>) 
             }
         }
     }
+    found.retain(|n| n.members.len() >= 2);
     for n in &mut found {
         n.members.sort_unstable();
     }
