@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Memory of `varta watch` over simulated days: HOURS (default 48) hourly files of RATE posts
-# (default 100,000; times spread over the HOURS hours that end now) dropped into a watched folder
+# (default 100,000; times spread over the HOURS hours that end now; texts from a 30,000-word
+# pseudo-vocabulary, 1% copies of the hour's 20 campaign texts) dropped into a watched folder
 # one after the other, each as soon as the previous one is stored and detected. The watcher's
 # resident memory and the burst keys it tracks are read after each hour. Bursts keep a day of
 # history: during the first day the keys (every distinct link and hashtag of the day) grow with the
