@@ -6,16 +6,18 @@
 # resident memory and the burst keys it tracks are read after each hour. Bursts keep a day of
 # history: during the first day the keys (every distinct link and hashtag of the day) grow with the
 # data; from the second day on, the oldest hour leaves as a new one comes, and memory must stay flat.
-# Copy-paste campaigns run on every batch over their 6-hour window (its clock follows the posts'
-# times, so the replayed hours slide it); CAMPAIGNS=0 turns them off. Claims, coordination and
-# narratives are off (no claims database, no model; coordination is measured by bench/coord.sh).
+# Rules and bursts run; claims, coordination and narratives are off (no claims database, no model;
+# coordination is measured by bench/coord.sh). CAMPAIGNS=1 also runs copy-paste campaigns on every
+# batch over their 6-hour window (its clock follows the posts' times, so the replayed hours slide
+# it); each replayed hour is then one batch of 100,000 posts looked up in every generation of the
+# window, which takes minutes per hour once the window is full.
 #   bash bench/watch_day.sh            # 48 hours × 100,000 = 4.8 million posts
-#   CAMPAIGNS=0 HOURS=30 bash bench/watch_day.sh
+#   CAMPAIGNS=1 HOURS=12 bash bench/watch_day.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${RATE:-100000}
 HOURS=${HOURS:-48}
-CAMPAIGNS=${CAMPAIGNS:-1}
+CAMPAIGNS=${CAMPAIGNS:-0}
 WORK=${BENCH_DIR:-$(mktemp -d)}
 cargo build --release -q -p varta-cli
 VARTA=$PWD/target/release/varta
