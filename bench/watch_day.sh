@@ -9,8 +9,7 @@
 # Rules and bursts run; claims, coordination and narratives are off (no claims database, no model;
 # coordination is measured by bench/coord.sh). CAMPAIGNS=1 also runs copy-paste campaigns on every
 # batch over their 6-hour window (its clock follows the posts' times, so the replayed hours slide
-# it); each replayed hour is then one batch of 100,000 posts looked up in every generation of the
-# window, which takes minutes per hour once the window is full.
+# it, and the index's documents are reported per hour).
 #   bash bench/watch_day.sh            # 48 hours × 100,000 = 4.8 million posts
 #   CAMPAIGNS=1 HOURS=12 bash bench/watch_day.sh
 set -euo pipefail
