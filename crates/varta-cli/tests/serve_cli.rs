@@ -621,7 +621,11 @@ fn taxii_pages_never_repeat_or_skip_and_answer_as_specified() {
         )
     };
     assert_eq!(post("application/json", b"{}").status, 415);
-    let r = post(TAXII, &vec![b' '; 11 << 20]);
+    let r = send_too_large(
+        &s.url("/taxii2/varta/collections/findings/objects/"),
+        &[th[0], th[1], ("Content-Type", TAXII)],
+        &vec![b' '; 11 << 20],
+    );
     assert_eq!(r.status, 413);
     assert_eq!(r.header("content-type"), Some(TAXII));
     assert_eq!(r.json()["http_status"], "413");
