@@ -787,7 +787,7 @@ impl NarrativeFinding {
 mod tests {
     use super::*;
 
-    fn item<'a>(text: &'a str, lang: &'a str, v: &'a [f32], t: i64) -> Item<'a> {
+    pub(super) fn item<'a>(text: &'a str, lang: &'a str, v: &'a [f32], t: i64) -> Item<'a> {
         Item {
             text,
             lang,

@@ -315,16 +315,8 @@ impl Model {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::item;
     use super::*;
-
-    fn item<'a>(text: &'a str, lang: &'a str, v: &'a [f32], t: i64) -> Item<'a> {
-        Item {
-            text,
-            lang,
-            time: Some(t),
-            vector: v,
-        }
-    }
 
     #[test]
     fn documents_join_split_off_or_wait() {
