@@ -64,7 +64,7 @@ impl Collector {
         self.doc_ids.is_empty()
     }
 
-    fn key(&mut self, kind: KeyKind, value: &str, label: impl FnOnce() -> String, post: u32) {
+    fn key(&mut self, kind: KeyKind, value: &str, label: &dyn Fn() -> String, post: u32) {
         let k = key_hash(kind.name(), value.as_bytes());
         self.keys.entry(k).or_insert_with(|| KeyInfo {
             kind,
@@ -75,7 +75,7 @@ impl Collector {
 
     /// Adds a document.
     pub fn push(&mut self, doc: Document) {
-        let actor_name = doc.actor_id.clone().unwrap_or_else(|| doc.source.clone());
+        let actor_name = actor_of(&doc);
         let actor = match self.actor_ids.get(&actor_name) {
             Some(&a) => a,
             None => {
@@ -86,40 +86,18 @@ impl Collector {
             }
         };
         let post = self.doc_ids.len() as u32;
-        let t = doc.published_at.unwrap_or(doc.collected_at);
-        self.doc_ids.push(doc.id);
         self.actor.push(actor);
-        self.time.push(t.timestamp_millis() as f64 / 1000.0);
-        for link in &doc.links {
-            self.key(KeyKind::Link, link, || link.clone(), post);
-        }
-        if let Some(r) = &doc.repost_of {
-            let v = format!("{}\u{0}{r}", doc.source);
-            self.key(KeyKind::Repost, &v, || r.clone(), post);
-        } else if let Some(f) = &doc.forwarded_from {
-            // Telegram names the channel a message was forwarded from, not the message: the
-            // channel and the text together stand for it.
-            let v = format!("{f}\u{0}{}", doc.content_hash);
-            let label = || format!("forwarded from {f}: {}", snippet(&doc.text));
-            self.key(KeyKind::Repost, &v, label, post);
-        }
-        if let Some(r) = &doc.reply_to {
-            let v = format!("{}\u{0}{r}", doc.source);
-            self.key(KeyKind::Reply, &v, || r.clone(), post);
-        }
-        if doc.hashtags.len() >= 2 {
-            let seq = doc
-                .hashtags
-                .iter()
-                .map(|h| format!("#{h}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            self.key(KeyKind::Hashtags, &seq, || seq.clone(), post);
-        }
-        if doc.repost_of.is_none() && !doc.text.trim().is_empty() {
+        self.time.push(time_of(&doc));
+        exact_keys(&doc, |kind, value, label| {
+            self.key(kind, value, label, post)
+        });
+        if let Some(text) = text_of(&doc) {
             self.text_posts.push(post);
-            self.snippets.push(&snippet(&doc.text));
+            self.snippets.push(&snippet(text));
+            self.doc_ids.push(doc.id);
             self.index.push(doc.text);
+        } else {
+            self.doc_ids.push(doc.id);
         }
     }
 
@@ -162,6 +140,57 @@ impl Collector {
             doc_ids,
             posts: input.actor.len(),
         }
+    }
+}
+
+/// The actor a document counts for: its actor id, else its source.
+pub(crate) fn actor_of(doc: &Document) -> String {
+    doc.actor_id.clone().unwrap_or_else(|| doc.source.clone())
+}
+
+/// A document's time in seconds (published, else collected), to the millisecond.
+pub(crate) fn time_of(doc: &Document) -> f64 {
+    doc.published_at
+        .unwrap_or(doc.collected_at)
+        .timestamp_millis() as f64
+        / 1000.0
+}
+
+/// The text whose near-duplicate cluster is a key: not a repost's (its text is the original's),
+/// not an empty one.
+pub(crate) fn text_of(doc: &Document) -> Option<&str> {
+    (doc.repost_of.is_none() && !doc.text.trim().is_empty()).then_some(doc.text.as_str())
+}
+
+/// Calls `key(kind, value, label)` for each of a document's keys but its text's cluster: links,
+/// the repost or forward target, the reply target, the hashtag sequence.
+pub(crate) fn exact_keys(doc: &Document, mut key: impl FnMut(KeyKind, &str, &dyn Fn() -> String)) {
+    for link in &doc.links {
+        key(KeyKind::Link, link, &|| link.clone());
+    }
+    if let Some(r) = &doc.repost_of {
+        let v = format!("{}\u{0}{r}", doc.source);
+        key(KeyKind::Repost, &v, &|| r.clone());
+    } else if let Some(f) = &doc.forwarded_from {
+        // Telegram names the channel a message was forwarded from, not the message: the
+        // channel and the text together stand for it.
+        let v = format!("{f}\u{0}{}", doc.content_hash);
+        key(KeyKind::Repost, &v, &|| {
+            format!("forwarded from {f}: {}", snippet(&doc.text))
+        });
+    }
+    if let Some(r) = &doc.reply_to {
+        let v = format!("{}\u{0}{r}", doc.source);
+        key(KeyKind::Reply, &v, &|| r.clone());
+    }
+    if doc.hashtags.len() >= 2 {
+        let seq = doc
+            .hashtags
+            .iter()
+            .map(|h| format!("#{h}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        key(KeyKind::Hashtags, &seq, &|| seq.clone());
     }
 }
 
@@ -255,7 +284,7 @@ impl Snippets {
     }
 }
 
-fn snippet(text: &str) -> String {
+pub(crate) fn snippet(text: &str) -> String {
     // Word by word, stopping at the limit: every text post gets one, and most are never shown.
     let mut out = String::new();
     let mut chars = 0usize;

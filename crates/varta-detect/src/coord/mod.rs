@@ -19,6 +19,7 @@ pub mod collect;
 pub mod coortweet;
 pub mod finding;
 pub mod graphfile;
+pub mod live;
 pub mod louvain;
 pub mod network;
 pub mod parity;
@@ -151,7 +152,7 @@ impl Layout {
 
 /// An f64's bits, mapped so that integer order is `f64::total_cmp` order.
 #[inline]
-fn ordered_bits(x: f64) -> u64 {
+pub(crate) fn ordered_bits(x: f64) -> u64 {
     let b = x.to_bits();
     if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }

@@ -425,7 +425,7 @@ fn local_crowds(layout: &Layout, span: f64) -> Vec<u32> {
 /// the key's distinct actors over the whole collection (`actors`): 1 where the crowd is at most
 /// `popular_actors`, 1 / (1 + ln(crowd / popular_actors)) above, nothing above `max_key_actors`
 /// or on a key only one actor posted.
-fn credit_of(crowd: u32, actors: u32, params: &Params) -> f64 {
+pub(crate) fn credit_of(crowd: u32, actors: u32, params: &Params) -> f64 {
     let popular = f64::from(params.popular_actors.max(1));
     if actors < 2 || crowd > params.max_key_actors {
         0.0
@@ -441,21 +441,21 @@ fn credit_of(crowd: u32, actors: u32, params: &Params) -> f64 {
 const CROWDED_ATTACH_SHARE: f64 = 0.8;
 
 /// The least span either side of a posting over which its crowd is counted.
-const CROWD_SPAN: f64 = 120.0;
+pub(crate) const CROWD_SPAN: f64 = 120.0;
 
 /// A posting is quiet when the distinct actors on its key within the hour around it are at most
 /// this many times those within the window around it.
-const QUIET_RATIO: f64 = 1.5;
+pub(crate) const QUIET_RATIO: f64 = 1.5;
 
 /// The span around a posting over which a key's chance rate is measured: an hour either side.
-const RATE_SPAN: f64 = 3600.0;
+pub(crate) const RATE_SPAN: f64 = 3600.0;
 
 /// What a co-share `gap` seconds apart is worth on a key that other actors post at `lambda` per
 /// second around it: 1 while chance brings at most one partner that close (lambda · 2(gap + 1)),
 /// 1 / (1 + ln(expected)) beyond. Fifteen accounts within seconds of each other stand out of a
 /// post that thousands repost over hours; two of a hundred thousand posters of a slogan meeting
 /// within a minute do not.
-fn chance_credit(lambda: f64, gap: f64) -> f64 {
+pub(crate) fn chance_credit(lambda: f64, gap: f64) -> f64 {
     let expected = lambda * 2.0 * (gap + 1.0);
     if expected <= 1.0 {
         1.0
@@ -480,7 +480,7 @@ fn keys_where(layout: &Layout, credit: &[f64], pred: impl Fn(f64) -> bool) -> us
 
 /// Directed discounted co-share weights between distinct actors, all pairs (from, to, weight).
 /// Postings grouped by actor ([`Layout::by_actor`]), and where each actor's run is.
-struct ByActor {
+pub(crate) struct ByActor {
     order: Vec<u32>,
     runs: Vec<std::ops::Range<usize>>,
     /// Per actor, its run's index in `runs`; `u32::MAX` for actors without postings.
@@ -488,7 +488,7 @@ struct ByActor {
 }
 
 impl ByActor {
-    fn new(layout: &Layout, n_actors: usize) -> ByActor {
+    pub(crate) fn new(layout: &Layout, n_actors: usize) -> ByActor {
         let (order, runs) = layout.by_actor();
         let mut run_of = vec![u32::MAX; n_actors];
         for (i, r) in runs.iter().enumerate() {
@@ -653,7 +653,7 @@ fn discounted(
     (edges, pairs)
 }
 
-fn groups(
+pub(crate) fn groups(
     input: &Input,
     layout: &Layout,
     by_actor: &ByActor,
