@@ -803,6 +803,94 @@ pub fn own_files(
     Ok(Coordination::new(collector.finish(params), params))
 }
 
+/// What [`own_files_live`] found.
+#[derive(Debug, serde::Serialize)]
+pub struct LiveRun {
+    pub posts: usize,
+    /// The window used, in seconds (the full run's estimate when `auto`).
+    pub window_s: f64,
+    pub batches: usize,
+    /// Groups handed out along the way (each appearance and doubling).
+    pub handed_out: usize,
+    /// The groups held at the end, best first.
+    pub groups: Vec<GroupFinding>,
+}
+
+/// Own mode over files, batch by batch as the watcher detects: the posts in time order, `batch`
+/// at a time, through [`varta_detect::coord::live::Live`], nothing leaving the window.
+pub fn own_files_live(
+    inputs: &[String],
+    opts: &varta_ingest::IngestOptions,
+    params: &Params,
+    batch: u64,
+    observer: &dyn Observer,
+) -> Result<LiveRun> {
+    struct Docs<'a> {
+        docs: Vec<Document>,
+        failed: u64,
+        observer: &'a dyn Observer,
+    }
+    impl Sink for Docs<'_> {
+        fn document(&mut self, doc: Document, _actor: Option<Actor>) -> Result<(), SinkError> {
+            self.docs.push(doc);
+            Ok(())
+        }
+        fn error(&mut self, error: RecordError) {
+            self.observer.notice(Notice::RecordFailed(error));
+            self.failed += 1;
+        }
+    }
+    let mut sink = Docs {
+        docs: Vec::new(),
+        failed: 0,
+        observer,
+    };
+    let opts = varta_ingest::IngestOptions {
+        identify_language: false,
+        ..opts.clone()
+    };
+    varta_ingest::ingest_paths(inputs, &opts, &mut sink)
+        .map_err(|e| AppError::Failed(format!("reading the inputs: {e}")))?;
+    let mut docs = sink.docs;
+    if docs.is_empty() {
+        return Err(AppError::NothingRead(format!(
+            "no posts read ({} records failed)",
+            sink.failed
+        )));
+    }
+    let window = match params.window {
+        Window::Seconds(s) => s,
+        Window::Auto => {
+            let mut c = Collector::new();
+            for d in &docs {
+                c.push(d.clone());
+            }
+            c.finish(params).network.window
+        }
+    };
+    docs.sort_by_key(|d| d.published_at.unwrap_or(d.collected_at));
+    let posts = docs.len();
+    let mut live = varta_detect::coord::live::Live::new(*params, window, f64::MAX / 4.0);
+    let (mut batches, mut handed_out) = (0, 0);
+    let mut rest = docs.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<Document> = rest.by_ref().take(batch as usize).collect();
+        let now = chunk
+            .iter()
+            .map(|d| d.published_at.unwrap_or(d.collected_at).timestamp_millis() as f64 / 1000.0)
+            .fold(f64::MIN, f64::max);
+        handed_out += live.push(chunk, now).len();
+        batches += 1;
+    }
+    Ok(LiveRun {
+        posts,
+        window_s: window,
+        batches,
+        handed_out,
+        groups: live.groups().into_iter().cloned().collect(),
+    })
+}
+
 /// `detect coordination`: the own network over the stored documents (published since `since`);
 /// each group is stored as a finding.
 pub fn detect(

@@ -129,6 +129,7 @@ pub enum Command {
     /// Examples:
     ///   varta coord posts.csv --gexf groups.gexf
     ///   varta coord export/result.json --window 30 --json
+    ///   varta coord posts.csv --live 500 --json
     ///   varta coord posts.csv --parity --network co_link --window 60 --min-weight 2 --edges co_link.csv
     ///   varta coord shares.csv --parity coortweet --window 60 --min-participation 2 --edge-weight 0.5 --edges edges.csv --pairs pairs.csv
     Coord(CoordArgs),
@@ -466,6 +467,12 @@ pub struct CoordArgs {
     /// Print JSON: the groups with their evidence (own mode) or a summary (parity).
     #[arg(long)]
     pub json: bool,
+    /// Own mode, as `varta watch` detects: feed the posts in time order, N at a time, through
+    /// the network kept up to date per batch (the window as given, or estimated by a full run
+    /// first), and print the groups it holds at the end. For checking per-batch detection
+    /// against the full run.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub live: Option<u64>,
 }
 
 #[derive(clap::Args, Debug)]

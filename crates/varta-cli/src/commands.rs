@@ -771,6 +771,17 @@ pub fn coord(ctx: &Ctx, a: CoordArgs, out: &mut impl Write) -> Result<u8> {
         ..Default::default()
     };
     let observer = Terminal::new(RecordErrors::All);
+    if let Some(batch) = a.live {
+        if a.edges.is_some() || a.gexf.is_some() || a.graphml.is_some() {
+            bail!(varta_app::AppError::Usage(
+                "--live prints the groups; the network files come from the full run (drop --live)"
+                    .into()
+            ));
+        }
+        let run = varta_app::coord::own_files_live(&a.inputs, &opts, &params, batch, &observer)?;
+        render::coordination_live(&run, a.json, out)?;
+        return Ok(0);
+    }
     let found = varta_app::coord::own_files(&a.inputs, &opts, &params, &observer)?;
     let outputs = Outputs {
         edges: a.edges.as_deref(),

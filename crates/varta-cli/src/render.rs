@@ -157,6 +157,37 @@ pub fn narratives(
 
 /// A coordination network's groups: JSON (`--json`) or a summary with each group's members and
 /// shared keys.
+/// `coord --live`: the groups the per-batch network holds at the end.
+pub fn coordination_live(
+    run: &varta_app::coord::LiveRun,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_value(run)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "window: {} s; {} posts in {} batches; {} groups handed out along the way",
+        run.window_s, run.posts, run.batches, run.handed_out
+    )?;
+    writeln!(out, "{} coordinated groups", run.groups.len())?;
+    for (i, g) in run.groups.iter().enumerate() {
+        writeln!(
+            out,
+            "{:>3}. {} members (core {}), score {:.3}, first seen {}: {}",
+            i + 1,
+            g.members.len(),
+            g.core.len(),
+            g.score,
+            g.first_seen.time,
+            g.members.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
 pub fn coordination(
     found: &Coordination,
     params: &Params,

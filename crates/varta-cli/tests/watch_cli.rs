@@ -725,6 +725,45 @@ fn watch_shares_the_directory_and_detects_what_others_store() {
         [(first[0].0.clone(), 4)],
         "one campaign, its id kept"
     );
+    // Three accounts pushing the same links within seconds, three times: a coordinated group
+    // stored with the batch that completes it (the full run over the window is 30 minutes
+    // away).
+    let groups = || -> Vec<String> {
+        let csv = varta(&data, &["export", "csv", "--what", "findings"]);
+        String::from_utf8_lossy(&csv.stdout)
+            .lines()
+            .filter(|l| l.contains(",coordinated-network,"))
+            .map(|l| l.split(',').next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(groups().is_empty());
+    let t0 = chrono::Utc::now() - chrono::Duration::hours(2);
+    let mut body = String::new();
+    for push in 0..3i64 {
+        for (i, who) in ["p1", "p2", "p3"].iter().enumerate() {
+            let at = t0 + chrono::Duration::seconds(push * 1200 + i as i64 * 3);
+            body.push_str(&format!(
+                "{{\"id\":\"g{push}{i}\",\"text\":\"Дивіться, що пишуть {push} {who}\",\"author\":\"{who}\",\"published_at\":\"{}\",\"links\":\"https://push.example/{push}\"}}\n",
+                at.to_rfc3339()
+            ));
+        }
+    }
+    let part = incoming.join("g.part");
+    std::fs::write(&part, body).unwrap();
+    std::fs::rename(&part, incoming.join("g.jsonl")).unwrap();
+    wait_for("the group of one batch", Duration::from_secs(30), || {
+        groups().len() == 1
+    });
+    let found = groups();
+    // The full run over the store finds the same group: same members, same id, nothing added.
+    assert_success(&varta(&data, &["detect", "coordination"]));
+    assert_eq!(groups(), found);
+    let status = varta(&data, &["watch", "--status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(
+        status["last_batch"]["coordination_groups"].as_u64() >= Some(1),
+        "{status}"
+    );
     // A second watcher on the same directory is refused, naming why.
     let second = varta(&data, &["--config", config.to_str().unwrap(), "watch"]);
     assert_ne!(second.status.code(), Some(0));

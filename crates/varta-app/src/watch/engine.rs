@@ -24,6 +24,7 @@ use std::time::Instant;
 use varta_core::{Document, Finding, stable_hash};
 use varta_detect::claims::finding::Verdict;
 use varta_detect::claims::matcher::Embedder;
+use varta_detect::coord::live::Live as CoordLive;
 use varta_store::{PageCursor, Store, WatchDb};
 
 pub const RULE_KIND: &str = "rule-match";
@@ -35,6 +36,9 @@ const MAX_DOCS: usize = 5000;
 /// Evidence rows a growing finding keeps at most.
 const MAX_EVIDENCE: usize = 200;
 const PAGE: usize = 2000;
+/// The coordination network's window before a full run has estimated one (the batch network's
+/// default).
+const COORD_DEFAULT_WINDOW: f64 = 60.0;
 
 /// One document as evidence in a watch finding.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -122,6 +126,8 @@ fn day(t: DateTime<Utc>) -> String {
 pub struct BatchReport {
     pub documents: u64,
     pub claim_matches: u64,
+    /// Coordinated groups the batch found or grew (stored).
+    pub coordinated_groups: u64,
     pub findings: u64,
     pub candidates: Vec<Candidate>,
 }
@@ -150,6 +156,10 @@ pub struct Engine<'e> {
     /// wall clock (a post dated next year must not push every other out), so a backlog or a
     /// replayed day slides the window as its documents' times do.
     campaign_clock: i64,
+    /// Coordination over its window, kept up to date per batch (`None`: coordination off).
+    coordination: Option<CoordLive>,
+    /// The coordination network's clock: the latest post time it was given, never ahead of now.
+    coord_clock: f64,
     /// The narratives as the last full run left them, grown by every batch since
     /// ([`crate::narratives::join_after`]); none before the first full run.
     narrative_model: Option<NarrativeModel>,
@@ -251,25 +261,140 @@ impl<'e> Engine<'e> {
                     setup.detect.campaigns_window.ms(),
                 )
             }),
+            coordination: None,
+            coord_clock: f64::MIN,
         };
-        e.load_groups(store)?;
+        let window = e.load_groups(store)?;
+        if !setup.detect.coordination_every.0.is_zero() {
+            e.coordination = Some(e.coord_network(window));
+        }
         e.rebuild(store)?;
         Ok(e)
     }
 
-    fn load_groups(&mut self, store: &impl Store) -> Result<()> {
+    /// Reads the stored coordinated groups by member; returns the window of the latest one (the
+    /// full run's estimate), or the default.
+    fn load_groups(&mut self, store: &impl Store) -> Result<f64> {
         self.groups_of.clear();
+        let mut latest: Option<(DateTime<Utc>, f64)> = None;
         for f in store.findings(Some(varta_detect::coord::finding::KIND))? {
-            for m in f.body["members"].as_array().into_iter().flatten() {
-                if let Some(a) = m.as_str() {
-                    self.groups_of
-                        .entry(a.to_string())
-                        .or_default()
-                        .push(f.id.clone());
+            self.add_group(&f);
+            if let Some(w) = f.body["window_s"].as_f64()
+                && w > 0.0
+                && latest.is_none_or(|l| f.created_at > l.0)
+            {
+                latest = Some((f.created_at, w));
+            }
+        }
+        Ok(latest.map_or(COORD_DEFAULT_WINDOW, |l| l.1))
+    }
+
+    fn add_group(&mut self, f: &Finding) {
+        for m in f.body["members"].as_array().into_iter().flatten() {
+            if let Some(a) = m.as_str() {
+                let ids = self.groups_of.entry(a.to_string()).or_default();
+                if !ids.contains(&f.id) {
+                    ids.push(f.id.clone());
                 }
             }
         }
+    }
+
+    /// An empty coordination network over the configured window.
+    fn coord_network(&self, window_s: f64) -> CoordLive {
+        CoordLive::new(
+            varta_detect::coord::network::Params::default(),
+            window_s,
+            self.setup.detect.coordination_window.ms() as f64 / 1000.0,
+        )
+    }
+
+    /// Puts documents into the coordination network; returns the groups it hands out.
+    fn push_coordination(
+        &mut self,
+        docs: &[Document],
+        now: DateTime<Utc>,
+    ) -> Vec<varta_detect::coord::finding::GroupFinding> {
+        let Some(c) = self.coordination.as_mut() else {
+            return Vec::new();
+        };
+        let cap = now.timestamp_millis() as f64 / 1000.0;
+        for d in docs {
+            self.coord_clock = self
+                .coord_clock
+                .max((doc_time(d).timestamp_millis() as f64 / 1000.0).min(cap));
+        }
+        if docs.is_empty() {
+            return Vec::new();
+        }
+        c.push(docs.to_vec(), self.coord_clock)
+    }
+
+    /// Refills the coordination network from the store's window (after a start, or when the
+    /// full run estimated another window).
+    fn refill_coordination(&mut self, store: &impl Store, window_s: f64) -> Result<()> {
+        if self.coordination.is_none() {
+            return Ok(());
+        }
+        self.coordination = Some(self.coord_network(window_s));
+        self.coord_clock = f64::MIN;
+        let now = Utc::now();
+        let since =
+            now - chrono::Duration::milliseconds(self.setup.detect.coordination_window.ms());
+        let mut after = PageCursor::START;
+        loop {
+            let (docs, next) = store.documents_page(Some(since), after, PAGE)?;
+            if docs.is_empty() || after >= self.cursor {
+                break;
+            }
+            let docs: Vec<Document> = if next > self.cursor {
+                // Those after the cursor are the next batch's.
+                let mut kept = Vec::new();
+                let mut at = after;
+                loop {
+                    let (one, nx) = store.documents_page(Some(since), at, 1)?;
+                    if one.is_empty() || nx > self.cursor {
+                        break;
+                    }
+                    at = nx;
+                    kept.extend(one);
+                }
+                kept
+            } else {
+                docs
+            };
+            self.push_coordination(&docs, now);
+            if next > self.cursor {
+                break;
+            }
+            after = next;
+        }
+        tracing::info!(
+            posts = self.coordination.as_ref().map_or(0, CoordLive::len),
+            window_s,
+            "watch: coordination network refilled from its window"
+        );
         Ok(())
+    }
+
+    /// Stores the groups the coordination network handed out; returns how many.
+    fn store_groups(
+        &mut self,
+        store: &mut impl Store,
+        groups: Vec<varta_detect::coord::finding::GroupFinding>,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        if groups.is_empty() {
+            return Ok(0);
+        }
+        let params = varta_detect::coord::network::Params::default();
+        let findings: Vec<Finding> = groups.iter().map(|g| g.finding(&params, now)).collect();
+        for f in &findings {
+            self.add_group(f);
+        }
+        store.put_findings(&findings)?;
+        tracing::info!(groups = findings.len(), "watch: coordinated groups stored");
+        Ok(findings.len())
     }
 
     /// Counts the documents of the history window up to the cursor (those after it are the
@@ -317,6 +442,10 @@ impl<'e> Engine<'e> {
             take(self, &docs);
         }
         self.tracker.take_bursts();
+        let window = self.coordination.as_ref().map(CoordLive::window);
+        if let Some(w) = window {
+            self.refill_coordination(store, w)?;
+        }
         tracing::info!(
             documents = n,
             keys = self.tracker.keys(),
@@ -417,6 +546,8 @@ impl<'e> Engine<'e> {
             }
             self.cursor = next;
             self.push_campaigns(docs.iter(), now);
+            let groups = self.push_coordination(&docs, now);
+            report.coordinated_groups += self.store_groups(store, groups, now)? as u64;
             for d in &docs {
                 report.documents += 1;
                 let claims = claims_of.get(&d.id).cloned().unwrap_or_default();
@@ -671,19 +802,29 @@ impl<'e> Engine<'e> {
             && self.since_coordination > 0
             && self.last_coordination.elapsed() >= d.coordination_every.0
         {
-            match crate::coord::detect(
+            // The full run estimates the window (`auto`) and stores what it finds; the network
+            // kept per batch takes its window when it moved.
+            let window = match crate::coord::detect(
                 store,
                 &varta_detect::coord::network::Params::default(),
                 Some(window_start(d.coordination_window)),
             ) {
-                Ok(c) => tracing::info!(
-                    groups = c.groups().count(),
-                    "watch: coordination over the window"
-                ),
-                Err(crate::AppError::NothingRead(_)) => {}
+                Ok(c) => {
+                    tracing::info!(
+                        groups = c.groups().count(),
+                        "watch: coordination over the window"
+                    );
+                    Some(c.collected.network.window)
+                }
+                Err(crate::AppError::NothingRead(_)) => None,
                 Err(e) => return Err(e),
-            }
+            };
             self.load_groups(store)?;
+            if let (Some(w), Some(live)) = (window, self.coordination.as_ref())
+                && w != live.window()
+            {
+                self.refill_coordination(store, w)?;
+            }
             self.last_coordination = Instant::now();
             self.since_coordination = 0;
         }
@@ -1061,6 +1202,13 @@ impl<'e> Engine<'e> {
         self.campaigns
             .as_ref()
             .map_or((0, 0), |c| (c.len(), c.groups()))
+    }
+
+    /// Posts in the coordination network's window and the groups it holds.
+    pub fn coordination_index(&self) -> (usize, usize) {
+        self.coordination
+            .as_ref()
+            .map_or((0, 0), |c| (c.len(), c.group_count()))
     }
 }
 

@@ -72,6 +72,14 @@ pub struct LastBatch {
     pub campaign_documents: u64,
     #[serde(default)]
     pub campaign_groups: u64,
+    /// Posts in the coordination network's window, the groups it holds, and those this batch
+    /// found or grew.
+    #[serde(default)]
+    pub coordination_posts: u64,
+    #[serde(default)]
+    pub coordination_groups: u64,
+    #[serde(default)]
+    pub coordinated_groups_found: u64,
 }
 
 /// The watcher's state in `dir`, read without disturbing a running watcher.
@@ -349,6 +357,9 @@ fn main_loop(
             tracked_keys: engine.tracked_keys() as u64,
             campaign_documents: engine.campaign_index().0 as u64,
             campaign_groups: engine.campaign_index().1 as u64,
+            coordination_posts: engine.coordination_index().0 as u64,
+            coordination_groups: engine.coordination_index().1 as u64,
+            coordinated_groups_found: report.coordinated_groups,
         };
         if report.documents > 0 || queued > 0 {
             tracing::info!(

@@ -175,6 +175,11 @@ impl Live {
         self.posts.is_empty()
     }
 
+    /// Groups held.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
     /// Actor names, by the numbers [`Live::edges`] uses.
     pub fn actor_names(&self) -> &[String] {
         &self.actor_names
@@ -358,14 +363,12 @@ impl Live {
         if key.at.is_empty()
             && let Some(key) = self.keys.remove(&k)
         {
-            {
-                if self.key_of_hash.get(&key.hash) == Some(&k) {
-                    self.key_of_hash.remove(&key.hash);
-                }
-                for t in key.texts {
-                    if self.cluster_of.get(&t) == Some(&k) {
-                        self.cluster_of.remove(&t);
-                    }
+            if self.key_of_hash.get(&key.hash) == Some(&k) {
+                self.key_of_hash.remove(&key.hash);
+            }
+            for t in key.texts {
+                if self.cluster_of.get(&t) == Some(&k) {
+                    self.cluster_of.remove(&t);
                 }
             }
         }
