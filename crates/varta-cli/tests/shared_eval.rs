@@ -389,6 +389,109 @@ fn coordination_groups_on_dev_20k() {
     );
 }
 
+/// The groups `varta coord --live N` holds after feeding a file batch by batch, against the full
+/// run over the same file: the same groups (members, core, attached, id), scores, edges,
+/// timelines and first appearances. Over dev-20k and the two real sets (their shared objects as
+/// links), each sorted by time so that both number accounts alike (Louvain visits them in that
+/// order).
+#[test]
+fn coordination_per_batch_matches_the_full_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = vec![(
+        "dev-20k".to_string(),
+        shared().join("eval/coord/dev-20k.csv"),
+    )];
+    for set in ["german_elections.objects", "russian_coord_tweets"] {
+        let text =
+            std::fs::read_to_string(shared().join(format!("eval/coord/real/{set}.csv"))).unwrap();
+        let mut rows: Vec<(f64, String)> = text
+            .lines()
+            .skip(1)
+            .enumerate()
+            .map(|(i, l)| {
+                let f: Vec<&str> = l.split(',').collect();
+                let t: f64 = f[3].parse().unwrap();
+                (
+                    t,
+                    format!(
+                        "{i}-{},{},{},.,https://object.example/{}",
+                        f[2], f[1], f[3], f[0]
+                    ),
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let path = dir.path().join(format!("{set}.csv"));
+        let body: String = std::iter::once("id,actor,published_at,text,links".to_string())
+            .chain(rows.into_iter().map(|r| r.1))
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&path, body).unwrap();
+        inputs.push((set.to_string(), path));
+    }
+    for (name, input) in inputs {
+        let path = input.to_str().unwrap();
+        let full = varta(dir.path(), &["coord", path, "--json"]);
+        assert_eq!(
+            full.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&full.stderr)
+        );
+        let full = json(&full);
+        for batch in ["100", "2000"] {
+            let live = varta(dir.path(), &["coord", path, "--live", batch, "--json"]);
+            assert_eq!(
+                live.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&live.stderr)
+            );
+            let live = json(&live);
+            assert_eq!(live["window_s"], full["window_s"], "{name}");
+            let by_id = |v: &serde_json::Value| -> HashMap<String, serde_json::Value> {
+                v["groups"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|g| (g["id"].as_str().unwrap().to_string(), g.clone()))
+                    .collect()
+            };
+            let (f, l) = (by_id(&full), by_id(&live));
+            let mut ids: Vec<&String> = f.keys().collect();
+            ids.sort();
+            let mut lids: Vec<&String> = l.keys().collect();
+            lids.sort();
+            assert_eq!(ids, lids, "{name}, batches of {batch}: the same groups");
+            let set = |v: &serde_json::Value| -> HashSet<String> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().to_string())
+                    .collect()
+            };
+            for id in ids {
+                let (a, b) = (&f[id], &l[id]);
+                for k in ["members", "core", "attached"] {
+                    assert_eq!(set(&a[k]), set(&b[k]), "{name} {id} {k}");
+                }
+                for k in ["score", "density", "mean_weight", "mean_symmetry"] {
+                    let (x, y) = (a[k].as_f64().unwrap(), b[k].as_f64().unwrap());
+                    assert!((x - y).abs() < 1e-6, "{name} {id} {k}: {x} vs {y}");
+                }
+                for k in ["edges", "timeline", "first_seen", "window_s"] {
+                    assert_eq!(a[k], b[k], "{name} {id} {k}");
+                }
+            }
+            eprintln!(
+                "{name}: {} groups, batches of {batch} ({} batches): the full run's",
+                f.len(),
+                live["batches"]
+            );
+        }
+    }
+}
+
 /// CooRTweet 2.1.3's exact outputs on the two real sets (`eval/coord/real/`): pairs identical,
 /// edges row for row with equal counts and averages within 1e-9, and the same accounts.
 #[test]
