@@ -882,6 +882,7 @@ pub fn own_files_live(
         handed_out += live.push(chunk, now).len();
         batches += 1;
     }
+    handed_out += live.flush().len();
     Ok(LiveRun {
         posts,
         window_s: window,

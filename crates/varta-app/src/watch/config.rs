@@ -158,7 +158,9 @@ pub struct DetectConfig {
     /// often (0s: campaigns off).
     pub campaigns_every: Span,
     pub campaigns_window: Span,
-    /// Coordination over the last `coordination_window`, this often (0s: never).
+    /// Coordination over the last `coordination_window`, on every batch (a group is stored when it
+    /// appears and each time its co-shared posts double); a full run this often estimates the
+    /// window (0s: coordination off).
     pub coordination_every: Span,
     pub coordination_window: Span,
     /// Narratives (needs the e5 model): every new document joins the narrative nearest to it

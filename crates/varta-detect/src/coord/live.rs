@@ -6,12 +6,18 @@
 //!
 //! - **Postings** per key, sorted by time, each with its credit, chance rate and quiet flag (the
 //!   crowds around it). A posting entering or leaving a key changes the crowds of that key's
-//!   postings within an hour of it (the widest span a crowd is counted over), and the partners of
-//!   those within the window: those postings' posts are recomputed, nobody else's.
+//!   postings within an hour of it (the widest span a crowd is counted over).
 //! - **Contributions.** A post's best-credited co-share with each partner actor, kept with the
-//!   post so that recomputing it subtracts exactly what it added. Pair sums are fixed-point
-//!   (2⁻³² units), so adding and taking away leaves no drift and whole co-shares stay whole
-//!   numbers at the `min_weight` threshold.
+//!   post (12 bytes a partner) so that recomputing it takes back exactly what it added. Pair sums
+//!   are fixed-point (2⁻³¹ units): adding and taking away leaves no drift, and whole co-shares stay
+//!   whole numbers at the `min_weight` threshold.
+//! - **Per batch**, a new post's contribution is computed whole, and each partner within the
+//!   window has its best with the new post's actor raised where the new posting beats it: the
+//!   co-shares a batch brings count at once, at the cost of the new postings' windows. What moves
+//!   slowly waits for the next flush (every [`FLUSH_S`] of the clock): posts whose crowds moved by
+//!   more than a tenth since their contribution was computed, and the partners of postings that
+//!   left. Following every move at once would recompute a crowded key's hour for each posting on
+//!   it, which grows with the square of the key's rate. [`Live::flush`] recomputes every move.
 //! - **Text keys** come from a sliding near-duplicate index ([`crate::neardup::live`]) at the
 //!   batch collector's thresholds; a cluster becomes a key once it has two texts, and when
 //!   clusters join, the smaller's postings move into the larger (union by size: each posting moves
@@ -22,8 +28,8 @@
 //!   shared members. So only the components holding an actor whose edges or postings changed are
 //!   grouped again, by the batch network's own step, over the postings of their keys.
 //!
-//! With the same posts and the window fixed, the groups are the batch network's (the tests check
-//! it against [`super::network::build`]); the window `auto` estimates is taken from the last full
+//! With the same posts and the window fixed, after [`Live::flush`] the groups are the batch
+//! network's (the tests check it against [`super::network::build`]); the window `auto` estimates is taken from the last full
 //! run by the caller. A group is handed out when it first appears and each time its co-shared
 //! posts double.
 
@@ -42,10 +48,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use varta_core::Document;
 
 /// Fixed-point unit of pair sums.
-const UNIT: f64 = (1u64 << 32) as f64;
+const UNIT: f64 = (1u64 << 31) as f64;
 
-fn fixed(x: f64) -> i64 {
-    (x * UNIT).round() as i64
+/// A credit (in [0, 1]) in fixed point: 12 bytes a partner is what a post's contribution costs.
+fn fixed(x: f64) -> u32 {
+    (x.clamp(0.0, 1.0) * UNIT).round() as u32
 }
 
 /// A posting's standing on its key: what a co-share from it is worth.
@@ -67,7 +74,7 @@ struct Post {
 }
 
 /// Per partner actor: best credit and best quiet credit, fixed-point, sorted by partner.
-type Contribution = Vec<(u32, i64, i64)>;
+type Contribution = Vec<(u32, u32, u32)>;
 
 /// A key and its postings, sorted by (time, post).
 struct Key {
@@ -75,7 +82,8 @@ struct Key {
     info: KeyInfo,
     /// (time, post, actor).
     at: Vec<(f64, u32, u32)>,
-    attr: Vec<Attr>,
+    /// Per posting: its standing now, and the one its post's contribution was computed with.
+    attr: Vec<(Attr, Attr)>,
     /// For a text cluster: its texts, and the first of them (which names it).
     texts: Vec<u32>,
     first_text: u32,
@@ -125,11 +133,24 @@ pub struct Live {
     groups: FxHashMap<String, Held>,
     groups_of: FxHashMap<u32, Vec<String>>,
     handed: FxHashMap<String, u64>,
-    // What the batch being pushed changed.
+    // What the batch being pushed changed: times of postings in or out per key (their crowds
+    // change), postings in (their partners gain a co-share), times of postings out (their
+    // partners may lose one), posts to recompute now, actors whose groups may change.
     changes: FxHashMap<u32, Vec<f64>>,
+    inserted: Vec<(u32, u32)>,
+    removed: Vec<(u32, f64)>,
     dirty: FxHashSet<u32>,
     touched: FxHashSet<u32>,
+    /// Posts whose contribution waits for the next flush: their crowds moved, or a partner
+    /// posting left. Recomputing them per batch would cost a crowded key's hour times its window
+    /// for every new posting on it.
+    stale: FxHashSet<u32>,
+    /// The clock at the last flush.
+    flushed_at: f64,
 }
+
+/// How often (seconds of the network's clock) stale contributions are recomputed.
+pub const FLUSH_S: f64 = 60.0;
 
 impl Live {
     /// An empty network: co-shares within `window_s` seconds, posts kept `keep_s` seconds.
@@ -156,8 +177,12 @@ impl Live {
             groups_of: FxHashMap::default(),
             handed: FxHashMap::default(),
             changes: FxHashMap::default(),
+            inserted: Vec::new(),
+            removed: Vec::new(),
             dirty: FxHashSet::default(),
             touched: FxHashSet::default(),
+            stale: FxHashSet::default(),
+            flushed_at: f64::MIN,
         }
     }
 
@@ -209,7 +234,23 @@ impl Live {
         out
     }
 
+    /// Recomputes the contributions waiting since the last flush ([`FLUSH_S`]) and regroups:
+    /// afterwards the network is exactly the batch network over the posts held. Returns the
+    /// groups to hand out.
+    pub fn flush(&mut self) -> Vec<GroupFinding> {
+        for key in self.keys.values() {
+            for (x, (now, used)) in key.at.iter().zip(&key.attr) {
+                if now != used && (now.credit > 0.0 || used.credit > 0.0) {
+                    self.stale.insert(x.1);
+                }
+            }
+        }
+        self.settle(true)
+    }
+
     /// Adds a batch of documents; posts older than `now_s` minus the time kept leave first.
+    /// Co-shares the batch brings count at once; changes of credit on crowded keys and co-shares
+    /// lost with posts that left count at the next flush, at most [`FLUSH_S`] of the clock later.
     /// Returns the groups that appeared or whose co-shared posts doubled.
     pub fn push(&mut self, docs: Vec<Document>, now_s: f64) -> Vec<GroupFinding> {
         let cutoff = now_s - self.keep;
@@ -260,7 +301,11 @@ impl Live {
                 self.join(p.a, p.b, &label);
             }
         }
-        self.settle()
+        let flush = now_s - self.flushed_at >= FLUSH_S;
+        if flush {
+            self.flushed_at = now_s;
+        }
+        self.settle(flush)
     }
 
     fn actor(&mut self, name: String) -> u32 {
@@ -345,9 +390,10 @@ impl Live {
             .at
             .partition_point(|x| x.0 < entry.0 || (x.0 == entry.0 && x.1 < entry.1));
         key.at.insert(at, entry);
-        key.attr.insert(at, Attr::default());
+        key.attr.insert(at, (Attr::default(), Attr::default()));
         post.keys.push(k);
         self.changes.entry(k).or_default().push(post.time);
+        self.inserted.push((k, p));
         self.dirty.insert(p);
     }
 
@@ -360,6 +406,7 @@ impl Live {
             key.attr.remove(i);
         }
         self.changes.entry(k).or_default().push(time);
+        self.removed.push((k, time));
         if key.at.is_empty()
             && let Some(key) = self.keys.remove(&k)
         {
@@ -393,6 +440,7 @@ impl Live {
             self.text_post.remove(&t);
         }
         self.dirty.remove(&p);
+        self.stale.remove(&p);
         self.touched.insert(post.actor);
     }
 
@@ -486,18 +534,25 @@ impl Live {
     }
 
     /// Adds (`sign` 1) or takes away (-1) a post's contributions from the pair sums.
-    fn apply(&mut self, me: u32, contrib: &[(u32, i64, i64)], sign: i64) {
+    fn apply(&mut self, me: u32, contrib: &[(u32, u32, u32)], sign: i64) {
         for &(o, c, q) in contrib {
+            self.apply_one(me, o, sign * i64::from(c), sign * i64::from(q), sign as i32);
+        }
+    }
+
+    /// Adds `c`, `q` to the sums of `me`'s side of the pair with `o`, `posts` to its post count.
+    fn apply_one(&mut self, me: u32, o: u32, c: i64, q: i64, posts: i32) {
+        {
             let (lo, hi) = (me.min(o), me.max(o));
             let s = self.pairs.entry((lo, hi)).or_default();
             if me == lo {
-                s.lo_hi += sign * c;
-                s.lo_hi_quiet += sign * q;
+                s.lo_hi += c;
+                s.lo_hi_quiet += q;
             } else {
-                s.hi_lo += sign * c;
-                s.hi_lo_quiet += sign * q;
+                s.hi_lo += c;
+                s.hi_lo_quiet += q;
             }
-            s.posts = s.posts.wrapping_add_signed(sign as i32);
+            s.posts = s.posts.wrapping_add_signed(posts);
             let (weight, empty) = (s.weight(), s.posts == 0);
             if empty {
                 self.pairs.remove(&(lo, hi));
@@ -525,8 +580,9 @@ impl Live {
         (2.0 * self.window).max(CROWD_SPAN)
     }
 
-    /// Recomputes what the batch changed and regroups the components it touched.
-    fn settle(&mut self) -> Vec<GroupFinding> {
+    /// Recomputes what the batch changed (and, on `flush`, what waited) and regroups the
+    /// components it touched.
+    fn settle(&mut self, flush: bool) -> Vec<GroupFinding> {
         let changes = std::mem::take(&mut self.changes);
         let crowd_span = self.crowd_span();
         let reach = crowd_span.max(RATE_SPAN);
@@ -548,30 +604,58 @@ impl Live {
                         rate: (f64::from(h.saturating_sub(1)) / (2.0 * RATE_SPAN)) as f32,
                         quiet: f64::from(h) <= QUIET_RATIO * f64::from(c),
                     };
-                    let old = key.attr[i];
+                    let (old, used) = key.attr[i];
                     if attr != old {
-                        key.attr[i] = attr;
-                        if attr.credit > 0.0 || old.credit > 0.0 {
-                            self.dirty.insert(key.at[i].1);
+                        key.attr[i].0 = attr;
+                        if drifted(&attr, &used) {
+                            self.stale.insert(key.at[i].1);
                         }
                         self.touched.insert(key.at[i].2);
                     }
                 }
             }
+        }
+        // Partners of postings that left may have lost their best co-share with them.
+        let mut removed = std::mem::take(&mut self.removed);
+        removed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let mut at = 0;
+        while at < removed.len() {
+            let k = removed[at].0;
+            let end = at + removed[at..].partition_point(|x| x.0 == k);
+            let times: Vec<f64> = removed[at..end].iter().map(|x| x.1).collect();
+            at = end;
+            let Some(key) = self.keys.get(&k) else {
+                continue;
+            };
             for (lo, hi) in merged(&times, self.window) {
                 let from = key.at.partition_point(|x| x.0 < lo);
                 for &(_, p, _) in key.at[from..].iter().take_while(|x| x.0 <= hi) {
-                    self.dirty.insert(p);
+                    self.stale.insert(p);
                 }
             }
         }
+        // New posts (and posts with a new posting) are computed whole.
         let mut dirty: Vec<u32> = std::mem::take(&mut self.dirty).into_iter().collect();
+        if flush {
+            dirty.extend(self.stale.drain());
+        }
         dirty.sort_unstable();
+        dirty.dedup();
         let fresh: Vec<(u32, Contribution)> = dirty
             .par_iter()
             .filter_map(|&p| Some((p, self.contribution(p)?)))
             .collect();
         for (p, new) in fresh {
+            let Some(post) = self.posts.get(&p) else {
+                continue;
+            };
+            for k in &post.keys {
+                if let Some(key) = self.keys.get_mut(k)
+                    && let Some(i) = position(&key.at, post.time, p)
+                {
+                    key.attr[i].1 = key.attr[i].0;
+                }
+            }
             let Some(post) = self.posts.get_mut(&p) else {
                 continue;
             };
@@ -580,6 +664,76 @@ impl Live {
             if old != new {
                 self.apply(me, &old, -1);
                 self.apply(me, &new, 1);
+            }
+        }
+        // The partners of a new posting gain a co-share with its actor: each one's best with
+        // that actor is raised where this one beats it (what recomputing it whole would give,
+        // its credit as it stands).
+        let inserted = std::mem::take(&mut self.inserted);
+        let computed: FxHashSet<u32> = dirty.into_iter().collect();
+        for (k, p) in inserted {
+            let Some(&Post {
+                actor: who,
+                time: t,
+                ..
+            }) = self.posts.get(&p)
+            else {
+                continue;
+            };
+            let Some(key) = self.keys.get(&k) else {
+                continue;
+            };
+            let lo = key.at.partition_point(|x| x.0 < t - self.window);
+            let hi = key.at.partition_point(|x| x.0 <= t + self.window);
+            let mut raise: Vec<(u32, u32, u32, u32)> = Vec::new();
+            for i in lo..hi {
+                let (tq, q, me) = key.at[i];
+                if me == who || computed.contains(&q) {
+                    continue;
+                }
+                let a = key.attr[i].0;
+                if a.credit == 0.0 {
+                    continue;
+                }
+                // A posting whose window holds more than the cap counts its nearest partners
+                // only; which those are changed, so it is recomputed whole.
+                let wlo = key.at.partition_point(|x| x.0 < tq - self.window);
+                let whi = key.at.partition_point(|x| x.0 <= tq + self.window);
+                if whi - wlo > MAX_WINDOW_POSTINGS {
+                    self.stale.insert(q);
+                    continue;
+                }
+                let mut c = a
+                    .credit
+                    .min(chance_credit(f64::from(a.rate), (t - tq).abs()));
+                let mut cq = if a.quiet { c } else { 0.0 };
+                if me > who {
+                    (c, cq) = (f64::from(c as f32), f64::from(cq as f32));
+                }
+                if c > 0.0 {
+                    raise.push((q, me, fixed(c), fixed(cq)));
+                }
+            }
+            for (q, me, c, cq) in raise {
+                let Some(post) = self.posts.get_mut(&q) else {
+                    continue;
+                };
+                let (dc, dq, dn) = match post.contrib.binary_search_by_key(&who, |x| x.0) {
+                    Ok(j) => {
+                        let e = &mut post.contrib[j];
+                        let (nc, nq) = (e.1.max(c), e.2.max(cq));
+                        let d = (i64::from(nc - e.1), i64::from(nq - e.2), 0);
+                        (e.1, e.2) = (nc, nq);
+                        d
+                    }
+                    Err(j) => {
+                        post.contrib.insert(j, (who, c, cq));
+                        (i64::from(c), i64::from(cq), 1)
+                    }
+                };
+                if (dc, dq, dn) != (0, 0, 0) {
+                    self.apply_one(me, who, dc, dq, dn);
+                }
             }
         }
         self.regroup()
@@ -597,7 +751,7 @@ impl Live {
             let Some(i) = position(&key.at, post.time, p) else {
                 continue;
             };
-            let a = key.attr[i];
+            let a = key.attr[i].0;
             if a.credit == 0.0 {
                 continue;
             }
@@ -617,7 +771,7 @@ impl Live {
             }
         }
         best.sort_unstable_by_key(|x| x.0);
-        let mut out: Vec<(u32, i64, i64)> = Vec::new();
+        let mut out: Contribution = Vec::new();
         let mut i = 0;
         while i < best.len() {
             let o = best[i].0;
@@ -635,6 +789,7 @@ impl Live {
                 out.push((o, fixed(c), fixed(q)));
             }
         }
+        out.shrink_to_fit();
         Some(out)
     }
 
@@ -874,6 +1029,21 @@ fn position(at: &[(f64, u32, u32)], time: f64, p: u32) -> Option<usize> {
     (at.get(i).is_some_and(|x| x.1 == p)).then_some(i)
 }
 
+/// Relative change of a posting's standing past which its post is recomputed at the next flush
+/// within [`Live::push`]: a crowded key's crowds move with every posting on it, and following each
+/// move would recompute the key's hour every minute. [`Live::flush`] recomputes every change.
+const DRIFT: f64 = 0.1;
+
+/// Whether a posting's standing moved far enough from the one its contribution used.
+fn drifted(now: &Attr, used: &Attr) -> bool {
+    let far = |a: f64, b: f64| (a - b).abs() > DRIFT * a.abs().max(b.abs());
+    (now.credit > 0.0 || used.credit > 0.0)
+        && ((now.credit == 0.0) != (used.credit == 0.0)
+            || now.quiet != used.quiet
+            || far(now.credit, used.credit)
+            || far(f64::from(now.rate), f64::from(used.rate)))
+}
+
 /// Sorted times widened by `reach` either side, overlapping spans merged.
 fn merged(times: &[f64], reach: f64) -> Vec<(f64, f64)> {
     let mut out: Vec<(f64, f64)> = Vec::new();
@@ -1062,6 +1232,7 @@ mod tests {
             live.push(batch, now);
             at += n;
         }
+        live.flush();
         live
     }
 
