@@ -9,14 +9,19 @@
 # Rules and bursts run; claims, coordination and narratives are off (no claims database, no model;
 # coordination is measured by bench/coord.sh). CAMPAIGNS=1 also runs copy-paste campaigns on every
 # batch over their 6-hour window (its clock follows the posts' times, so the replayed hours slide
-# it, and the index's documents are reported per hour).
+# it, and the index's documents are reported per hour). COORD=1 also runs coordination on every
+# batch over its window (COORD_WINDOW, default "6h"; its full run every 30 minutes), and reports
+# the posts it holds and its groups per hour.
 #   bash bench/watch_day.sh            # 48 hours × 100,000 = 4.8 million posts
 #   CAMPAIGNS=1 HOURS=12 bash bench/watch_day.sh
+#   COORD=1 HOURS=12 bash bench/watch_day.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${RATE:-100000}
 HOURS=${HOURS:-48}
 CAMPAIGNS=${CAMPAIGNS:-0}
+COORD=${COORD:-0}
+COORD_WINDOW=${COORD_WINDOW:-6h}
 WORK=${BENCH_DIR:-$(mktemp -d)}
 cargo build --release -q -p varta-cli
 VARTA=$PWD/target/release/varta
@@ -24,8 +29,13 @@ rm -rf "$WORK/data" "$WORK/incoming" && mkdir -p "$WORK/incoming" "$WORK/day"
 last=$(printf '%02d' $((HOURS - 1)))
 [ -f "$WORK/day/hour-$last.jsonl.src" ] || python3 bench/watch/day.py "$WORK/day" "$RATE" "$HOURS"
 {
-  printf '[watch]\nallow_private = true\n[detect]\nclaims = false\ncoordination_every = "0s"\nnarratives_every = "0s"\n'
+  printf '[watch]\nallow_private = true\n[detect]\nclaims = false\nnarratives_every = "0s"\n'
   [ "$CAMPAIGNS" = 1 ] || printf 'campaigns_every = "0s"\n'
+  if [ "$COORD" = 1 ]; then
+    printf 'coordination_window = "%s"\n' "$COORD_WINDOW"
+  else
+    printf 'coordination_every = "0s"\n'
+  fi
   printf '[bursts]\nmin_count = 50\n'
   printf '[[source]]\nfolder = "%s"\nevery = "500ms"\n' "$WORK/incoming"
   printf '[[rule]]\nname = "control"\nany = ["під контролем", "under control"]\nmin_docs = 1000000\n'
@@ -35,7 +45,7 @@ VARTA_E5_MODEL= "$VARTA" --data-dir "$WORK/data" --config "$WORK/watch.toml" wat
 WATCH=$!
 trap 'kill $WATCH 2>/dev/null || true' EXIT
 sleep 2
-echo "hour,documents,rss_mb,hwm_mb,keys,campaign_documents,seconds"
+echo "hour,documents,rss_mb,hwm_mb,keys,campaign_documents,coordination_posts,coordination_groups,seconds"
 T0=$SECONDS
 for h in $(seq -w 0 $((HOURS - 1))); do
   cp "$WORK/day/hour-$h.jsonl.src" "$WORK/incoming/.hour-$h.jsonl"
@@ -58,8 +68,12 @@ except Exception: print(0)")
   cdocs=$(printf '%s' "$st" | python3 -c "import json,sys
 try: print(json.load(sys.stdin)['last_batch'].get('campaign_documents', 0))
 except Exception: print(0)")
+  read -r cposts cgroups < <(printf '%s' "$st" | python3 -c "import json,sys
+try:
+  b=json.load(sys.stdin)['last_batch']; print(b.get('coordination_posts', 0), b.get('coordination_groups', 0))
+except Exception: print(0, 0)")
   rss=$(awk '/VmRSS/ {printf "%d", $2/1024}' /proc/$WATCH/status)
   hwm=$(awk '/VmHWM/ {printf "%d", $2/1024}' /proc/$WATCH/status)
-  echo "$h,$got,$rss,$hwm,$keys,$cdocs,$((SECONDS - T0))"
+  echo "$h,$got,$rss,$hwm,$keys,$cdocs,$cposts,$cgroups,$((SECONDS - T0))"
 done
 kill -TERM $WATCH; wait $WATCH || true
