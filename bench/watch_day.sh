@@ -47,7 +47,7 @@ trap 'kill $WATCH 2>/dev/null || true' EXIT
 sleep 2
 echo "hour,documents,rss_mb,hwm_mb,keys,campaign_documents,coordination_posts,coordination_groups,seconds"
 T0=$SECONDS
-for h in $(seq -w 0 $((HOURS - 1))); do
+for h in $(seq -f %02g 0 $((HOURS - 1))); do
   cp "$WORK/day/hour-$h.jsonl.src" "$WORK/incoming/.hour-$h.jsonl"
   mv "$WORK/incoming/.hour-$h.jsonl" "$WORK/incoming/hour-$h.jsonl"
   want=$(( (10#$h + 1) * RATE ))
