@@ -341,34 +341,10 @@ impl<'e> Engine<'e> {
         let now = Utc::now();
         let since =
             now - chrono::Duration::milliseconds(self.setup.detect.coordination_window.ms());
-        let mut after = PageCursor::START;
-        loop {
-            let (docs, next) = store.documents_page(Some(since), after, PAGE)?;
-            if docs.is_empty() || after >= self.cursor {
-                break;
-            }
-            let docs: Vec<Document> = if next > self.cursor {
-                // Those after the cursor are the next batch's.
-                let mut kept = Vec::new();
-                let mut at = after;
-                loop {
-                    let (one, nx) = store.documents_page(Some(since), at, 1)?;
-                    if one.is_empty() || nx > self.cursor {
-                        break;
-                    }
-                    at = nx;
-                    kept.extend(one);
-                }
-                kept
-            } else {
-                docs
-            };
-            self.push_coordination(&docs, now);
-            if next > self.cursor {
-                break;
-            }
-            after = next;
-        }
+        let cursor = self.cursor;
+        pages_before(store, since, cursor, |docs| {
+            self.push_coordination(docs, now);
+        })?;
         tracing::info!(
             posts = self.coordination.as_ref().map_or(0, CoordLive::len),
             window_s,
@@ -409,38 +385,17 @@ impl<'e> Engine<'e> {
         } else {
             history
         };
-        let mut after = PageCursor::START;
         let mut n = 0u64;
-        let mut take = |e: &mut Self, docs: &[Document]| {
+        let cursor = self.cursor;
+        pages_before(store, since, cursor, |docs| {
             for d in docs {
                 if doc_time(d) >= history {
-                    e.count(d, &[], &[], now);
+                    self.count(d, &[], &[], now);
                 }
                 n += 1;
             }
-            e.push_campaigns(docs.iter().filter(|d| doc_time(d) >= campaigns), now);
-        };
-        loop {
-            let (docs, next) = store.documents_page(Some(since), after, PAGE)?;
-            if docs.is_empty() {
-                break;
-            }
-            if next > self.cursor {
-                // The page straddles the cursor: one document at a time to it.
-                let mut at = after;
-                loop {
-                    let (one, nx) = store.documents_page(Some(since), at, 1)?;
-                    if one.is_empty() || nx > self.cursor {
-                        break;
-                    }
-                    at = nx;
-                    take(self, &one);
-                }
-                break;
-            }
-            after = next;
-            take(self, &docs);
-        }
+            self.push_campaigns(docs.iter().filter(|d| doc_time(d) >= campaigns), now);
+        })?;
         self.tracker.take_bursts();
         let window = self.coordination.as_ref().map(CoordLive::window);
         if let Some(w) = window {
@@ -1209,6 +1164,36 @@ impl<'e> Engine<'e> {
         self.coordination
             .as_ref()
             .map_or((0, 0), |c| (c.len(), c.group_count()))
+    }
+}
+
+/// The store's documents published since `since` and stored up to `cursor` (those after it are the
+/// next batch's), a page at a time; the page that straddles the cursor one document at a time.
+fn pages_before(
+    store: &impl Store,
+    since: DateTime<Utc>,
+    cursor: PageCursor,
+    mut take: impl FnMut(&[Document]),
+) -> Result<()> {
+    let mut after = PageCursor::START;
+    loop {
+        let (docs, next) = store.documents_page(Some(since), after, PAGE)?;
+        if docs.is_empty() {
+            return Ok(());
+        }
+        if next > cursor {
+            let mut at = after;
+            loop {
+                let (one, nx) = store.documents_page(Some(since), at, 1)?;
+                if one.is_empty() || nx > cursor {
+                    return Ok(());
+                }
+                at = nx;
+                take(&one);
+            }
+        }
+        after = next;
+        take(&docs);
     }
 }
 
