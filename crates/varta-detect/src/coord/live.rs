@@ -21,7 +21,13 @@
 //! - **Text keys** come from a sliding near-duplicate index ([`crate::neardup::live`]) at the
 //!   batch collector's thresholds; a cluster becomes a key once it has two texts, and when
 //!   clusters join, the smaller's postings move into the larger (union by size: each posting moves
-//!   O(log n) times). Clusters are not split when texts leave the window.
+//!   O(log n) times). Clusters are not split when texts leave the window. The index holds the
+//!   texts of the last two hours (two crowd reaches, if the window is wider): postings further
+//!   apart share no co-share and no crowd, so older texts would only link near-duplicates through
+//!   a text hours away (which the batch collector does: its clusters are transitive over the
+//!   whole window) at the cost of their shingles and band keys for the whole window.
+//! - **Keys of one posting** (most links, reposts, forwards) are kept as their hash and post
+//!   only, and made keys when a second posting comes: alone they have no co-share and no crowd.
 //! - **Groups.** Everything [`super::network`]'s group step reads about a group lies in one
 //!   connected component of the graph of kept edges (weight ≥ [`EDGE_FLOOR`]): Louvain runs per
 //!   component of the core graph, attachment reads a core's neighbours, merges and splits need
@@ -123,6 +129,10 @@ pub struct Live {
     by_time: BTreeSet<(u64, u32)>,
     by_actor: FxHashMap<u32, BTreeSet<u32>>,
     keys: FxHashMap<u32, Key>,
+    /// Exact keys with one posting so far: (hash, post). Most links and reposts are never
+    /// shared; a key of one posting has no co-share and no crowd, so it is made a [`Key`] only
+    /// when a second posting comes (a `Key` costs some 400 bytes, this 50).
+    singles: FxHashMap<u32, (u128, u32)>,
     key_of_hash: FxHashMap<u128, u32>,
     next_key: u32,
     texts: Texts,
@@ -166,6 +176,7 @@ impl Live {
             by_time: BTreeSet::new(),
             by_actor: FxHashMap::default(),
             keys: FxHashMap::default(),
+            singles: FxHashMap::default(),
             key_of_hash: FxHashMap::default(),
             next_key: 0,
             texts: Texts::with_containment(0.5, 0.9),
@@ -255,9 +266,16 @@ impl Live {
     pub fn push(&mut self, docs: Vec<Document>, now_s: f64) -> Vec<GroupFinding> {
         let cutoff = now_s - self.keep;
         let now_ms = (now_s * 1000.0) as i64;
-        let keep_ms = (self.keep * 1000.0) as i64;
-        let base = self.texts.roll(now_ms, (keep_ms / 10).max(1), keep_ms);
+        // Texts are compared with those of the last two reaches (two hours at least): two
+        // postings further apart share no co-share and no crowd, so a day of shingles and band
+        // keys would only link near-duplicates through texts hours away.
+        let texts_ms = (self.keep.min(2.0 * self.reach()) * 1000.0) as i64;
+        let old_base = self.texts.base();
+        let base = self.texts.roll(now_ms, (texts_ms / 10).max(1), texts_ms);
         self.cluster_of = self.cluster_of.split_off(&base);
+        for t in old_base..base {
+            self.text_post.remove(&t);
+        }
         while let Some(&(bits, p)) = self.by_time.first() {
             if self.posts.get(&p).is_some_and(|x| x.time >= cutoff) {
                 break;
@@ -324,11 +342,13 @@ impl Live {
         self.next_post += 1;
         // A post's repeated key counts once, as the batch layout dedups (key, post).
         let mut keys: Vec<(u128, KeyKind, Option<String>)> = Vec::new();
-        let known = &self.key_of_hash;
+        let (known, made) = (&self.key_of_hash, &self.keys);
         exact_keys(doc, |kind, value, label| {
             let h = key_hash(kind.name(), value.as_bytes());
             if !keys.iter().any(|k| k.0 == h) {
-                keys.push((h, kind, (!known.contains_key(&h)).then(label)));
+                // A key's label is the same from any of its postings (the same value).
+                let need = known.get(&h).is_none_or(|k| !made.contains_key(k));
+                keys.push((h, kind, need.then(label)));
             }
         });
         self.posts.insert(
@@ -345,16 +365,38 @@ impl Live {
         self.by_time.insert((ordered_bits(time), p));
         self.by_actor.entry(actor).or_default().insert(p);
         for (h, kind, label) in keys {
-            let k = match self.key_of_hash.get(&h) {
-                Some(&k) => k,
-                None => {
+            match self.key_of_hash.get(&h) {
+                Some(&k) if self.keys.contains_key(&k) => self.add_posting(k, p),
+                Some(&k) => {
+                    // The key's second posting: it becomes a key with its first, whose post is
+                    // computed again with it.
                     let label = label.unwrap_or_default();
-                    let k = self.new_key(h, KeyInfo { kind, label }, u32::MAX);
-                    self.key_of_hash.insert(h, k);
-                    k
+                    if let Some((_, first)) = self.singles.remove(&k) {
+                        self.keys.insert(
+                            k,
+                            Key {
+                                hash: h,
+                                info: KeyInfo { kind, label },
+                                at: Vec::new(),
+                                attr: Vec::new(),
+                                texts: Vec::new(),
+                                first_text: u32::MAX,
+                            },
+                        );
+                        self.add_posting_of_key(k, first);
+                    }
+                    self.add_posting(k, p);
                 }
-            };
-            self.add_posting(k, p);
+                None => {
+                    let k = self.next_key;
+                    self.next_key += 1;
+                    self.singles.insert(k, (h, p));
+                    self.key_of_hash.insert(h, k);
+                    if let Some(post) = self.posts.get_mut(&p) {
+                        post.keys.push(k);
+                    }
+                }
+            }
         }
         self.dirty.insert(p);
         self.touched.insert(actor);
@@ -379,26 +421,51 @@ impl Live {
     }
 
     fn add_posting(&mut self, k: u32, p: u32) {
-        let Some(post) = self.posts.get_mut(&p) else {
-            return;
+        if self.add_posting_of_key(k, p)
+            && let Some(post) = self.posts.get_mut(&p)
+        {
+            post.keys.push(k);
+        }
+    }
+
+    /// Puts post `p` among key `k`'s postings (the post's own list of keys is the caller's).
+    fn add_posting_of_key(&mut self, k: u32, p: u32) -> bool {
+        let Some(post) = self.posts.get(&p) else {
+            return false;
         };
         let Some(key) = self.keys.get_mut(&k) else {
-            return;
+            return false;
         };
         let entry = (post.time, p, post.actor);
         let at = key
             .at
             .partition_point(|x| x.0 < entry.0 || (x.0 == entry.0 && x.1 < entry.1));
+        // Most keys keep two or three postings: growing by one until four saves the room a
+        // doubling Vec would leave empty (48 bytes a posting).
+        let n = key.at.len();
+        if n == key.at.capacity() {
+            let extra = if n < 4 { 1 } else { n };
+            key.at.reserve_exact(extra);
+            key.attr.reserve_exact(extra);
+        }
         key.at.insert(at, entry);
         key.attr.insert(at, (Attr::default(), Attr::default()));
-        post.keys.push(k);
-        self.changes.entry(k).or_default().push(post.time);
+        self.changes.entry(k).or_default().push(entry.0);
         self.inserted.push((k, p));
         self.dirty.insert(p);
+        true
     }
 
     fn remove_posting(&mut self, k: u32, p: u32, time: f64) {
         let Some(key) = self.keys.get_mut(&k) else {
+            if let Some(&(h, q)) = self.singles.get(&k)
+                && q == p
+            {
+                self.singles.remove(&k);
+                if self.key_of_hash.get(&h) == Some(&k) {
+                    self.key_of_hash.remove(&h);
+                }
+            }
             return;
         };
         if let Some(i) = position(&key.at, time, p) {
@@ -580,12 +647,17 @@ impl Live {
         (2.0 * self.window).max(CROWD_SPAN)
     }
 
+    /// How far a posting's crowds reach.
+    fn reach(&self) -> f64 {
+        self.crowd_span().max(RATE_SPAN)
+    }
+
     /// Recomputes what the batch changed (and, on `flush`, what waited) and regroups the
     /// components it touched.
     fn settle(&mut self, flush: bool) -> Vec<GroupFinding> {
         let changes = std::mem::take(&mut self.changes);
         let crowd_span = self.crowd_span();
-        let reach = crowd_span.max(RATE_SPAN);
+        let reach = self.reach();
         for (k, mut times) in changes {
             let Some(key) = self.keys.get_mut(&k) else {
                 continue;
