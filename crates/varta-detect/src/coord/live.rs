@@ -29,10 +29,13 @@
 //! - **Keys of one posting** (most links, reposts, forwards) are kept as their hash and post
 //!   only, and made keys when a second posting comes: alone they have no co-share and no crowd.
 //! - **Groups.** Everything [`super::network`]'s group step reads about a group lies in one
-//!   connected component of the graph of kept edges (weight ≥ [`EDGE_FLOOR`]): Louvain runs per
-//!   component of the core graph, attachment reads a core's neighbours, merges and splits need
-//!   shared members. So only the components holding an actor whose edges or postings changed are
-//!   grouped again, by the batch network's own step, over the postings of their keys.
+//!   *unit*: a connected component of the kept edges (weight ≥ [`EDGE_FLOOR`]) that touch an
+//!   actor with a core-strength edge (≥ `min_weight`). Louvain runs per component of the core
+//!   graph, attachment reads a core member's neighbours, merges and splits need shared members;
+//!   an edge between two actors in no core is read by none of them (and over a day such weak
+//!   edges link most actors of a busy stream into one component). So only the units holding an
+//!   actor whose edges or postings changed are grouped again, by the batch network's own step,
+//!   over the postings of their keys.
 //!
 //! With the same posts and the window fixed, after [`Live::flush`] the groups are the batch
 //! network's (the tests check it against [`super::network::build`]); the window `auto` estimates is taken from the last full
@@ -140,6 +143,9 @@ pub struct Live {
     cluster_of: BTreeMap<u32, u32>,
     pairs: FxHashMap<(u32, u32), PairSum>,
     adj: FxHashMap<u32, FxHashSet<u32>>,
+    /// Per actor, its edges strong enough for a core (weight ≥ `min_weight` and ≥ the floor);
+    /// actors without one are in no core and only ever attached.
+    core_deg: FxHashMap<u32, u32>,
     groups: FxHashMap<String, Held>,
     groups_of: FxHashMap<u32, Vec<String>>,
     handed: FxHashMap<String, u64>,
@@ -184,6 +190,7 @@ impl Live {
             cluster_of: BTreeMap::new(),
             pairs: FxHashMap::default(),
             adj: FxHashMap::default(),
+            core_deg: FxHashMap::default(),
             groups: FxHashMap::default(),
             groups_of: FxHashMap::default(),
             handed: FxHashMap::default(),
@@ -611,7 +618,9 @@ impl Live {
     fn apply_one(&mut self, me: u32, o: u32, c: i64, q: i64, posts: i32) {
         {
             let (lo, hi) = (me.min(o), me.max(o));
+            let core = self.core_floor();
             let s = self.pairs.entry((lo, hi)).or_default();
+            let was_core = s.posts > 0 && s.weight() >= core;
             if me == lo {
                 s.lo_hi += c;
                 s.lo_hi_quiet += q;
@@ -625,6 +634,19 @@ impl Live {
                 self.pairs.remove(&(lo, hi));
             }
             let kept = !empty && weight >= EDGE_FLOOR;
+            let is_core = !empty && weight >= core;
+            if is_core != was_core {
+                for x in [lo, hi] {
+                    if is_core {
+                        *self.core_deg.entry(x).or_default() += 1;
+                    } else if let Some(d) = self.core_deg.get_mut(&x) {
+                        *d = d.saturating_sub(1);
+                        if *d == 0 {
+                            self.core_deg.remove(&x);
+                        }
+                    }
+                }
+            }
             if kept {
                 self.adj.entry(lo).or_default().insert(hi);
                 self.adj.entry(hi).or_default().insert(lo);
@@ -645,6 +667,11 @@ impl Live {
 
     fn crowd_span(&self) -> f64 {
         (2.0 * self.window).max(CROWD_SPAN)
+    }
+
+    /// Weight from which an edge can hold a core together (what the group step's Louvain reads).
+    fn core_floor(&self) -> f64 {
+        self.params.min_weight.max(EDGE_FLOOR)
     }
 
     /// How far a posting's crowds reach.
@@ -894,7 +921,15 @@ impl Live {
                 while at < comp.len() {
                     let x = comp[at];
                     at += 1;
+                    let x_core = self.core_deg.contains_key(&x);
                     for &y in self.adj.get(&x).into_iter().flatten() {
+                        // An edge between two actors that are in no core is read by nothing
+                        // the group step does (attachment reads a core member's edges): it does
+                        // not join units. Over a day, such edges would link most actors into
+                        // one component, regrouped on every batch.
+                        if !x_core && !self.core_deg.contains_key(&y) {
+                            continue;
+                        }
                         if seen.insert(y) {
                             comp.push(y);
                             for id in self.groups_of.get(&y).into_iter().flatten() {
@@ -915,7 +950,7 @@ impl Live {
         let min = self.params.min_group.max(2);
         let found: Vec<Vec<(Vec<u32>, GroupFinding)>> = components
             .par_iter()
-            .filter(|c| c.len() >= min)
+            .filter(|c| c.iter().filter(|a| self.core_deg.contains_key(a)).count() >= min)
             .map(|c| self.group_component(c))
             .collect();
         let mut out = Vec::new();
@@ -1036,7 +1071,9 @@ impl Live {
         let mut edges: Vec<UEdge> = Vec::new();
         for &a in comp {
             for &b in self.adj.get(&a).into_iter().flatten() {
+                // Edges that leave the unit join two actors in no core: nothing reads them.
                 if a < b
+                    && comp.binary_search(&b).is_ok()
                     && let Some(s) = self.pairs.get(&(a, b))
                 {
                     let (la, lb) = (local_actor(a), local_actor(b));
