@@ -921,6 +921,26 @@ pub fn detect(
     Ok(found)
 }
 
+/// The window `auto` estimates over the documents stored since `since` (nothing stored: the
+/// watcher keeps per-batch groups itself and only needs the window).
+pub fn estimate_window(
+    store: &impl Store,
+    params: &Params,
+    since: Option<DateTime<Utc>>,
+) -> Result<f64> {
+    let mut collector = Collector::new();
+    store.for_each_document(since, &mut |doc| {
+        collector.push(doc);
+        Ok(())
+    })?;
+    if collector.is_empty() {
+        return Err(AppError::NothingRead(
+            "no documents in the coordination window".into(),
+        ));
+    }
+    Ok(collector.finish(params).network.window)
+}
+
 fn write_outputs(c: &Collected, params: &Params, outputs: &Outputs<'_>) -> Result<()> {
     if outputs.edges.is_none() && outputs.gexf.is_none() && outputs.graphml.is_none() {
         return Ok(());

@@ -165,7 +165,8 @@ claims = true
 campaigns_every = "10m"
 campaigns_window = "6h"
 # Coordination over the last coordination_window, on every batch (groups stored as they appear and
-# each time they double); a full run this often estimates the window ("0s": coordination off).
+# each time they double); this often the window is estimated again, over the whole window while it
+# holds up to 200,000 posts, else over its last hour ("0s": coordination off).
 coordination_every = "30m"
 coordination_window = "1d"
 # Narratives (need the e5 model, `varta models install`; without it they are skipped): every

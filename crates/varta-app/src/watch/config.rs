@@ -159,8 +159,9 @@ pub struct DetectConfig {
     pub campaigns_every: Span,
     pub campaigns_window: Span,
     /// Coordination over the last `coordination_window`, on every batch (a group is stored when it
-    /// appears and each time its co-shared posts double); a full run this often estimates the
-    /// window (0s: coordination off).
+    /// appears and each time its co-shared posts double); this often the window is estimated
+    /// again, over the whole window while it holds up to 200,000 posts, else over its last hour
+    /// (0s: coordination off).
     pub coordination_every: Span,
     pub coordination_window: Span,
     /// Narratives (needs the e5 model): every new document joins the narrative nearest to it

@@ -264,7 +264,12 @@ impl<'e> Engine<'e> {
             coordination: None,
             coord_clock: f64::MIN,
         };
-        let window = e.load_groups(store)?;
+        let of_groups = e.load_groups(store)?;
+        let window = journal
+            .get("coordination:window_s")?
+            .and_then(|w| w.parse::<f64>().ok())
+            .filter(|w| w.is_finite() && *w > 0.0)
+            .unwrap_or(of_groups);
         if !setup.detect.coordination_every.0.is_zero() {
             e.coordination = Some(e.coord_network(window));
         }
@@ -735,15 +740,13 @@ impl<'e> Engine<'e> {
         }
     }
 
-    /// Campaigns and coordination over their windows, when their time came and documents
-    /// arrived since.
+    /// Campaigns over their window and coordination's window estimate, when their time came and
+    /// documents arrived since.
     pub fn periodic(&mut self, store: &mut impl Store) -> Result<()> {
         if !self.narrative_pending.is_empty() {
             self.store_pending_narratives(store)?;
         }
         let d = self.setup.detect.clone();
-        let window_start =
-            |w: super::config::Span| Utc::now() - chrono::Duration::milliseconds(w.ms());
         if self.campaigns.as_ref().is_some_and(|c| c.changed())
             && self.last_campaigns.elapsed() >= d.campaigns_every.0
         {
@@ -757,19 +760,28 @@ impl<'e> Engine<'e> {
             && self.since_coordination > 0
             && self.last_coordination.elapsed() >= d.coordination_every.0
         {
-            // The full run estimates the window (`auto`) and stores what it finds; the network
-            // kept per batch takes its window when it moved.
-            let window = match crate::coord::detect(
+            // The network kept per batch stores its groups; this run only estimates the window
+            // (`auto`), over the whole window while it holds few posts and over its last hour
+            // once it holds many (a day at 100,000 posts an hour is 50 s and 1.7 GB to read
+            // and network again, with every batch waiting).
+            let held = self.coordination.as_ref().map_or(0, CoordLive::len);
+            let span = if held <= ESTIMATE_ALL_UP_TO {
+                d.coordination_window.ms()
+            } else {
+                d.coordination_window.ms().min(3_600_000)
+            };
+            let window = match crate::coord::estimate_window(
                 store,
                 &varta_detect::coord::network::Params::default(),
-                Some(window_start(d.coordination_window)),
+                Some(Utc::now() - chrono::Duration::milliseconds(span)),
             ) {
-                Ok(c) => {
+                Ok(w) => {
                     tracing::info!(
-                        groups = c.groups().count(),
-                        "watch: coordination over the window"
+                        window_s = w,
+                        posts_held = held,
+                        "watch: coordination window estimated"
                     );
-                    Some(c.collected.network.window)
+                    Some(w)
                 }
                 Err(crate::AppError::NothingRead(_)) => None,
                 Err(e) => return Err(e),
@@ -1169,6 +1181,10 @@ impl<'e> Engine<'e> {
 
 /// The store's documents published since `since` and stored up to `cursor` (those after it are the
 /// next batch's), a page at a time; the page that straddles the cursor one document at a time.
+/// Posts the coordination network may hold for its window to be estimated over all of them;
+/// past this, over the last hour.
+const ESTIMATE_ALL_UP_TO: usize = 200_000;
+
 fn pages_before(
     store: &impl Store,
     since: DateTime<Utc>,
@@ -1211,7 +1227,7 @@ fn since_saved(journal: &WatchDb, key: &str) -> Result<Instant> {
 
 impl Engine<'_> {
     /// The window detectors' last runs, to save in the journal.
-    pub fn last_runs(&self) -> [(&'static str, String); 3] {
+    pub fn last_runs(&self) -> [(&'static str, String); 4] {
         let ms = |i: Instant| {
             (Utc::now().timestamp_millis() - i.elapsed().as_millis() as i64).to_string()
         };
@@ -1219,6 +1235,15 @@ impl Engine<'_> {
             ("last:campaigns", ms(self.last_campaigns)),
             ("last:coordination", ms(self.last_coordination)),
             ("last:narratives", ms(self.last_narratives)),
+            // The window the coordination network was last filled with, so that a restart
+            // fills it once with the right one.
+            (
+                "coordination:window_s",
+                self.coordination
+                    .as_ref()
+                    .map_or(COORD_DEFAULT_WINDOW, CoordLive::window)
+                    .to_string(),
+            ),
         ]
     }
 }
