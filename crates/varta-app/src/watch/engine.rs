@@ -18,6 +18,7 @@ use super::rules::Rules;
 use super::tracker::Tracker;
 use crate::{Logged, Result};
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Instant;
@@ -156,10 +157,16 @@ pub struct Engine<'e> {
     /// wall clock (a post dated next year must not push every other out), so a backlog or a
     /// replayed day slides the window as its documents' times do.
     campaign_clock: i64,
-    /// Coordination over its window, kept up to date per batch (`None`: coordination off).
+    /// Coordination over its window, kept up to date per batch (`None`: coordination off, or
+    /// its first fill is still running).
     coordination: Option<CoordLive>,
     /// The coordination network's clock: the latest post time it was given, never ahead of now.
     coord_clock: f64,
+    /// The window of the network held or being filled.
+    coord_window: f64,
+    /// A fill from the store's window the caller should start (at start, and when the window
+    /// estimate moved): its window.
+    coord_fill: Option<f64>,
     /// The narratives as the last full run left them, grown by every batch since
     /// ([`crate::narratives::join_after`]); none before the first full run.
     narrative_model: Option<NarrativeModel>,
@@ -263,6 +270,8 @@ impl<'e> Engine<'e> {
             }),
             coordination: None,
             coord_clock: f64::MIN,
+            coord_window: COORD_DEFAULT_WINDOW,
+            coord_fill: None,
         };
         let of_groups = e.load_groups(store)?;
         let window = journal
@@ -271,7 +280,10 @@ impl<'e> Engine<'e> {
             .filter(|w| w.is_finite() && *w > 0.0)
             .unwrap_or(of_groups);
         if !setup.detect.coordination_every.0.is_zero() {
-            e.coordination = Some(e.coord_network(window));
+            // Filled in the background (a day at 100,000 posts an hour is two minutes of work);
+            // until then batches are not put in it, and the fill catches up with them.
+            e.coord_window = window;
+            e.coord_fill = Some(window);
         }
         e.rebuild(store)?;
         Ok(e)
@@ -305,15 +317,6 @@ impl<'e> Engine<'e> {
         }
     }
 
-    /// An empty coordination network over the configured window.
-    fn coord_network(&self, window_s: f64) -> CoordLive {
-        CoordLive::new(
-            varta_detect::coord::network::Params::default(),
-            window_s,
-            self.setup.detect.coordination_window.ms() as f64 / 1000.0,
-        )
-    }
-
     /// Puts documents into the coordination network; returns the groups it hands out.
     fn push_coordination(
         &mut self,
@@ -323,39 +326,56 @@ impl<'e> Engine<'e> {
         let Some(c) = self.coordination.as_mut() else {
             return Vec::new();
         };
-        let cap = now.timestamp_millis() as f64 / 1000.0;
-        for d in docs {
-            self.coord_clock = self
-                .coord_clock
-                .max((doc_time(d).timestamp_millis() as f64 / 1000.0).min(cap));
-        }
-        if docs.is_empty() {
-            return Vec::new();
-        }
-        c.push(docs.to_vec(), self.coord_clock)
+        push_into(c, &mut self.coord_clock, docs, now)
     }
 
-    /// Refills the coordination network from the store's window (after a start, or when the
-    /// full run estimated another window).
-    fn refill_coordination(&mut self, store: &impl Store, window_s: f64) -> Result<()> {
-        if self.coordination.is_none() {
-            return Ok(());
-        }
-        self.coordination = Some(self.coord_network(window_s));
-        self.coord_clock = f64::MIN;
+    /// The fill of the coordination network the caller should start on its own thread with
+    /// [`fill_coordination`], if one is due.
+    pub fn coordination_fill_due(&mut self) -> Option<CoordFill> {
+        let window_s = self.coord_fill.take()?;
         let now = Utc::now();
-        let since =
-            now - chrono::Duration::milliseconds(self.setup.detect.coordination_window.ms());
-        let cursor = self.cursor;
-        pages_before(store, since, cursor, |docs| {
-            self.push_coordination(docs, now);
+        Some(CoordFill {
+            window_s,
+            keep_s: self.setup.detect.coordination_window.ms() as f64 / 1000.0,
+            since: now - chrono::Duration::milliseconds(self.setup.detect.coordination_window.ms()),
+            upto: self.cursor,
+            now,
+        })
+    }
+
+    /// A fill failed: it is due again.
+    pub fn coordination_fill_failed(&mut self, window_s: f64) {
+        self.coord_fill = Some(window_s);
+    }
+
+    /// Takes a finished fill: puts in it the documents the batches took since it started (their
+    /// groups stored), and detects on it from now on. Returns the groups stored.
+    pub fn coordination_filled(&mut self, store: &mut impl Store, f: Filled) -> Result<usize> {
+        let Filled {
+            mut live,
+            mut clock,
+            upto,
+            since,
+        } = f;
+        let now = Utc::now();
+        let mut groups = Vec::new();
+        pages_between(store, upto, self.cursor, |docs| {
+            let mine: Vec<Document> = docs
+                .iter()
+                .filter(|d| doc_time(d) >= since)
+                .cloned()
+                .collect();
+            groups.extend(push_into(&mut live, &mut clock, &mine, now));
         })?;
         tracing::info!(
-            posts = self.coordination.as_ref().map_or(0, CoordLive::len),
-            window_s,
-            "watch: coordination network refilled from its window"
+            posts = live.len(),
+            window_s = live.window(),
+            "watch: coordination network filled from its window"
         );
-        Ok(())
+        self.coord_window = live.window();
+        self.coordination = Some(live);
+        self.coord_clock = clock;
+        self.store_groups(store, groups, now)
     }
 
     /// Stores the groups the coordination network handed out; returns how many.
@@ -385,27 +405,29 @@ impl<'e> Engine<'e> {
         let history = now - chrono::Duration::milliseconds(self.setup.bursts.history.ms());
         let campaigns =
             now - chrono::Duration::milliseconds(self.setup.detect.campaigns_window.ms());
-        let since = if self.campaigns.is_some() {
-            history.min(campaigns)
-        } else {
-            history
-        };
+        let mut since = history;
+        if self.campaigns.is_some() {
+            since = since.min(campaigns);
+        }
         let mut n = 0u64;
         let cursor = self.cursor;
+        let now_ms = now.timestamp_millis();
         pages_before(store, since, cursor, |docs| {
-            for d in docs {
-                if doc_time(d) >= history {
-                    self.count(d, &[], &[], now);
+            // Matching the rules is most of the work: over a page at once, on every core.
+            let (wanted, rules) = (&self.setup.bursts.keys, &self.rules);
+            let keys: Vec<Option<Vec<String>>> = docs
+                .par_iter()
+                .map(|d| (doc_time(d) >= history).then(|| burst_keys(wanted, rules, d, &[], &[])))
+                .collect();
+            for (d, k) in docs.iter().zip(keys) {
+                if let Some(k) = k {
+                    self.tracker.add(doc_time(d).timestamp_millis(), now_ms, &k);
                 }
                 n += 1;
             }
             self.push_campaigns(docs.iter().filter(|d| doc_time(d) >= campaigns), now);
         })?;
         self.tracker.take_bursts();
-        let window = self.coordination.as_ref().map(CoordLive::window);
-        if let Some(w) = window {
-            self.refill_coordination(store, w)?;
-        }
         tracing::info!(
             documents = n,
             keys = self.tracker.keys(),
@@ -415,33 +437,6 @@ impl<'e> Engine<'e> {
         Ok(())
     }
 
-    /// The burst keys of a document.
-    fn keys(&self, d: &Document, rules: &[usize], claims: &[String]) -> Vec<String> {
-        let want = |k: &str| self.setup.bursts.keys.iter().any(|x| x == k);
-        let mut keys = Vec::new();
-        if want("rule") {
-            keys.extend(
-                rules
-                    .iter()
-                    .map(|&r| format!("rule:{}", self.rules.rules()[r].name)),
-            );
-        }
-        if want("claim") {
-            keys.extend(claims.iter().map(|c| format!("claim:{c}")));
-        }
-        if want("hashtag") {
-            keys.extend(
-                d.hashtags
-                    .iter()
-                    .map(|h| format!("hashtag:{}", h.to_lowercase())),
-            );
-        }
-        if want("link") {
-            keys.extend(d.links.iter().map(|l| format!("link:{l}")));
-        }
-        keys
-    }
-
     fn count(
         &mut self,
         d: &Document,
@@ -449,16 +444,7 @@ impl<'e> Engine<'e> {
         claims: &[String],
         now: DateTime<Utc>,
     ) -> Vec<String> {
-        let rules = if rules.is_empty() && !self.rules.rules().is_empty() {
-            self.rules
-                .matches(d, claims)
-                .into_iter()
-                .map(|(r, _)| r)
-                .collect()
-        } else {
-            rules.to_vec()
-        };
-        let keys = self.keys(d, &rules, claims);
+        let keys = burst_keys(&self.setup.bursts.keys, &self.rules, d, rules, claims);
         self.tracker.add(
             doc_time(d).timestamp_millis(),
             now.timestamp_millis(),
@@ -787,10 +773,12 @@ impl<'e> Engine<'e> {
                 Err(e) => return Err(e),
             };
             self.load_groups(store)?;
-            if let (Some(w), Some(live)) = (window, self.coordination.as_ref())
-                && w != live.window()
+            if let Some(w) = window
+                && w != self.coord_window
             {
-                self.refill_coordination(store, w)?;
+                // Filled again in the background; the network held goes on until then.
+                self.coord_window = w;
+                self.coord_fill = Some(w);
             }
             self.last_coordination = Instant::now();
             self.since_coordination = 0;
@@ -1181,6 +1169,109 @@ impl<'e> Engine<'e> {
 
 /// The store's documents published since `since` and stored up to `cursor` (those after it are the
 /// next batch's), a page at a time; the page that straddles the cursor one document at a time.
+/// A fill of the coordination network from the store's window, to run on its own thread.
+pub struct CoordFill {
+    window_s: f64,
+    keep_s: f64,
+    since: DateTime<Utc>,
+    upto: PageCursor,
+    now: DateTime<Utc>,
+}
+
+impl CoordFill {
+    /// The co-share window it fills with.
+    pub fn window_s(&self) -> f64 {
+        self.window_s
+    }
+}
+
+/// A filled coordination network, up to the cursor the fill started at.
+pub struct Filled {
+    live: CoordLive,
+    clock: f64,
+    upto: PageCursor,
+    since: DateTime<Utc>,
+}
+
+/// Fills a coordination network with the documents of its window stored before the cursor
+/// (the groups it would hand out were stored before: they are not handed out again).
+pub fn fill_coordination(store: &impl Store, fill: &CoordFill) -> Result<Filled> {
+    let mut live = CoordLive::new(
+        varta_detect::coord::network::Params::default(),
+        fill.window_s,
+        fill.keep_s,
+    );
+    let mut clock = f64::MIN;
+    pages_before(store, fill.since, fill.upto, |docs| {
+        push_into(&mut live, &mut clock, docs, fill.now);
+    })?;
+    Ok(Filled {
+        live,
+        clock,
+        upto: fill.upto,
+        since: fill.since,
+    })
+}
+
+/// Puts documents into a coordination network whose clock follows the latest post time, never
+/// ahead of `now`; returns the groups it hands out.
+fn push_into(
+    live: &mut CoordLive,
+    clock: &mut f64,
+    docs: &[Document],
+    now: DateTime<Utc>,
+) -> Vec<varta_detect::coord::finding::GroupFinding> {
+    let cap = now.timestamp_millis() as f64 / 1000.0;
+    for d in docs {
+        *clock = clock.max((doc_time(d).timestamp_millis() as f64 / 1000.0).min(cap));
+    }
+    if docs.is_empty() {
+        return Vec::new();
+    }
+    live.push(docs.to_vec(), *clock)
+}
+
+/// The burst keys of a document: its rules (matched here when `rules` is empty and there are
+/// rules), claims, hashtags and links, as far as `wanted` asks for them.
+fn burst_keys(
+    wanted: &[String],
+    all: &Rules,
+    d: &Document,
+    rules: &[usize],
+    claims: &[String],
+) -> Vec<String> {
+    let want = |k: &str| wanted.iter().any(|x| x == k);
+    let matched: Vec<usize>;
+    let rules = if rules.is_empty() && !all.rules().is_empty() && want("rule") {
+        matched = all.matches(d, claims).into_iter().map(|(r, _)| r).collect();
+        &matched[..]
+    } else {
+        rules
+    };
+    let mut keys = Vec::new();
+    if want("rule") {
+        keys.extend(
+            rules
+                .iter()
+                .map(|&r| format!("rule:{}", all.rules()[r].name)),
+        );
+    }
+    if want("claim") {
+        keys.extend(claims.iter().map(|c| format!("claim:{c}")));
+    }
+    if want("hashtag") {
+        keys.extend(
+            d.hashtags
+                .iter()
+                .map(|h| format!("hashtag:{}", h.to_lowercase())),
+        );
+    }
+    if want("link") {
+        keys.extend(d.links.iter().map(|l| format!("link:{l}")));
+    }
+    keys
+}
+
 /// Posts the coordination network may hold for its window to be estimated over all of them;
 /// past this, over the last hour.
 const ESTIMATE_ALL_UP_TO: usize = 200_000;
@@ -1189,19 +1280,44 @@ fn pages_before(
     store: &impl Store,
     since: DateTime<Utc>,
     cursor: PageCursor,
+    take: impl FnMut(&[Document]),
+) -> Result<()> {
+    pages_within(store, Some(since), PageCursor::START, cursor, take)
+}
+
+/// The documents stored after `from` up to `to`, page by page.
+fn pages_between(
+    store: &impl Store,
+    from: PageCursor,
+    to: PageCursor,
+    take: impl FnMut(&[Document]),
+) -> Result<()> {
+    if to <= from {
+        return Ok(());
+    }
+    pages_within(store, None, from, to, take)
+}
+
+/// The documents (dated from `since`) stored after `from` up to `to`: whole pages, and the page
+/// that straddles `to` one document at a time.
+fn pages_within(
+    store: &impl Store,
+    since: Option<DateTime<Utc>>,
+    from: PageCursor,
+    to: PageCursor,
     mut take: impl FnMut(&[Document]),
 ) -> Result<()> {
-    let mut after = PageCursor::START;
+    let mut after = from;
     loop {
-        let (docs, next) = store.documents_page(Some(since), after, PAGE)?;
+        let (docs, next) = store.documents_page(since, after, PAGE)?;
         if docs.is_empty() {
             return Ok(());
         }
-        if next > cursor {
+        if next > to {
             let mut at = after;
             loop {
-                let (one, nx) = store.documents_page(Some(since), at, 1)?;
-                if one.is_empty() || nx > cursor {
+                let (one, nx) = store.documents_page(since, at, 1)?;
+                if one.is_empty() || nx > to {
                     return Ok(());
                 }
                 at = nx;
@@ -1237,13 +1353,7 @@ impl Engine<'_> {
             ("last:narratives", ms(self.last_narratives)),
             // The window the coordination network was last filled with, so that a restart
             // fills it once with the right one.
-            (
-                "coordination:window_s",
-                self.coordination
-                    .as_ref()
-                    .map_or(COORD_DEFAULT_WINDOW, CoordLive::window)
-                    .to_string(),
-            ),
+            ("coordination:window_s", self.coord_window.to_string()),
         ]
     }
 }

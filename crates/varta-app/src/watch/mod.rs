@@ -200,6 +200,8 @@ fn main_loop(
     // A narratives run in progress: not joined at shutdown (the process ends it; what it had
     // embedded is embedded again next time).
     let mut job: Option<Job> = None;
+    // A fill of the coordination network from the store's window, on its own thread.
+    let mut coord_job: Option<(f64, std::thread::JoinHandle<Result<engine::Filled>>)> = None;
     let mut last_look = Instant::now();
     let mut last_prune: Option<Instant> = None;
     let mut store: Option<EmbeddedStore> = None;
@@ -207,6 +209,19 @@ fn main_loop(
     loop {
         if opts.stop.load(Ordering::Relaxed) {
             break;
+        }
+        if coord_job.is_none()
+            && let Some(fill) = engine.coordination_fill_due()
+        {
+            let dir = opts.dir.clone();
+            let window = fill.window_s();
+            coord_job = Some((
+                window,
+                std::thread::spawn(move || -> Result<engine::Filled> {
+                    let reader = EmbeddedStore::open_read(&dir)?;
+                    engine::fill_coordination(&reader, &fill)
+                }),
+            ));
         }
         // Gather what the collectors brought, for up to half a second once something came.
         let mut events = Vec::new();
@@ -231,7 +246,8 @@ fn main_loop(
         // Documents other writers stored (an upload to `serve`, `varta ingest`), looked for
         // every few seconds; deferred alerts too.
         let look = last_look.elapsed() >= Duration::from_secs(5);
-        let job_done = job.as_ref().is_some_and(Job::is_finished);
+        let job_done = job.as_ref().is_some_and(Job::is_finished)
+            || coord_job.as_ref().is_some_and(|j| j.1.is_finished());
         if events.is_empty() && !look && !job_done {
             if store.is_some() && idle_since.elapsed() > Duration::from_secs(2) {
                 // Idle: let the others write.
@@ -274,6 +290,23 @@ fn main_loop(
         let stored = store_events(s, journal, shared, events, opts, observer)?;
         let mut report = engine.batch(s)?;
         engine.periodic(s)?;
+        if coord_job.as_ref().is_some_and(|j| j.1.is_finished())
+            && let Some((window, j)) = coord_job.take()
+        {
+            match j.join() {
+                Ok(Ok(filled)) => {
+                    report.coordinated_groups += engine.coordination_filled(s, filled)? as u64;
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %crate::chain(&e), "filling the coordination network failed");
+                    engine.coordination_fill_failed(window);
+                }
+                Err(_) => {
+                    tracing::error!("the coordination thread panicked");
+                    engine.coordination_fill_failed(window);
+                }
+            }
+        }
         if job.as_ref().is_some_and(Job::is_finished)
             && let Some(j) = job.take()
         {

@@ -32,6 +32,8 @@ pub struct Tracker {
     totals: BTreeMap<i64, u64>,
     keys: HashMap<String, VecDeque<(i64, u64)>>,
     latest: i64,
+    /// `latest` when the keys were last pruned.
+    pruned_at: i64,
     touched: HashSet<String>,
 }
 
@@ -46,6 +48,7 @@ impl Tracker {
             totals: BTreeMap::new(),
             keys: HashMap::new(),
             latest: i64::MIN,
+            pruned_at: i64::MIN,
             touched: HashSet::new(),
         }
     }
@@ -109,6 +112,13 @@ impl Tracker {
         {
             self.totals.pop_first();
         }
+        // Every key is visited only once a thirty-second of the history has passed (readers skip
+        // older periods): visiting a day's million keys each minute was most of a restart's
+        // rebuild.
+        if self.latest.saturating_sub(self.pruned_at) < (self.periods / 32).max(1) {
+            return;
+        }
+        self.pruned_at = self.latest;
         self.keys.retain(|_, q| {
             while q.front().is_some_and(|e| e.0 < first) {
                 q.pop_front();
