@@ -10,8 +10,8 @@
 # coordination is measured by bench/coord.sh). CAMPAIGNS=1 also runs copy-paste campaigns on every
 # batch over their 6-hour window (its clock follows the posts' times, so the replayed hours slide
 # it, and the index's documents are reported per hour). COORD=1 also runs coordination on every
-# batch over its window (COORD_WINDOW, default "6h"; its full run every 30 minutes), and reports
-# the posts it holds and its groups per hour.
+# batch over its window (COORD_WINDOW, default "1d" as in the watcher; the window estimated every
+# 30 minutes), and reports the posts it holds and its groups per hour.
 #   bash bench/watch_day.sh            # 48 hours × 100,000 = 4.8 million posts
 #   CAMPAIGNS=1 HOURS=12 bash bench/watch_day.sh
 #   COORD=1 HOURS=12 bash bench/watch_day.sh
@@ -21,7 +21,7 @@ RATE=${RATE:-100000}
 HOURS=${HOURS:-48}
 CAMPAIGNS=${CAMPAIGNS:-0}
 COORD=${COORD:-0}
-COORD_WINDOW=${COORD_WINDOW:-6h}
+COORD_WINDOW=${COORD_WINDOW:-1d}
 WORK=${BENCH_DIR:-$(mktemp -d)}
 cargo build --release -q -p varta-cli
 VARTA=$PWD/target/release/varta
