@@ -167,6 +167,8 @@ pub struct Engine<'e> {
     /// A fill from the store's window the caller should start (at start, and when the window
     /// estimate moved): its window.
     coord_fill: Option<f64>,
+    /// An estimate of the window the caller should start: over the documents since then.
+    coord_estimate: Option<DateTime<Utc>>,
     /// The narratives as the last full run left them, grown by every batch since
     /// ([`crate::narratives::join_after`]); none before the first full run.
     narrative_model: Option<NarrativeModel>,
@@ -272,6 +274,7 @@ impl<'e> Engine<'e> {
             coord_clock: f64::MIN,
             coord_window: COORD_DEFAULT_WINDOW,
             coord_fill: None,
+            coord_estimate: None,
         };
         let of_groups = e.load_groups(store)?;
         let window = journal
@@ -343,6 +346,29 @@ impl<'e> Engine<'e> {
         })
     }
 
+    /// The estimate of the coordination window the caller should run on its own thread (with
+    /// [`crate::coord::estimate_window`] over the documents since the instant returned), if due.
+    pub fn coordination_estimate_due(&mut self) -> Option<DateTime<Utc>> {
+        self.coord_estimate.take()
+    }
+
+    /// The estimate's result (`None`: no documents): when the window moved, the network is
+    /// filled again with it, in the background; the one held goes on until then.
+    pub fn coordination_estimated(&mut self, window_s: Option<f64>) {
+        let held = self.coordination.as_ref().map_or(0, CoordLive::len);
+        tracing::info!(
+            window_s,
+            posts_held = held,
+            "watch: coordination window estimated"
+        );
+        if let Some(w) = window_s
+            && w != self.coord_window
+        {
+            self.coord_window = w;
+            self.coord_fill = Some(w);
+        }
+    }
+
     /// A fill failed: it is due again.
     pub fn coordination_fill_failed(&mut self, window_s: f64) {
         self.coord_fill = Some(window_s);
@@ -372,7 +398,9 @@ impl<'e> Engine<'e> {
             window_s = live.window(),
             "watch: coordination network filled from its window"
         );
-        self.coord_window = live.window();
+        if self.coord_fill.is_none() {
+            self.coord_window = live.window();
+        }
         self.coordination = Some(live);
         self.coord_clock = clock;
         self.store_groups(store, groups, now)
@@ -756,30 +784,10 @@ impl<'e> Engine<'e> {
             } else {
                 d.coordination_window.ms().min(3_600_000)
             };
-            let window = match crate::coord::estimate_window(
-                store,
-                &varta_detect::coord::network::Params::default(),
-                Some(Utc::now() - chrono::Duration::milliseconds(span)),
-            ) {
-                Ok(w) => {
-                    tracing::info!(
-                        window_s = w,
-                        posts_held = held,
-                        "watch: coordination window estimated"
-                    );
-                    Some(w)
-                }
-                Err(crate::AppError::NothingRead(_)) => None,
-                Err(e) => return Err(e),
-            };
+            // Estimated on its own thread ([`Engine::coordination_estimate_due`]): even its last
+            // hour is a scan of the store's dates.
+            self.coord_estimate = Some(Utc::now() - chrono::Duration::milliseconds(span));
             self.load_groups(store)?;
-            if let Some(w) = window
-                && w != self.coord_window
-            {
-                // Filled again in the background; the network held goes on until then.
-                self.coord_window = w;
-                self.coord_fill = Some(w);
-            }
             self.last_coordination = Instant::now();
             self.since_coordination = 0;
         }

@@ -202,6 +202,8 @@ fn main_loop(
     let mut job: Option<Job> = None;
     // A fill of the coordination network from the store's window, on its own thread.
     let mut coord_job: Option<(f64, std::thread::JoinHandle<Result<engine::Filled>>)> = None;
+    // The coordination window's periodic estimate, on its own thread.
+    let mut estimate_job: Option<std::thread::JoinHandle<Result<Option<f64>>>> = None;
     let mut last_look = Instant::now();
     let mut last_prune: Option<Instant> = None;
     let mut store: Option<EmbeddedStore> = None;
@@ -222,6 +224,23 @@ fn main_loop(
                     engine::fill_coordination(&reader, &fill)
                 }),
             ));
+        }
+        if estimate_job.is_none()
+            && let Some(since) = engine.coordination_estimate_due()
+        {
+            let dir = opts.dir.clone();
+            estimate_job = Some(std::thread::spawn(move || -> Result<Option<f64>> {
+                let reader = EmbeddedStore::open_read(&dir)?;
+                match crate::coord::estimate_window(
+                    &reader,
+                    &varta_detect::coord::network::Params::default(),
+                    Some(since),
+                ) {
+                    Ok(w) => Ok(Some(w)),
+                    Err(AppError::NothingRead(_)) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }));
         }
         // Gather what the collectors brought, for up to half a second once something came.
         let mut events = Vec::new();
@@ -247,7 +266,8 @@ fn main_loop(
         // every few seconds; deferred alerts too.
         let look = last_look.elapsed() >= Duration::from_secs(5);
         let job_done = job.as_ref().is_some_and(Job::is_finished)
-            || coord_job.as_ref().is_some_and(|j| j.1.is_finished());
+            || coord_job.as_ref().is_some_and(|j| j.1.is_finished())
+            || estimate_job.as_ref().is_some_and(|j| j.is_finished());
         if events.is_empty() && !look && !job_done {
             if store.is_some() && idle_since.elapsed() > Duration::from_secs(2) {
                 // Idle: let the others write.
@@ -290,6 +310,17 @@ fn main_loop(
         let stored = store_events(s, journal, shared, events, opts, observer)?;
         let mut report = engine.batch(s)?;
         engine.periodic(s)?;
+        if estimate_job.as_ref().is_some_and(|j| j.is_finished())
+            && let Some(j) = estimate_job.take()
+        {
+            match j.join() {
+                Ok(Ok(w)) => engine.coordination_estimated(w),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %crate::chain(&e), "estimating the coordination window failed");
+                }
+                Err(_) => tracing::error!("the coordination estimate's thread panicked"),
+            }
+        }
         if coord_job.as_ref().is_some_and(|j| j.1.is_finished())
             && let Some((window, j)) = coord_job.take()
         {
