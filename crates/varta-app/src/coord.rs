@@ -899,16 +899,11 @@ pub fn detect(
     params: &Params,
     since: Option<DateTime<Utc>>,
 ) -> Result<Coordination> {
-    let mut collector = Collector::new();
-    store.for_each_document(since, &mut |doc| {
-        collector.push(doc);
-        Ok(())
-    })?;
-    if collector.is_empty() {
-        return Err(AppError::NothingRead(
-            "the store holds no documents (run varta ingest first)".into(),
-        ));
-    }
+    let collector = stored(
+        store,
+        since,
+        "the store holds no documents (run varta ingest first)",
+    )?;
     let found = Coordination::new(collector.finish(params), params);
     let now = Utc::now();
     let findings: Vec<varta_core::Finding> = found
@@ -928,17 +923,21 @@ pub fn estimate_window(
     params: &Params,
     since: Option<DateTime<Utc>>,
 ) -> Result<f64> {
+    let collector = stored(store, since, "no documents in the coordination window")?;
+    Ok(collector.finish(params).network.window)
+}
+
+/// The stored documents published since `since`, collected; `NothingRead(empty)` when none.
+fn stored(store: &impl Store, since: Option<DateTime<Utc>>, empty: &str) -> Result<Collector> {
     let mut collector = Collector::new();
     store.for_each_document(since, &mut |doc| {
         collector.push(doc);
         Ok(())
     })?;
     if collector.is_empty() {
-        return Err(AppError::NothingRead(
-            "no documents in the coordination window".into(),
-        ));
+        return Err(AppError::NothingRead(empty.into()));
     }
-    Ok(collector.finish(params).network.window)
+    Ok(collector)
 }
 
 fn write_outputs(c: &Collected, params: &Params, outputs: &Outputs<'_>) -> Result<()> {
